@@ -1,0 +1,52 @@
+import { CACHE_MODES, STORE_CHOICES, type BuildImageOptions } from '../../lib/build-image.js';
+import { defaultCacheDir } from '../../lib/cache/store.js';
+import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../lib/inputs.js';
+
+/** The action's input names, exactly as in actions/build-image/action.yml (a test holds them equal). */
+export const INPUTS = {
+  context: 'context',
+  file: 'file',
+  target: 'target',
+  buildArgs: 'build-args',
+  image: 'image',
+  tags: 'tags',
+  push: 'push',
+  platforms: 'platforms',
+  labels: 'labels',
+  cache: 'cache',
+  cacheStore: 'cache-store',
+  cacheDir: 'cache-dir',
+  network: 'network',
+} as const;
+
+export const OUTPUTS = {
+  image: 'image',
+  imageId: 'image-id',
+  tags: 'tags',
+  digest: 'digest',
+  cacheHitRatio: 'cache-hit-ratio',
+  stageCache: 'stage-cache',
+  durationSeconds: 'duration-seconds',
+} as const;
+
+export type Inputs = Omit<BuildImageOptions, 'run'>;
+
+/** Typed inputs from the raw strings; each bad value fails with one line naming the input. */
+export function readInputs(get: (name: string) => string, env: Record<string, string | undefined>): Inputs {
+  const repo = (env.GITHUB_REPOSITORY ?? '').toLowerCase();
+  return {
+    context: get(INPUTS.context) || '.',
+    file: get(INPUTS.file),
+    target: get(INPUTS.target) || undefined,
+    buildArgs: parseKeyValues(INPUTS.buildArgs, get(INPUTS.buildArgs)),
+    image: get(INPUTS.image) || repo || 'slipway-image',
+    extraTags: parseList(get(INPUTS.tags)),
+    push: parseBoolean(INPUTS.push, get(INPUTS.push), false),
+    platforms: parseList(get(INPUTS.platforms), { commas: true }),
+    labels: parseKeyValues(INPUTS.labels, get(INPUTS.labels)),
+    cache: parseChoice(INPUTS.cache, get(INPUTS.cache), CACHE_MODES, 'auto'),
+    cacheStore: parseChoice(INPUTS.cacheStore, get(INPUTS.cacheStore), STORE_CHOICES, 'auto'),
+    cacheDir: get(INPUTS.cacheDir) || defaultCacheDir(env),
+    network: get(INPUTS.network) || undefined,
+  };
+}

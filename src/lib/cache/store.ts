@@ -1,0 +1,126 @@
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as cache from '@actions/cache';
+
+/**
+ * Where stage artifacts live between builds. An entry is one archive file per key. Callers treat
+ * every fault as a warning: a store never fails a build.
+ */
+export interface StageStore {
+  readonly kind: 'local' | 'actions';
+  /** Where the store is, for messages. */
+  readonly location: string;
+  /** The archive for a key, or undefined on a miss. */
+  restore(key: string): Promise<string | undefined>;
+  /** Stores an archive under a key; an existing entry for the key is kept. */
+  save(key: string, archive: string): Promise<void>;
+  /** Drops an entry found corrupt (best effort). */
+  evict(key: string): Promise<void>;
+}
+
+/** A directory of `<key>.tar.gz` files; writes go to a temporary name and are renamed into place. */
+export class LocalStore implements StageStore {
+  readonly kind = 'local';
+  constructor(readonly location: string) {}
+
+  private path(key: string): string {
+    return join(this.location, `${key}.tar.gz`);
+  }
+
+  async restore(key: string): Promise<string | undefined> {
+    const p = this.path(key);
+    return existsSync(p) && statSync(p).isFile() ? p : undefined;
+  }
+
+  async save(key: string, archive: string): Promise<void> {
+    const dest = this.path(key);
+    if (existsSync(dest)) return;
+    mkdirSync(this.location, { recursive: true });
+    const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      copyFileSync(archive, tmp);
+      renameSync(tmp, dest);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  async evict(key: string): Promise<void> {
+    rmSync(this.path(key), { force: true });
+  }
+}
+
+/** The Actions cache service (@actions/cache). Entries are immutable; eviction is left to GitHub. */
+export class ActionsStore implements StageStore {
+  readonly kind = 'actions';
+  readonly location = 'GitHub Actions cache';
+  private readonly dir: string;
+
+  constructor(runnerTemp = process.env.RUNNER_TEMP || tmpdir()) {
+    // @actions/cache restores to the path it saved from: keep it the same across runs.
+    this.dir = join(runnerTemp, 'slipway-stage-cache');
+  }
+
+  private path(key: string): string {
+    return join(this.dir, `${key}.tar.gz`);
+  }
+
+  async restore(key: string): Promise<string | undefined> {
+    const p = this.path(key);
+    mkdirSync(dirname(p), { recursive: true });
+    const hit = await cache.restoreCache([p], key, [], { lookupOnly: false }, true);
+    return hit && existsSync(p) ? p : undefined;
+  }
+
+  async save(key: string, archive: string): Promise<void> {
+    const p = this.path(key);
+    if (archive !== p) {
+      mkdirSync(dirname(p), { recursive: true });
+      copyFileSync(archive, p);
+    }
+    try {
+      await cache.saveCache([p], key, undefined, true);
+    } catch (err) {
+      // Another job saved the same key first: that entry is as good as ours.
+      if (err instanceof Error && err.name === 'ReserveCacheError') return;
+      throw err;
+    }
+  }
+
+  async evict(): Promise<void> {}
+}
+
+export type StoreChoice = 'auto' | 'actions' | 'local';
+
+/** auto: the Actions cache on a runner that has it, a local directory elsewhere. */
+export function chooseStore(choice: StoreChoice, cacheDir: string): StageStore {
+  const service = cache.isFeatureAvailable();
+  if (choice === 'actions' && !service) return new UnavailableStore();
+  if (choice === 'actions' || (choice === 'auto' && service)) return new ActionsStore();
+  return new LocalStore(cacheDir);
+}
+
+/** cache-store: actions in a job without the cache service: every call is a fault, said plainly. */
+class UnavailableStore implements StageStore {
+  readonly kind = 'actions';
+  readonly location = 'GitHub Actions cache';
+  private fail(): never {
+    throw new Error(
+      'this job has no Actions cache service (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set); use cache-store: local outside GitHub runners',
+    );
+  }
+  async restore(): Promise<string | undefined> {
+    this.fail();
+  }
+  async save(): Promise<void> {
+    this.fail();
+  }
+  async evict(): Promise<void> {}
+}
+
+/** Default local store: $XDG_CACHE_HOME/slipway/stages, else ~/.cache/slipway/stages. */
+export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_CACHE_HOME || join(env.HOME || tmpdir(), '.cache');
+  return join(base, 'slipway', 'stages');
+}

@@ -1,0 +1,43 @@
+import * as actionsExec from '@actions/exec';
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: Buffer | string;
+  /** Do not echo the command's output to the log (it is still captured). */
+  silent?: boolean;
+  /** Called with each line of stdout and stderr as it arrives. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How src/lib runs programs: a port, so one implementation serves the runner, tests and benches. */
+export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>;
+
+/** The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes. */
+export const execRunner: Runner = async (command, args, options = {}) => {
+  const env = options.env
+    ? (Object.fromEntries(
+        Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined),
+      ) as Record<string, string>)
+    : undefined;
+  const result = await actionsExec.getExecOutput(command, args, {
+    env,
+    cwd: options.cwd,
+    input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+    silent: options.silent ?? false,
+    ignoreReturnCode: true,
+    listeners: options.onLine
+      ? {
+          stdline: (l: string) => options.onLine?.(l, 'stdout'),
+          errline: (l: string) => options.onLine?.(l, 'stderr'),
+        }
+      : undefined,
+  });
+  return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};

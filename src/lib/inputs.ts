@@ -1,0 +1,50 @@
+import { UserError } from './errors.js';
+
+/** Small parsers for action inputs, each failing with one line that names the input and the fix. */
+
+/** Lines of a multiline input, trimmed, without blanks and `#` comments. Commas also split when asked. */
+export function parseList(value: string, opts: { commas?: boolean } = {}): string[] {
+  const parts = value.split(/\r?\n/).flatMap((line) => (opts.commas ? line.split(',') : [line]));
+  return parts.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+}
+
+export function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === '') return fallback;
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  throw new UserError(`Input "${name}" is "${value}": use true or false.`);
+}
+
+export function parseChoice<T extends string>(
+  name: string,
+  value: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const v = value.trim().toLowerCase();
+  if (v === '') return fallback;
+  if ((choices as readonly string[]).includes(v)) return v as T;
+  throw new UserError(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
+}
+
+/**
+ * KEY=VALUE lines (build-args, labels). The value may contain "=" and be empty; a line without "="
+ * or with an invalid key is an error naming the line.
+ */
+export function parseKeyValues(name: string, value: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  value.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+      throw new UserError(
+        `Input "${name}" line ${i + 1} ("${line.length > 40 ? `${line.slice(0, 40)}…` : line}") is not KEY=VALUE: write one KEY=VALUE per line.`,
+      );
+    }
+    out.push([key, line.slice(eq + 1)]);
+  });
+  return out;
+}

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ActionRun {
+  code: number;
+  outputs: Record<string, string>;
+  env: Record<string, string>;
+  state: Record<string, string>;
+  summary: string;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved as they arrived. */
+  log: string;
+}
+
+/** Parses the runner's file-command format: `name=value` lines and `name<<DELIM … DELIM` blocks. */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name, delim] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
+      out[name!] = value.join('\n');
+    } else if (line.includes('=')) {
+      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `node dist/<name>/index.js` exactly as the runner does: inputs as INPUT_<NAME> (upper-cased,
+ * spaces to "_", hyphens kept), and fresh GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE and
+ * GITHUB_STEP_SUMMARY files whose contents come back parsed.
+ */
+export async function runAction(
+  name: string,
+  inputs: Record<string, string>,
+  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<ActionRun> {
+  const dir = mkdtempSync(join(tmpdir(), `slipway-runner-${name}-`));
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // A clean runner: no inputs or file commands leak in from the test process.
+    if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_'))
+      env[k] = v;
+  }
+  Object.assign(env, { RUNNER_TEMP: dir, GITHUB_ACTIONS: 'true', CI: 'true' }, files);
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+
+  const child = spawn(process.execPath, [join(ROOT, 'dist', name, 'index.js')], {
+    cwd: opts.cwd ?? ROOT,
+    env,
+  });
+  let stdout = '';
+  let stderr = '';
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => ((stdout += d), (log += d)));
+  child.stderr.on('data', (d: Buffer) => ((stderr += d), (log += d)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 540_000);
+  const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
+  clearTimeout(timer);
+  const read = (f: string) => readFileSync(f, 'utf8');
+  const result: ActionRun = {
+    code,
+    outputs: parseFileCommands(read(files.GITHUB_OUTPUT)),
+    env: parseFileCommands(read(files.GITHUB_ENV)),
+    state: parseFileCommands(read(files.GITHUB_STATE)),
+    summary: read(files.GITHUB_STEP_SUMMARY),
+    stdout,
+    stderr,
+    log,
+  };
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+/** The `::error::` lines of a run, decoded. */
+export function errorLines(run: ActionRun): string[] {
+  return run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error'))
+    .map((l) =>
+      l
+        .replace(/^::error[^:]*::/, '')
+        .replace(/%0A/g, '\n')
+        .replace(/%25/g, '%'),
+    );
+}
+
+/** A throwaway copy of a fixture directory. */
+export function copyFixture(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `slipway-fixture-${name}-`));
+  cpSync(join(ROOT, 'test', 'fixtures', name), dir, { recursive: true });
+  return dir;
+}
