@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { describeError } from '../../lib/errors.js';
 import type { Log } from '../../lib/io.js';
-import type { RunContext } from '../../lib/tags/metadata.js';
+import { runContextFrom, type RunContext } from '../../lib/tags/metadata.js';
 
 /** The lib's IO port on the Actions runner. */
 export const runnerLog: Log = {
@@ -13,22 +13,9 @@ export const runnerLog: Log = {
   secret: (v) => core.setSecret(v),
 };
 
-/** What the run is (event, ref, sha, default branch, PR number) from the runner's context. */
+/** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 export function runContext(): RunContext {
-  const ctx = github.context;
-  const payload = ctx.payload as {
-    repository?: { default_branch?: string };
-    pull_request?: { number?: number };
-  };
-  return {
-    eventName: ctx.eventName ?? '',
-    ref: ctx.ref ?? '',
-    sha: ctx.sha ?? '',
-    defaultBranch: payload.repository?.default_branch,
-    prNumber: payload.pull_request?.number,
-    serverUrl: ctx.serverUrl,
-    repository: process.env.GITHUB_REPOSITORY,
-  };
+  return runContextFrom(process.env, github.context.payload);
 }
 
 /** Runs an entry: any error becomes one failed line, never a stack trace. */

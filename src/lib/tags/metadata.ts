@@ -103,3 +103,22 @@ export function ociLabels(ctx: RunContext, version: string, now: Date): Array<[s
   labels.push(['org.opencontainers.image.version', version]);
   return labels;
 }
+
+/** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
+export function runContextFrom(env: Record<string, string | undefined>, payload: unknown): RunContext {
+  const p = (payload ?? {}) as {
+    repository?: { default_branch?: string; full_name?: string };
+    pull_request?: { number?: number };
+    number?: number;
+  };
+  return {
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    ref: env.GITHUB_REF ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    defaultBranch: p.repository?.default_branch,
+    prNumber:
+      p.pull_request?.number ?? (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? p.number : undefined),
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    repository: env.GITHUB_REPOSITORY || p.repository?.full_name,
+  };
+}

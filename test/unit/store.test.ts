@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chooseStore, defaultCacheDir, LocalStore } from '../../src/lib/cache/store.js';
+
+const dirs: string[] = [];
+const mk = () => {
+  const d = mkdtempSync(join(tmpdir(), 'slipway-store-unit-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('local stage store', () => {
+  it('misses, saves atomically under the key, hits, and evicts', async () => {
+    const dir = join(mk(), 'nested', 'store');
+    const store = new LocalStore(dir);
+    expect(await store.restore('k1')).toBeUndefined();
+    const src = join(mk(), 'a.tar.gz');
+    writeFileSync(src, 'archive');
+    await store.save('k1', src);
+    expect(readdirSync(dir)).toEqual(['k1.tar.gz']);
+    const hit = await store.restore('k1');
+    expect(hit && readFileSync(hit, 'utf8')).toBe('archive');
+    await store.evict('k1');
+    expect(await store.restore('k1')).toBeUndefined();
+  });
+
+  it('keeps an existing entry and leaves no temporary file behind on failure', async () => {
+    const dir = mk();
+    const store = new LocalStore(dir);
+    writeFileSync(join(dir, 'k.tar.gz'), 'first');
+    const src = join(mk(), 'b');
+    writeFileSync(src, 'second');
+    await store.save('k', src);
+    expect(readFileSync(join(dir, 'k.tar.gz'), 'utf8')).toBe('first');
+    await expect(store.save('k2', join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    expect(readdirSync(dir)).toEqual(['k.tar.gz']);
+  });
+
+  it('is chosen outside a runner; the Actions store is a plain fault there', async () => {
+    expect(chooseStore('auto', '/x').kind).toBe('local');
+    const actions = chooseStore('actions', '/x');
+    expect(actions.kind).toBe('actions');
+    await expect(actions.restore('k')).rejects.toThrow(/no Actions cache service/);
+  });
+
+  it('defaults under XDG_CACHE_HOME, else ~/.cache', () => {
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/slipway/stages');
+    expect(defaultCacheDir({ HOME: '/h' })).toBe('/h/.cache/slipway/stages');
+  });
+});
