@@ -62,6 +62,43 @@ export interface Deps {
 }
 
 /**
+ * What the cache mode means on this engine: the stage cache, and the buildx cache backends with
+ * their scopes (per image and branch; the default branch's scope is read too). Pure.
+ */
+export function planCache(
+  mode: CacheMode,
+  engine: Pick<Engine, 'buildx'>,
+  env: Record<string, string | undefined>,
+  image: string,
+  run: RunContext,
+): { useStage: boolean; spec: CacheSpec; warnings: string[] } {
+  const spec: CacheSpec = {};
+  const warnings: string[] = [];
+  if ((mode === 'gha' || mode === 'registry') && !engine.buildx) {
+    throw new UserError(
+      `cache: ${mode} needs docker buildx: add docker/setup-buildx-action before this step, or use cache: stage.`,
+    );
+  }
+  if (mode === 'gha' || (mode === 'auto' && engine.buildx)) {
+    if (!(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL) || !env.ACTIONS_RUNTIME_TOKEN) {
+      warnings.push(
+        'The gha build cache needs ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL (or ACTIONS_CACHE_URL), which this step cannot see: buildx would drop the cache silently, so it is not used. Run on a GitHub-hosted runner, or expose them (crazy-max/ghaction-github-runtime).',
+      );
+    } else {
+      const branch = run.ref.startsWith('refs/heads/')
+        ? run.ref.slice(11)
+        : run.prNumber
+          ? `pr-${run.prNumber}`
+          : 'local';
+      const readScopes = run.defaultBranch ? [ghaScope(image, run.defaultBranch)] : [];
+      spec.gha = { scope: ghaScope(image, branch), readScopes };
+    }
+  }
+  if (mode === 'registry') spec.registry = { ref: `${image}:buildcache` };
+  return { useStage: mode === 'auto' || mode === 'stage', spec, warnings };
+}
+
+/**
  * build-image: parse and check everything first (nothing is built or stored for bad input), then
  * restore or build the cached stages, build the image, push it when asked, and report.
  */
@@ -92,35 +129,8 @@ export async function buildImage(o: BuildImageOptions, deps: Deps): Promise<Buil
   deps.log.info(
     `Engine: ${engine.kind} ${engine.clientVersion} (server ${engine.serverVersion}), building with ${describeBuilder(engine)}.`,
   );
-  const useStage = o.cache === 'auto' || o.cache === 'stage';
-  const cacheSpec: CacheSpec = {};
-  const branch = o.run.ref.startsWith('refs/heads/')
-    ? o.run.ref.slice(11)
-    : o.run.prNumber
-      ? `pr-${o.run.prNumber}`
-      : 'local';
-  if (o.cache === 'gha' || (o.cache === 'auto' && engine.buildx)) {
-    if (!engine.buildx)
-      throw new UserError(
-        'cache: gha needs docker buildx: add docker/setup-buildx-action before this step, or use cache: stage.',
-      );
-    const haveUrl = deps.env.ACTIONS_CACHE_URL || deps.env.ACTIONS_RESULTS_URL;
-    if (!haveUrl || !deps.env.ACTIONS_RUNTIME_TOKEN) {
-      deps.log.warning(
-        'The gha build cache needs ACTIONS_RUNTIME_TOKEN and ACTIONS_CACHE_URL/ACTIONS_RESULTS_URL, which this step cannot see: buildx would drop the cache silently. Run on a GitHub runner, or expose them (crazy-max/ghaction-github-runtime).',
-      );
-    } else {
-      const readScopes = o.run.defaultBranch ? [ghaScope(image, o.run.defaultBranch)] : [];
-      cacheSpec.gha = { scope: ghaScope(image, branch), readScopes };
-    }
-  }
-  if (o.cache === 'registry') {
-    if (!engine.buildx)
-      throw new UserError(
-        'cache: registry needs docker buildx: add docker/setup-buildx-action before this step, or use cache: stage.',
-      );
-    cacheSpec.registry = { ref: `${image}:buildcache` };
-  }
+  const { useStage, spec: cacheSpec, warnings } = planCache(o.cache, engine, deps.env, image, o.run);
+  warnings.forEach((w) => deps.log.warning(w));
 
   const client = new DockerClient(engine, deps.run, deps.log);
   const tmp = mkdtempSync(join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-build-'));
@@ -200,7 +210,7 @@ export async function buildImage(o: BuildImageOptions, deps: Deps): Promise<Buil
           .reverse()
           .find((l) => /error/i.test(l)) ?? lastLine(built.output);
       throw new UserError(
-        `The image build failed (exit ${built.code}): ${err.trim()} (full output in the "docker build" group above).`,
+        `The image build failed (exit ${built.code}): ${err.trim().replace(/^#\d+ /, '')} (full output in the "docker build" group above).`,
       );
     }
     const imageId = existsSync(iidfile)

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +145,26 @@ describe('build-image, end to end on the real engine through the bundle', () => 
     expect(docker(['run', '--rm', '--network', 'host', r.outputs.image!])).toContain('message: v2');
   });
 
+  it('a full store disk warns, leaves no partial entry, and the build still succeeds', async (t) => {
+    const full = mk('slipway-full-');
+    // A 64 KiB tmpfs cannot hold the ~260 KB entry. Needs root; say so rather than pass silently.
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]).status !== 0) {
+      t.skip('cannot mount a tmpfs here (needs root)');
+      return;
+    }
+    try {
+      writeFileSync(join(ctx, 'tool', 'tool.sh'), '#!/bin/sh\necho "tool: full disk run"\n');
+      const r = await build({ 'cache-dir': full });
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stdout).toMatch(/::warning::Stage cache: could not store builder in .*ENOSPC/);
+      expect(readdirSync(full), 'no temporary or partial entry may stay behind').toEqual([]);
+      expect(docker(['run', '--rm', '--network', 'host', r.outputs.image!])).toContain('tool: full disk run');
+    } finally {
+      spawnSync('umount', [full]);
+      writeFileSync(join(ctx, 'tool', 'tool.sh'), '#!/bin/sh\necho "tool: built by the builder stage"\n');
+    }
+  });
+
   it('with cache-store: actions and no cache service, it warns and builds', async () => {
     const r = await build({ 'cache-store': 'actions' });
     expect(r.code, explain(r)).toBe(0);
@@ -152,6 +173,41 @@ describe('build-image, end to end on the real engine through the bundle', () => 
     );
     expect(r.stdout).toMatch(/::warning::Stage cache: could not store builder in GitHub Actions cache/);
     expect(stageCache(r)[0]).toMatchObject({ result: 'miss' });
+  });
+
+  it('counts cached steps from BuildKit output: an unchanged rebuild is all cached', async () => {
+    const r = await build();
+    expect(r.code, explain(r)).toBe(0);
+    expect(Number(r.outputs['cache-hit-ratio']), explain(r)).toBe(1);
+    expect(r.summary).toMatch(/\| Cached steps \| (\d+) \/ \1 \(100%\) \|/);
+  });
+
+  it("a failing build step fails with the step's error in one line", async () => {
+    const dir = copyFixture('slow-builder');
+    tmp.push(dir);
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${DEBIAN_IMAGE}\nRUN echo about to fail && exit 3\n`);
+    const r = await build({}, {}, dir);
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toHaveLength(1);
+    expect(errorLines(r)[0]).toMatch(
+      /^The image build failed \(exit 1\): (?!#)\S.*exit code: 3.*\(full output in the "docker build" group above\)\.$/,
+    );
+  });
+
+  it('a failing cached stage fails naming the stage, and stores nothing', async () => {
+    const dir = copyFixture('slow-builder');
+    tmp.push(dir);
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `# slipway:cache stage=builder outputs=/out\nFROM ${DEBIAN_IMAGE} AS builder\nRUN mkdir /out && exit 4\nFROM ${DEBIAN_IMAGE}\nCOPY --from=builder /out /out\n`,
+    );
+    const clean = mk('slipway-clean-store-');
+    const r = await build({ 'cache-dir': clean }, {}, dir);
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toHaveLength(1);
+    expect(errorLines(r)[0]).toMatch(/^Building stage builder failed: .*exit code: 4/);
+    expect(readdirSync(clean)).toEqual([]);
+    expect(docker(['image', 'ls', '-q', 'slipway-stage-build/*'])).toBe('');
   });
 
   it('pushes every tag and outputs the digest the registry serves', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +37,26 @@ describe('local stage store', () => {
     expect(readFileSync(join(dir, 'k.tar.gz'), 'utf8')).toBe('first');
     await expect(store.save('k2', join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
     expect(readdirSync(dir)).toEqual(['k.tar.gz']);
+  });
+
+  it('keeps only the most recently used entries of a stage, and leaves other stages alone', async () => {
+    const dir = mk();
+    const store = new LocalStore(dir, 2);
+    const src = join(mk(), 'a');
+    writeFileSync(src, 'x');
+    const key = (stage: string, n: number) => `slipway-stage-${stage}-${String(n).padStart(40, '0')}`;
+    await store.save(key('other', 1), src);
+    for (const n of [1, 2, 3]) {
+      const entry = join(dir, `${key('builder', n)}.tar.gz`);
+      writeFileSync(entry, 'x');
+      const t = new Date(Date.now() - (10 - n) * 60_000);
+      utimesSync(entry, t, t);
+    }
+    await store.restore(key('builder', 1)); // used just now: it stays
+    await store.save(key('builder', 4), src);
+    expect(readdirSync(dir).sort()).toEqual(
+      [key('builder', 1), key('builder', 4), key('other', 1)].map((k) => `${k}.tar.gz`).sort(),
+    );
   });
 
   it('is chosen outside a runner; the Actions store is a plain fault there', async () => {

@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as cache from '@actions/cache';
@@ -19,10 +28,17 @@ export interface StageStore {
   evict(key: string): Promise<void>;
 }
 
-/** A directory of `<key>.tar.gz` files; writes go to a temporary name and are renamed into place. */
+/**
+ * A directory of `<key>.tar.gz` files; writes go to a temporary name and are renamed into place.
+ * A restore marks the entry used; after a save only the `keep` most recently used entries of that
+ * stage stay, so the directory does not grow without bound.
+ */
 export class LocalStore implements StageStore {
   readonly kind = 'local';
-  constructor(readonly location: string) {}
+  constructor(
+    readonly location: string,
+    readonly keep = 3,
+  ) {}
 
   private path(key: string): string {
     return join(this.location, `${key}.tar.gz`);
@@ -30,7 +46,10 @@ export class LocalStore implements StageStore {
 
   async restore(key: string): Promise<string | undefined> {
     const p = this.path(key);
-    return existsSync(p) && statSync(p).isFile() ? p : undefined;
+    if (!existsSync(p) || !statSync(p).isFile()) return undefined;
+    const now = new Date();
+    utimesSync(p, now, now);
+    return p;
   }
 
   async save(key: string, archive: string): Promise<void> {
@@ -44,6 +63,17 @@ export class LocalStore implements StageStore {
     } finally {
       rmSync(tmp, { force: true });
     }
+    this.prune(key);
+  }
+
+  /** Drops all but the newest `keep` entries of the key's stage (keys end in -<hash>). */
+  private prune(key: string): void {
+    const prefix = key.replace(/-[0-9a-f]+$/, '-');
+    const siblings = readdirSync(this.location)
+      .filter((f) => f.startsWith(prefix) && /^[0-9a-f]+\.tar\.gz$/.test(f.slice(prefix.length)))
+      .map((f) => ({ f, t: statSync(join(this.location, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of siblings.slice(this.keep)) rmSync(join(this.location, f), { force: true });
   }
 
   async evict(key: string): Promise<void> {
