@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'deploy/**/dist/',
+      'deploy/**/node_modules/',
+      'deploy/**/target/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bootstraps the base images the tests build on, since no image can be pulled on these machines:
 #   slipway/debian:bookworm  debootstrap --variant=minbase bookworm from apt's own Debian mirror
-#   slipway/node:20          that, plus this machine's node binary
+#   slipway/node:20          that, plus this machine's node and npm, laid out as the official
+#                            node image has them (/usr/local/bin, /usr/local/lib/node_modules/npm)
 # Idempotent: an image that already exists is reused. Production Dockerfiles keep public images as
 # ARG defaults; tests pass these.
 set -euo pipefail
@@ -14,6 +15,12 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 have() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
+revision() { $DOCKER image inspect --format '{{ index .Config.Labels "slipway.bootstrap" }}' "$1" 2>/dev/null || true; }
+# Extra CAs this machine trusts (an egress proxy's, renewed per boot): the Node image trusts them too,
+# so npm inside builds reaches the registry as the host does. Public images need none of this.
+host_cas() { cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; }
+# Bump when what an image holds changes: an older image (or one made for other CAs) is rebuilt.
+NODE_IMAGE_REV="3-$(host_cas | sha256sum | cut -c1-12)"
 
 mirror() {
   # The first Debian mirror apt is configured with (deb822 or one-line sources).
@@ -24,7 +31,8 @@ mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
-if have "$DEBIAN_IMAGE"; then
+DEBIAN_IMAGE_REV=2
+if have "$DEBIAN_IMAGE" && [ "$(revision "$DEBIAN_IMAGE")" = "$DEBIAN_IMAGE_REV" ]; then
   log "reusing $DEBIAN_IMAGE"
 else
   root=$(mktemp -d /tmp/slipway-rootfs.XXXXXX)
@@ -33,27 +41,45 @@ else
   log "debootstrap minbase bookworm from $m (about 30 s)"
   $SUDO debootstrap --variant=minbase bookworm "$root" "$m" >"$root.log" 2>&1 ||
     { tail -n 20 "$root.log" >&2; exit 1; }
-  # apt inside the image uses the same mirror; drop caches to keep the base small.
-  $SUDO rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # apt inside the image uses the same mirror; drop caches to keep the base small, and clean them
+  # after every apt run as the official Debian images do (their /etc/apt/apt.conf.d/docker-clean).
+  $SUDO rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/*
+  $SUDO tee "$root/etc/apt/apt.conf.d/docker-clean" >/dev/null <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
   $SUDO tar -C "$root" -c . | $DOCKER import \
     --change 'CMD ["/bin/bash"]' \
+    --change "LABEL slipway.bootstrap=$DEBIAN_IMAGE_REV" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     - "$DEBIAN_IMAGE" >/dev/null
   rm -f "$root.log"
   log "imported $DEBIAN_IMAGE"
 fi
 
-if have "$NODE_IMAGE"; then
+if have "$NODE_IMAGE" && [ "$(revision "$NODE_IMAGE")" = "$NODE_IMAGE_REV" ]; then
   log "reusing $NODE_IMAGE"
 else
   ctx=$(mktemp -d /tmp/slipway-node.XXXXXX)
   cp "$(readlink -f "$(command -v node)")" "$ctx/node"
+  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  cp -a "$npm_dir" "$ctx/npm"
+  host_cas >"$ctx/host-ca.crt"
   cat >"$ctx/Dockerfile" <<DOCKERFILE
 FROM $DEBIAN_IMAGE
 COPY node /usr/local/bin/node
-RUN chmod 0755 /usr/local/bin/node && node --version
+COPY npm /usr/local/lib/node_modules/npm
+COPY host-ca.crt /usr/local/share/ca-certificates/slipway-host-ca.crt
+ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/slipway-host-ca.crt
+RUN chmod 0755 /usr/local/bin/node \\
+ && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
+ && node --version && npm --version
+LABEL slipway.bootstrap=$NODE_IMAGE_REV
 DOCKERFILE
   DOCKER_BUILDKIT=1 $DOCKER build --network host -q -t "$NODE_IMAGE" "$ctx" >/dev/null
   rm -rf "$ctx"
-  log "built $NODE_IMAGE ($($DOCKER run --rm --network host "$NODE_IMAGE" node --version))"
+  log "built $NODE_IMAGE (node $($DOCKER run --rm --network host "$NODE_IMAGE" node --version), npm $($DOCKER run --rm --network host "$NODE_IMAGE" npm --version))"
 fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The dev loop: the gateway runs from the mounted TypeScript sources with tsx and restarts when a
+# .ts file changes (entr -r; tsx's own Node watcher when entr is missing). New files are picked up.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=loa-common.sh
+. "$here/loa-common.sh"
+
+SRC=${LOA_SRC_DIR:-/app/loa-identity}
+export LOA_TOOL_MANIFEST=${LOA_TOOL_MANIFEST:-$SRC/tool-loader/tools.json}
+
+resolve_tool_dir
+say "starting LOA dev loop (BEAUVOIR_DEV_MODE=${BEAUVOIR_DEV_MODE:-0}), watching $SRC for .ts changes"
+print_tool_status "$LOA_TOOL_MANIFEST"
+start_loader tsx "$SRC/tool-loader/cli.ts"
+
+gateway=(tsx "$SRC/src/server.ts")
+trap 'say "dev loop stopping"; kill 0 2>/dev/null; exit 0' TERM INT
+
+if command -v entr >/dev/null 2>&1; then
+  # entr -d exits when a file is added to a watched directory: loop to watch the new file list.
+  while true; do
+    find "$SRC" -name '*.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' |
+      entr -rnd sh -c 'printf "[loa] %s gateway (re)started after a change\n" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"; exec "$@"' sh "${gateway[@]}" &
+    wait $! || true
+  done
+else
+  say "entr not found: using tsx watch (a Node file watcher) instead"
+  tsx watch --clear-screen=false "$SRC/src/server.ts" &
+  wait $!
+fi
