@@ -8,7 +8,7 @@ import { DEBIAN_IMAGE, DOCKER, docker, forgetImages, requireEngine } from '../te
 export interface Figure {
   name: string;
   value: number;
-  unit: string;
+  unit: 'bytes' | 's' | 'ratio' | 'MB';
   target?: { max: number };
 }
 

@@ -1,27 +1,31 @@
 import { benchBuildImage, type Figure } from './build-image.js';
+import { benchDeploy } from './deploy.js';
 
 /** Runs every benchmark, prints figures and ratios, and exits non-zero when a target is missed. */
 const suites: Array<[string, () => Promise<Figure[]>]> = [
   ['build-image: stage artifact cache', benchBuildImage],
+  ['deploy/: core boot, hot reload, image sizes', benchDeploy],
 ];
+/** `npm run bench -- deploy` runs only the suites whose title starts so. */
+const only = process.argv[2];
 
 let missed = 0;
-for (const [title, fn] of suites) {
+for (const [title, fn] of suites.filter(([t]) => !only || t.startsWith(only))) {
   console.log(`\n== ${title}`);
   for (const f of await fn()) {
-    const value =
-      f.unit === 'bytes'
-        ? `${Math.round(f.value)} bytes`
-        : f.unit === 's'
-          ? `${f.value.toFixed(2)} s`
-          : f.value.toFixed(4);
+    const value = {
+      bytes: `${Math.round(f.value)} bytes`,
+      s: `${f.value.toFixed(2)} s`,
+      MB: `${f.value.toFixed(1)} MB`,
+      ratio: f.value.toFixed(4),
+    }[f.unit];
     let verdict = '';
     if (f.target) {
       const ok = f.value <= f.target.max;
       if (!ok) missed++;
       verdict = ok ? `  (target <= ${f.target.max}: met)` : `  (target <= ${f.target.max}: MISSED)`;
     }
-    console.log(`${f.name.padEnd(58)} ${value}${verdict}`);
+    console.log(`${f.name.padEnd(64)} ${value}${verdict}`);
   }
 }
 if (missed) {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { installOrder, type Manifest, type ToolSpec } from './manifest.js';
 import { readState, STATE_FORMAT, writeState, type LoaderState, type ToolStatus } from './state.js';
@@ -122,6 +123,8 @@ export class ToolLoader {
   }
 
   async run(): Promise<void> {
+    // Tools install into <dir>/bin, which commands get on PATH.
+    mkdirSync(join(this.opts.toolDir, 'bin'), { recursive: true });
     const prior = readState(this.stateFile, this.warn);
     for (const t of this.order) {
       const p = prior?.tools[t.name];

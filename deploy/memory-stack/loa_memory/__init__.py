@@ -49,9 +49,3 @@ class Memory:
         best = np.argsort(-scores)[:k]
         return [(self.texts[i], float(scores[i])) for i in best]
 
-
-if __name__ == "__main__":
-    m = Memory()
-    m.remember("the gateway answers health checks")
-    m.remember("tools install after boot")
-    print(m.recall("health of the gateway", k=1))
