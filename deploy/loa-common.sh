@@ -60,6 +60,6 @@ start_loader() {
     return 0
   fi
   supervise_loader "$@" &
-  LOA_SUPERVISOR_PID=$!
-  say "tool loader supervisor started (pid $LOA_SUPERVISOR_PID)"
+  loa_supervisor_pid=$!
+  say "tool loader supervisor started (pid $loa_supervisor_pid)"
 }

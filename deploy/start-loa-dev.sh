@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dev loop: the gateway runs from the mounted TypeScript sources with tsx and restarts when a
-# .ts file changes (entr -r; tsx's own Node watcher when entr is missing). New files are picked up.
+# .ts file changes (entr -r; a Node watcher, dev-watch.mjs, when entr is missing). New files are picked up.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=loa-common.sh
@@ -15,9 +15,19 @@ print_tool_status "$LOA_TOOL_MANIFEST"
 start_loader tsx "$SRC/tool-loader/cli.ts"
 
 gateway=(tsx "$SRC/src/server.ts")
-trap 'say "dev loop stopping"; kill 0 2>/dev/null; exit 0' TERM INT
+trap 'say "dev loop stopping"; kill $(jobs -p) 2>/dev/null; exit 0' TERM INT
 
-if command -v entr >/dev/null 2>&1; then
+# LOA_DEV_WATCHER: auto (entr when installed, else Node), entr, or node.
+watcher=${LOA_DEV_WATCHER:-auto}
+if [ "$watcher" = auto ]; then
+  if command -v entr >/dev/null 2>&1; then watcher=entr; else
+    watcher=node
+    say "entr not found: watching with Node (fs.watch) instead"
+  fi
+fi
+say "watcher: $watcher"
+
+if [ "$watcher" = entr ]; then
   # entr -d exits when a file is added to a watched directory: loop to watch the new file list.
   while true; do
     find "$SRC" -name '*.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' |
@@ -25,7 +35,6 @@ if command -v entr >/dev/null 2>&1; then
     wait $! || true
   done
 else
-  say "entr not found: using tsx watch (a Node file watcher) instead"
-  tsx watch --clear-screen=false "$SRC/src/server.ts" &
+  node "$here/dev-watch.mjs" "$SRC" "$SRC/src/server.ts" &
   wait $!
 fi

@@ -480,6 +480,49 @@ describe('deploy/: the reference system on the real engine', () => {
       expect(Number(mem)).toBe(4 * 1024 ** 3);
     });
 
+    it('without entr (LOA_DEV_WATCHER=node) the Node watcher reloads, logging [loa] restarts', async () => {
+      removeContainers('slipway-e2e-dev');
+      currentPort = next();
+      const up = compose(
+        '-f',
+        'docker-compose.host.yml',
+        'run',
+        '-d',
+        '--name',
+        'slipway-e2e-dev-node',
+        '--label',
+        LABEL,
+        '-e',
+        'LOA_DEV_WATCHER=node',
+        'loa',
+      );
+      expect(up.code, up.out).toBe(0);
+      try {
+        await waitFor(
+          'dev gateway',
+          () => getJson(currentPort, '/'),
+          (r) => r.code === 200,
+          { timeoutMs: 20_000 },
+        );
+        expect(logs('slipway-e2e-dev-node')).toContain('watcher: node');
+        writeFileSync(
+          join(dir, 'loa-identity', 'src', 'feature.ts'),
+          "export const FEATURE = 'node watcher';\n",
+        );
+        await waitFor(
+          'the edit served',
+          () => getJson(currentPort, '/'),
+          (r) => (r.body as { message?: string }).message === 'hot reloaded with node watcher',
+          { timeoutMs: 10_000 },
+        );
+        expect(logs('slipway-e2e-dev-node')).toMatch(
+          /\[loa\] [\d-]+T[\d:.]+Z gateway \(re\)started after a change \(src\/feature\.ts\)/,
+        );
+      } finally {
+        removeContainers('slipway-e2e-dev-node');
+      }
+    });
+
     it('the dev image adds under 100 MB to the core image', () => {
       const size = (i: string) => Number(docker(['image', 'inspect', '--format', '{{.Size}}', i]));
       expect(size(`${DEV_IMAGE}:latest`) - size(CORE)).toBeLessThan(100 * 1000 * 1000);
