@@ -20,7 +20,7 @@ revision() { $DOCKER image inspect --format '{{ index .Config.Labels "slipway.bo
 # so npm inside builds reaches the registry as the host does. Public images need none of this.
 host_cas() { cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; }
 # Bump when what an image holds changes: an older image (or one made for other CAs) is rebuilt.
-NODE_IMAGE_REV="3-$(host_cas | sha256sum | cut -c1-12)"
+NODE_IMAGE_REV="4-$(host_cas | sha256sum | cut -c1-12)"
 
 mirror() {
   # The first Debian mirror apt is configured with (deb822 or one-line sources).
@@ -63,7 +63,8 @@ if have "$NODE_IMAGE" && [ "$(revision "$NODE_IMAGE")" = "$NODE_IMAGE_REV" ]; th
   log "reusing $NODE_IMAGE"
 else
   ctx=$(mktemp -d /tmp/slipway-node.XXXXXX)
-  cp "$(readlink -f "$(command -v node)")" "$ctx/node"
+  # COPY keeps the mode: a RUN chmod would store the ~100 MB binary a second time in its own layer.
+  install -m 0755 "$(readlink -f "$(command -v node)")" "$ctx/node"
   npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   cp -a "$npm_dir" "$ctx/npm"
   host_cas >"$ctx/host-ca.crt"
@@ -73,8 +74,7 @@ COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 COPY host-ca.crt /usr/local/share/ca-certificates/slipway-host-ca.crt
 ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/slipway-host-ca.crt
-RUN chmod 0755 /usr/local/bin/node \\
- && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && node --version && npm --version
 LABEL slipway.bootstrap=$NODE_IMAGE_REV

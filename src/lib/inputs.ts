@@ -48,3 +48,21 @@ export function parseKeyValues(name: string, value: string): Array<[string, stri
   });
   return out;
 }
+
+/** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
+export function parseDuration(name: string, value: string, fallback: number): number {
+  const v = value.trim().toLowerCase();
+  if (v === '') return fallback;
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = '';
+  for (const m of v.matchAll(re)) {
+    total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    consumed += m[0];
+  }
+  if (!consumed || consumed !== v.replace(/\s+/g, '') || total <= 0) {
+    throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
+  }
+  return total;
+}

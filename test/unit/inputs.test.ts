@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../harness/runner.js';
 import { INPUTS, OUTPUTS, readInputs } from '../../src/actions/build-image/inputs.js';
+import * as bootTest from '../../src/actions/boot-test/inputs.js';
+import * as sizeBudget from '../../src/actions/size-budget/inputs.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../src/lib/inputs.js';
 
 interface ActionYml {
@@ -38,6 +40,19 @@ describe('build-image action.yml and its entry agree', () => {
       platforms: [],
       buildArgs: [],
     });
+  });
+});
+
+describe.each([
+  ['size-budget', sizeBudget.INPUTS, sizeBudget.OUTPUTS],
+  ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
+] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
+  const yml = actionYml(name);
+  it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));
+  it('outputs', () => expect(Object.keys(yml.outputs).sort()).toEqual(Object.values(outputs).sort()));
+  it('runs its bundle on node24', () => {
+    expect(yml.runs.using).toBe('node24');
+    expect(yml.runs.main).toBe(`../../dist/${name}/index.js`);
   });
 });
 

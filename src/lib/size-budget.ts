@@ -1,0 +1,274 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StoreChoice } from './cache/store.js';
+import { detectEngine } from './docker/engine.js';
+import { UserError } from './errors.js';
+import type { Runner } from './exec.js';
+import type { Log } from './io.js';
+import { cloudflareBytes, measured, resolveBudget, type InstanceType, type Measure } from './size/budget.js';
+import { measureLayers, type LayerMeasure } from './size/compress.js';
+import { chooseLayerMemo } from './size/memo.js';
+import { checkPolicy, listImageFiles } from './size/policy.js';
+import {
+  figureOf,
+  isReportPath,
+  readReport,
+  renderComment,
+  renderSummary,
+  REPORT_FORMAT,
+  writeReport,
+  type SizeReport,
+  type Violation,
+} from './size/report.js';
+import { formatDecimal } from './size/units.js';
+
+export interface SizeBudgetOptions {
+  image: string;
+  maxSize?: number;
+  measure: Measure;
+  instanceType?: InstanceType;
+  warnAt: number;
+  baseline?: string;
+  maxIncrease?: number;
+  forbid: string[];
+  require: string[];
+  topLayers: number;
+  reportPath?: string;
+  cacheStore: StoreChoice;
+  cacheDir: string;
+}
+
+export interface SizeBudgetResult {
+  report: SizeReport;
+  reportPath: string;
+  summary: string;
+  comment: string;
+  /** One line when the step must fail (over budget, too large an increase, a policy violation). */
+  failure?: string;
+}
+
+interface Inspect {
+  Id: string;
+  Size: number;
+  RepoDigests?: string[];
+  RootFS: { Layers?: string[] };
+  Config?: { Env?: string[] };
+}
+
+interface Measured {
+  inspect: Inspect;
+  uncompressedBytes: number;
+  compressedBytes: number;
+  compressedSource: 'computed' | 'registry';
+  cloudflareBytes: number;
+  layers: LayerMeasure[];
+}
+
+async function inspectImage(run: Runner, bin: string, image: string): Promise<Inspect | undefined> {
+  const r = await run(bin, ['image', 'inspect', '--format', '{{json .}}', image], { silent: true });
+  return r.code === 0 ? (JSON.parse(r.stdout) as Inspect) : undefined;
+}
+
+/** Layer sizes a registry holds for a pushed image (docker manifest inspect), when it answers. */
+async function registryLayers(run: Runner, bin: string, inspect: Inspect): Promise<number[] | undefined> {
+  for (const ref of inspect.RepoDigests ?? []) {
+    const r = await run(bin, ['manifest', 'inspect', ref], { silent: true });
+    if (r.code !== 0) continue;
+    try {
+      const m = JSON.parse(r.stdout) as { layers?: Array<{ size: number }> };
+      if (m.layers?.length === inspect.RootFS.Layers?.length) return m.layers!.map((l) => l.size);
+    } catch {
+      /* a manifest list or an unexpected answer: compute instead */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * size-budget: measure an image three ways (uncompressed; compressed as a registry stores it;
+ * Cloudflare's own gate), check it against a budget, a baseline and a file policy, and report.
+ */
+export async function sizeBudget(
+  o: SizeBudgetOptions,
+  deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
+): Promise<SizeBudgetResult> {
+  const engine = await detectEngine(deps.run, deps.env);
+  const memo = chooseLayerMemo(o.cacheStore, o.cacheDir, (m) => deps.log.warning(m));
+  const sizes = await memo.load();
+
+  const measure = async (image: string): Promise<Measured> => {
+    const inspect = await inspectImage(deps.run, engine.bin, image);
+    if (!inspect)
+      throw new UserError(
+        `Image ${image} is not in the local engine: build it first (build-image) or pull it.`,
+      );
+    const diffIds = inspect.RootFS.Layers ?? [];
+    const fromRegistry = await registryLayers(deps.run, engine.bin, inspect);
+    let layers: LayerMeasure[];
+    if (fromRegistry) {
+      layers = diffIds.map((d, i) => ({
+        diffId: d,
+        tarBytes: sizes.get(d)?.tarBytes ?? 0,
+        compressedBytes: fromRegistry[i]!,
+        memo: false,
+      }));
+    } else {
+      const t0 = performance.now();
+      layers = await deps.log.group(`Compressing the layers of ${image}`, async () => {
+        const l = await measureLayers(engine.bin, image, diffIds, sizes);
+        const fresh = l.filter((x) => !x.memo).length;
+        deps.log.info(
+          `${fresh} of ${l.length} layers compressed, ${l.length - fresh} known from earlier runs, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
+        );
+        return l;
+      });
+      for (const l of layers)
+        sizes.set(l.diffId, { tarBytes: l.tarBytes, compressedBytes: l.compressedBytes });
+    }
+    return {
+      inspect,
+      uncompressedBytes: inspect.Size,
+      compressedBytes: layers.reduce((n, l) => n + l.compressedBytes, 0),
+      compressedSource: fromRegistry ? 'registry' : 'computed',
+      cloudflareBytes: cloudflareBytes(inspect.Size, diffIds.length),
+      layers,
+    };
+  };
+
+  const m = await measure(o.image);
+  const budget = resolveBudget(o.maxSize, o.instanceType);
+  const figures = {
+    uncompressedBytes: m.uncompressedBytes,
+    compressedBytes: m.compressedBytes,
+    cloudflareBytes: m.cloudflareBytes,
+    layers: m.layers.length,
+  };
+  const used = measured(figures, o.measure);
+  const violations: Violation[] = [];
+  const what = `${o.measure} size`;
+  if (used > budget.bytes) {
+    violations.push({
+      kind: 'over-budget',
+      message: `${what} ${formatDecimal(used)} (${used} bytes) is over the ${formatDecimal(budget.bytes)} budget from ${budget.source} by ${formatDecimal(used - budget.bytes)}`,
+    });
+  } else if (used >= (budget.bytes * o.warnAt) / 100) {
+    deps.log.warning(
+      `${what} ${formatDecimal(used)} is ${((used / budget.bytes) * 100).toFixed(1)}% of its ${formatDecimal(budget.bytes)} budget (warn-at ${o.warnAt}%).`,
+    );
+  }
+
+  let baseline: SizeReport['baseline'];
+  if (o.baseline) {
+    let base: number | undefined;
+    if (isReportPath(o.baseline)) base = figureOf(readReport(o.baseline), o.measure);
+    else {
+      const exists = await inspectImage(deps.run, engine.bin, o.baseline);
+      if (!exists)
+        deps.log.warning(
+          `Baseline image ${o.baseline} is not in the local engine: no delta (pull it, or pass a saved report).`,
+        );
+      else base = measured({ ...(await measure(o.baseline)), layers: 0 }, o.measure);
+    }
+    if (base !== undefined) {
+      baseline = { image: o.baseline, bytes: base, deltaBytes: used - base };
+      if (o.maxIncrease !== undefined && baseline.deltaBytes > o.maxIncrease) {
+        violations.push({
+          kind: 'increase',
+          message: `${what} grew by ${formatDecimal(baseline.deltaBytes)} against ${o.baseline}, more than max-increase ${formatDecimal(o.maxIncrease)}`,
+        });
+      }
+    }
+  }
+
+  if (o.forbid.length || o.require.length) {
+    const index = await listImageFiles(engine.bin, o.image);
+    const pathDirs = (
+      m.inspect.Config?.Env?.find((e) => e.startsWith('PATH='))?.slice(5) ??
+      '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    ).split(':');
+    const p = checkPolicy(index, pathDirs, o.forbid, o.require);
+    for (const f of p.forbidden)
+      violations.push({
+        kind: 'forbidden',
+        item: f.item,
+        path: f.path,
+        message: `forbidden ${f.item} is in the image at ${f.path}`,
+      });
+    for (const f of p.missing)
+      violations.push({ kind: 'missing', item: f.item, message: `required ${f.item} is not in the image` });
+  }
+  await memo.save(sizes);
+
+  const report: SizeReport = {
+    format: REPORT_FORMAT,
+    image: o.image,
+    imageId: m.inspect.Id,
+    createdAt: new Date().toISOString(),
+    measure: o.measure,
+    uncompressedBytes: m.uncompressedBytes,
+    compressedBytes: m.compressedBytes,
+    compressedSource: m.compressedSource,
+    cloudflareBytes: m.cloudflareBytes,
+    layerCount: m.layers.length,
+    budgetBytes: budget.bytes,
+    budgetSource: budget.source,
+    layers: m.layers.map((l) => ({
+      diffId: l.diffId,
+      tarBytes: l.tarBytes,
+      compressedBytes: l.compressedBytes,
+    })),
+    topLayers: await topLayers(deps.run, engine.bin, o.image, m.layers, o.topLayers),
+    violations,
+    ...(baseline ? { baseline } : {}),
+  };
+  const reportPath = o.reportPath || join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-size-report.json');
+  writeReport(reportPath, report);
+  const comment = renderComment(report);
+  const failure = violations.length
+    ? `Size budget failed for ${o.image}: ${violations.map((v) => v.message).join('; ')}.`
+    : undefined;
+  return { report, reportPath, summary: renderSummary(report), comment, failure };
+}
+
+/** The largest layers with the instruction that made them, from the image history. */
+async function topLayers(
+  run: Runner,
+  bin: string,
+  image: string,
+  layers: LayerMeasure[],
+  n: number,
+): Promise<SizeReport['topLayers']> {
+  if (n <= 0) return [];
+  const r = await run(
+    bin,
+    ['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', image],
+    { silent: true },
+  );
+  if (r.code !== 0) return [];
+  const entries = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [size, ...rest] = l.split('\t');
+      return { sizeBytes: Number(size), createdBy: tidy(rest.join('\t')) };
+    })
+    .reverse();
+  const withContent = entries.filter((e) => e.sizeBytes > 0);
+  // When every layer has content, history entries with content line up with the layers, oldest
+  // first; otherwise (empty layers) the compressed column is left out rather than guessed.
+  const matched = withContent.length === layers.length;
+  return withContent
+    .map((e, i) => ({ ...e, ...(matched ? { compressedBytes: layers[i]!.compressedBytes } : {}) }))
+    .sort((a, b) => b.sizeBytes - a.sizeBytes)
+    .slice(0, n);
+}
+
+function tidy(createdBy: string): string {
+  const s = createdBy
+    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/^\|\d+ (\S+=\S* )+/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return s.length > 100 ? `${s.slice(0, 97)}…` : s;
+}

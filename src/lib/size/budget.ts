@@ -1,0 +1,78 @@
+import { UserError } from '../errors.js';
+
+export type Measure = 'compressed' | 'uncompressed' | 'cloudflare';
+export const MEASURES: readonly Measure[] = ['compressed', 'uncompressed', 'cloudflare'];
+
+/** Cloudflare Containers instance types and their disk, in decimal MB (wrangler's disk_mb). */
+export const INSTANCE_DISK_MB = {
+  lite: 2000,
+  basic: 4000,
+  'standard-1': 8000,
+  'standard-2': 12000,
+  'standard-3': 16000,
+  'standard-4': 20000,
+} as const;
+export type InstanceType = keyof typeof INSTANCE_DISK_MB;
+export const INSTANCE_TYPES = Object.keys(INSTANCE_DISK_MB) as InstanceType[];
+
+const MiB = 1024 * 1024;
+
+/**
+ * wrangler's own gate before it pushes a container image: the image's uncompressed size plus 10%,
+ * plus 16 MiB per layer, rounded up to whole bytes, must fit the instance disk (disk_mb × 10^6).
+ */
+export function cloudflareBytes(uncompressedBytes: number, layers: number): number {
+  return Math.ceil(uncompressedBytes * 1.1 + layers * 16 * MiB);
+}
+
+export function instanceDiskBytes(type: InstanceType): number {
+  return INSTANCE_DISK_MB[type] * 1e6;
+}
+
+export function parseInstanceType(value: string): InstanceType | undefined {
+  const v = value.trim().toLowerCase();
+  if (!v) return undefined;
+  if (v === 'standard') return 'standard-1';
+  if ((INSTANCE_TYPES as string[]).includes(v)) return v as InstanceType;
+  throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
+}
+
+/**
+ * The budget in bytes, and where it comes from: max-size when given, else the instance type's disk
+ * (the limit wrangler enforces), else the smallest instance (lite, 2 GB).
+ */
+export function resolveBudget(
+  maxSize: number | undefined,
+  instanceType: InstanceType | undefined,
+): { bytes: number; source: string } {
+  if (maxSize !== undefined) return { bytes: maxSize, source: 'max-size' };
+  const type = instanceType ?? 'lite';
+  return {
+    bytes: instanceDiskBytes(type),
+    source: `instance type ${type} (${INSTANCE_DISK_MB[type] / 1000} GB disk)${instanceType ? '' : ', the default'}`,
+  };
+}
+
+export interface Figures {
+  uncompressedBytes: number;
+  compressedBytes: number;
+  cloudflareBytes: number;
+  layers: number;
+}
+
+export function measured(f: Figures, measure: Measure): number {
+  return measure === 'compressed'
+    ? f.compressedBytes
+    : measure === 'uncompressed'
+      ? f.uncompressedBytes
+      : f.cloudflareBytes;
+}
+
+/** What each measure means, for summaries and errors: every figure says which size it is. */
+export function describeMeasure(measure: Measure): string {
+  return {
+    compressed: 'compressed (gzip of each layer, as a registry stores it)',
+    uncompressed: 'uncompressed (the layers as unpacked on disk)',
+    cloudflare: "Cloudflare's gate (uncompressed × 1.1 + 16 MiB per layer)",
+  }[measure];
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as cache from '@actions/cache';
+import type { StoreChoice } from '../cache/store.js';
+import type { Memo } from './compress.js';
+
+/** Bump when the compressor (level, chunking) changes: old figures are then not reused. */
+const FORMAT = 'slipway-layer-sizes/1 gzip-6 chunk-1MiB';
+const PREFIX = 'slipway-layer-sizes-';
+
+interface MemoFile {
+  format: string;
+  layers: Record<string, { tarBytes: number; compressedBytes: number }>;
+}
+
+function parse(text: string): Memo {
+  const f = JSON.parse(text) as MemoFile;
+  if (f.format !== FORMAT || typeof f.layers !== 'object') return new Map();
+  return new Map(Object.entries(f.layers));
+}
+
+function serialise(memo: Memo): string {
+  return JSON.stringify({
+    format: FORMAT,
+    layers: Object.fromEntries([...memo].sort(([a], [b]) => a.localeCompare(b))),
+  });
+}
+
+/**
+ * Compressed layer sizes by diff id, kept in the same store build-image uses: a JSON file in the
+ * local store directory, or an entry of the Actions cache (the newest one is restored by prefix).
+ * Faults warn through `warn` and leave an empty memo: measuring never fails because of them.
+ */
+export class LayerMemo {
+  private loaded = '';
+  constructor(
+    private readonly kind: 'local' | 'actions',
+    private readonly dir: string,
+    private readonly warn: (m: string) => void,
+  ) {}
+
+  private get file(): string {
+    return join(this.dir, 'layer-sizes.json');
+  }
+
+  async load(): Promise<Memo> {
+    try {
+      if (this.kind === 'actions') await cache.restoreCache([this.file], `${PREFIX}${Date.now()}`, [PREFIX]);
+      if (!existsSync(this.file)) return new Map();
+      const text = readFileSync(this.file, 'utf8');
+      const memo = parse(text);
+      this.loaded = serialise(memo);
+      return memo;
+    } catch (err) {
+      this.warn(`layer size memo unreadable (${(err as Error).message}); compressing every layer`);
+      return new Map();
+    }
+  }
+
+  async save(memo: Memo): Promise<void> {
+    const text = serialise(memo);
+    if (text === this.loaded) return;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.tmp-${process.pid}`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, this.file);
+      if (this.kind === 'actions') {
+        const key = `${PREFIX}${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+        await cache.saveCache([this.file], key);
+      }
+    } catch (err) {
+      this.warn(`layer size memo not saved (${(err as Error).message}); the next run compresses again`);
+    }
+  }
+}
+
+export function chooseLayerMemo(choice: StoreChoice, cacheDir: string, warn: (m: string) => void): LayerMemo {
+  const actions = choice === 'actions' || (choice === 'auto' && cache.isFeatureAvailable());
+  return actions
+    ? new LayerMemo('actions', join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-layer-memo'), warn)
+    : new LayerMemo('local', cacheDir, warn);
+}
