@@ -35087,7 +35087,7 @@ function builderEnv(builder) {
  * Finds the container engine (SLIPWAY_DOCKER, else docker, else podman), checks that its daemon
  * answers, and works out which builder it can use. Fails with one line saying what to do.
  */
-async function detectEngine(run, env = process.env) {
+async function detectEngine(run, env = process.env, opts = {}) {
     let bin = env.SLIPWAY_DOCKER?.trim() || '';
     if (bin && !(await (0,io/* which */.K7)(bin, false))) {
         throw new errors/* UserError */.y(`SLIPWAY_DOCKER is "${bin}", which is not an executable: point it at a docker or podman client.`);
@@ -35116,7 +35116,10 @@ async function detectEngine(run, env = process.env) {
         const why = (res.stderr.trim().split('\n').pop() || 'no answer').trim();
         throw new errors/* UserError */.y(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
     }
-    const buildx = kind === 'docker' && (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
+    // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
+    const buildx = kind === 'docker' &&
+        opts.probeBuildx !== false &&
+        (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
     return {
         kind,
         bin,

@@ -72,7 +72,11 @@ async function inspectImage(run: Runner, bin: string, image: string): Promise<In
 /** Layer sizes a registry holds for a pushed image (docker manifest inspect), when it answers. */
 async function registryLayers(run: Runner, bin: string, inspect: Inspect): Promise<number[] | undefined> {
   for (const ref of inspect.RepoDigests ?? []) {
-    const r = await run(bin, ['manifest', 'inspect', ref], { silent: true });
+    // A loopback registry speaks plain HTTP; any other must verify TLS.
+    const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\//.test(ref);
+    const r = await run(bin, ['manifest', 'inspect', ...(loopback ? ['--insecure'] : []), ref], {
+      silent: true,
+    });
     if (r.code !== 0) continue;
     try {
       const m = JSON.parse(r.stdout) as { layers?: Array<{ size: number }> };
@@ -92,9 +96,10 @@ export async function sizeBudget(
   o: SizeBudgetOptions,
   deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
 ): Promise<SizeBudgetResult> {
-  const engine = await detectEngine(deps.run, deps.env);
+  const engine = await detectEngine(deps.run, deps.env, { probeBuildx: false });
   const memo = chooseLayerMemo(o.cacheStore, o.cacheDir, (m) => deps.log.warning(m));
-  const sizes = await memo.load();
+  const memos = await memo.load();
+  const sizes = memos.sizes;
 
   const measure = async (image: string): Promise<Measured> => {
     const inspect = await inspectImage(deps.run, engine.bin, image);
@@ -115,7 +120,7 @@ export async function sizeBudget(
     } else {
       const t0 = performance.now();
       layers = await deps.log.group(`Compressing the layers of ${image}`, async () => {
-        const l = await measureLayers(engine.bin, image, diffIds, sizes);
+        const l = await measureLayers(engine.bin, image, diffIds, sizes, { v1: memos.v1 });
         const fresh = l.filter((x) => !x.memo).length;
         deps.log.info(
           `${fresh} of ${l.length} layers compressed, ${l.length - fresh} known from earlier runs, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
@@ -135,6 +140,8 @@ export async function sizeBudget(
     };
   };
 
+  // The history (for the largest layers) is read while the layers stream.
+  const top = topLayers(deps.run, engine.bin, o.image, o.topLayers);
   const m = await measure(o.image);
   const budget = resolveBudget(o.maxSize, o.instanceType);
   const figures = {
@@ -197,7 +204,7 @@ export async function sizeBudget(
     for (const f of p.missing)
       violations.push({ kind: 'missing', item: f.item, message: `required ${f.item} is not in the image` });
   }
-  await memo.save(sizes);
+  await memo.save(memos);
 
   const report: SizeReport = {
     format: REPORT_FORMAT,
@@ -217,7 +224,7 @@ export async function sizeBudget(
       tarBytes: l.tarBytes,
       compressedBytes: l.compressedBytes,
     })),
-    topLayers: await topLayers(deps.run, engine.bin, o.image, m.layers, o.topLayers),
+    topLayers: withCompressed(await top, m.layers),
     violations,
     ...(baseline ? { baseline } : {}),
   };
@@ -230,21 +237,20 @@ export async function sizeBudget(
   return { report, reportPath, summary: renderSummary(report), comment, failure };
 }
 
-/** The largest layers with the instruction that made them, from the image history. */
+/** The largest layers with the instruction that made them, from the image history (oldest first). */
 async function topLayers(
   run: Runner,
   bin: string,
   image: string,
-  layers: LayerMeasure[],
   n: number,
-): Promise<SizeReport['topLayers']> {
-  if (n <= 0) return [];
+): Promise<{ entries: SizeReport['topLayers']; n: number }> {
+  if (n <= 0) return { entries: [], n };
   const r = await run(
     bin,
     ['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', image],
     { silent: true },
   );
-  if (r.code !== 0) return [];
+  if (r.code !== 0) return { entries: [], n };
   const entries = r.stdout
     .trim()
     .split('\n')
@@ -252,15 +258,24 @@ async function topLayers(
       const [size, ...rest] = l.split('\t');
       return { sizeBytes: Number(size), createdBy: tidy(rest.join('\t')) };
     })
-    .reverse();
-  const withContent = entries.filter((e) => e.sizeBytes > 0);
-  // When every layer has content, history entries with content line up with the layers, oldest
-  // first; otherwise (empty layers) the compressed column is left out rather than guessed.
-  const matched = withContent.length === layers.length;
-  return withContent
+    .reverse()
+    .filter((e) => e.sizeBytes > 0);
+  return { entries, n };
+}
+
+/**
+ * When every layer has content, history entries with content line up with the layers, oldest
+ * first, and carry their compressed size; otherwise (empty layers) it is left out, not guessed.
+ */
+function withCompressed(
+  top: { entries: SizeReport['topLayers']; n: number },
+  layers: LayerMeasure[],
+): SizeReport['topLayers'] {
+  const matched = top.entries.length === layers.length;
+  return top.entries
     .map((e, i) => ({ ...e, ...(matched ? { compressedBytes: layers[i]!.compressedBytes } : {}) }))
     .sort((a, b) => b.sizeBytes - a.sizeBytes)
-    .slice(0, n);
+    .slice(0, top.n);
 }
 
 function tidy(createdBy: string): string {

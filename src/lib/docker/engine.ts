@@ -62,6 +62,7 @@ interface VersionDoc {
 export async function detectEngine(
   run: Runner,
   env: Record<string, string | undefined> = process.env,
+  opts: { probeBuildx?: boolean } = {},
 ): Promise<Engine> {
   let bin = env.SLIPWAY_DOCKER?.trim() || '';
   if (bin && !(await which(bin, false))) {
@@ -95,7 +96,11 @@ export async function detectEngine(
       `The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`,
     );
   }
-  const buildx = kind === 'docker' && (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
+  // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
+  const buildx =
+    kind === 'docker' &&
+    opts.probeBuildx !== false &&
+    (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
   return {
     kind,
     bin,

@@ -110,25 +110,29 @@ export interface LayerMeasure {
 }
 
 export type Memo = Map<string, { tarBytes: number; compressedBytes: number }>;
+/** Legacy `docker save` directory (v1 id) → the diff id of its layer.tar, learnt on earlier runs. */
+export type V1Map = Map<string, string>;
 
 /**
- * Compressed size of every layer of an image, by streaming `docker save` once. In the OCI layout
- * (Docker 25+) a layer is named by its diff id. In the legacy layout (<v1 id>/layer.tar, sorted by
- * name, not in RootFS order) a layer is only known once hashed; its tar size, read from the header
- * before its bytes, says whether it can be a memoised layer: then it is only hashed (the hash
- * confirms it), otherwise it is hashed and compressed. A memo guess the hash refutes (two layers of
- * the same size) costs a second pass without the memo.
+ * Compressed size of every layer of an image, by streaming `docker save` and stopping as soon as
+ * every layer not in the memo has been measured. In the OCI layout (Docker 25+) a layer is named
+ * by its diff id. In the legacy layout (<v1 id>/layer.tar, sorted by name, not in RootFS order)
+ * a directory learnt on an earlier run (v1 ids below the top layer derive from the layer chain) is
+ * known without reading it; otherwise its tar size, read from the header, says whether it can be a
+ * memoised layer: then it is only hashed (the hash confirms it), else hashed and compressed. A
+ * memo guess the hash refutes (two layers of the same size) costs a second pass without the memo.
  */
 export async function measureLayers(
   bin: string,
   image: string,
   diffIds: string[],
   memo: Memo,
-  opts: CompressOptions = {},
+  opts: CompressOptions & { v1?: V1Map } = {},
 ): Promise<LayerMeasure[]> {
-  if (diffIds.every((d) => memo.has(d))) {
-    return diffIds.map((d) => ({ diffId: d, ...memo.get(d)!, memo: true }));
-  }
+  const v1 = opts.v1 ?? new Map<string, string>();
+  const fromMemo = (d: string): LayerMeasure => ({ diffId: d, ...memo.get(d)!, memo: true });
+  const needed = new Set(diffIds.filter((d) => !memo.has(d)));
+  if (needed.size === 0) return diffIds.map(fromMemo);
   const slots = new Slots(opts.concurrency ?? Math.max(2, availableParallelism()));
   const wanted = new Set(diffIds);
   const found = new Map<string, LayerMeasure>();
@@ -143,21 +147,26 @@ export async function measureLayers(
   });
   const extract = tar.extract();
   child.stdout.pipe(extract);
+  let stoppedEarly = false;
 
   for await (const entry of extract) {
     const name = entry.header.name;
     const oci = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-    const named = oci && wanted.has(`sha256:${oci[1]}`) ? `sha256:${oci[1]}` : undefined;
+    const legacyDir = /^([0-9a-f]{64})\/layer\.tar$/.exec(name)?.[1];
+    const named =
+      oci && wanted.has(`sha256:${oci[1]}`)
+        ? `sha256:${oci[1]}`
+        : legacyDir && v1.has(legacyDir)
+          ? v1.get(legacyDir)
+          : undefined;
     const legacy = !named && /(^|\/)layer\.tar$/.test(name) && entry.header.type === 'file';
-    if (!named && !legacy) {
-      entry.resume(); // tar-stream moves on to the next entry once this one is drained
+    if ((!named && !legacy) || (named && memo.has(named))) {
+      entry.resume(); // not a layer, or a known one: tar-stream moves on once it is drained
       continue;
     }
     const size = entry.header.size ?? 0;
     // Without a name, a memoised layer of this image with exactly this tar size is the candidate.
-    const guess = named
-      ? memo.has(named)
-      : diffIds.some((d) => !found.has(d) && memo.get(d)?.tarBytes === size);
+    const guess = !named && diffIds.some((d) => !found.has(d) && memo.get(d)?.tarBytes === size);
     const hash = named ? undefined : createHash('sha256');
     const sizer = guess ? undefined : new ParallelGzipSizer(slots, opts);
     let tarBytes = 0;
@@ -167,16 +176,26 @@ export async function measureLayers(
       if (sizer) await sizer.write(data);
     }
     const id = named ?? `sha256:${hash!.digest('hex')}`;
+    if (legacyDir) v1.set(legacyDir, id);
     if (!wanted.has(id)) continue; // a layer of another image in the same save: not ours
     if (sizer) found.set(id, { diffId: id, tarBytes, compressedBytes: await sizer.end(), memo: false });
-    else if (memo.has(id)) found.set(id, { diffId: id, ...memo.get(id)!, memo: true });
+    else if (memo.has(id)) found.set(id, fromMemo(id));
     else refuted = true;
+    needed.delete(id);
+    if (needed.size === 0 && !refuted) {
+      // Every unknown layer is measured: the rest of the stream holds only known layers.
+      stoppedEarly = true;
+      child.kill('SIGTERM');
+      extract.destroy();
+      break;
+    }
   }
   const code = await exited;
-  if (code !== 0) throw new Error(`${bin} save ${image} failed: ${stderr.trim().split('\n').pop()}`);
+  if (code !== 0 && !stoppedEarly)
+    throw new Error(`${bin} save ${image} failed: ${stderr.trim().split('\n').pop()}`);
   if (refuted) return measureLayers(bin, image, diffIds, new Map(), opts);
   return diffIds.map((d) => {
-    const m = found.get(d);
+    const m = found.get(d) ?? (memo.has(d) ? fromMemo(d) : undefined);
     if (!m) throw new Error(`layer ${d} of ${image} was not in the docker save output`);
     return m;
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as cache from '@actions/cache';
 import type { StoreChoice } from '../cache/store.js';
-import type { Memo } from './compress.js';
+import type { Memo, V1Map } from './compress.js';
 
 /** Bump when the compressor (level, chunking) changes: old figures are then not reused. */
 const FORMAT = 'slipway-layer-sizes/1 gzip-6 chunk-1MiB';
@@ -13,19 +13,27 @@ const PREFIX = 'slipway-layer-sizes-';
 interface MemoFile {
   format: string;
   layers: Record<string, { tarBytes: number; compressedBytes: number }>;
+  v1?: Record<string, string>;
 }
 
-function parse(text: string): Memo {
+/** Sizes by diff id, and legacy docker save directories (v1 ids) by the diff id they hold. */
+export interface Memos {
+  sizes: Memo;
+  v1: V1Map;
+}
+
+const empty = (): Memos => ({ sizes: new Map(), v1: new Map() });
+
+function parse(text: string): Memos {
   const f = JSON.parse(text) as MemoFile;
-  if (f.format !== FORMAT || typeof f.layers !== 'object') return new Map();
-  return new Map(Object.entries(f.layers));
+  if (f.format !== FORMAT || typeof f.layers !== 'object') return empty();
+  return { sizes: new Map(Object.entries(f.layers)), v1: new Map(Object.entries(f.v1 ?? {})) };
 }
 
-function serialise(memo: Memo): string {
-  return JSON.stringify({
-    format: FORMAT,
-    layers: Object.fromEntries([...memo].sort(([a], [b]) => a.localeCompare(b))),
-  });
+const sorted = <T>(m: Map<string, T>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
+
+function serialise(m: Memos): string {
+  return JSON.stringify({ format: FORMAT, layers: sorted(m.sizes), v1: sorted(m.v1) });
 }
 
 /**
@@ -45,21 +53,21 @@ export class LayerMemo {
     return join(this.dir, 'layer-sizes.json');
   }
 
-  async load(): Promise<Memo> {
+  async load(): Promise<Memos> {
     try {
       if (this.kind === 'actions') await cache.restoreCache([this.file], `${PREFIX}${Date.now()}`, [PREFIX]);
-      if (!existsSync(this.file)) return new Map();
+      if (!existsSync(this.file)) return { sizes: new Map(), v1: new Map() };
       const text = readFileSync(this.file, 'utf8');
       const memo = parse(text);
       this.loaded = serialise(memo);
       return memo;
     } catch (err) {
       this.warn(`layer size memo unreadable (${(err as Error).message}); compressing every layer`);
-      return new Map();
+      return { sizes: new Map(), v1: new Map() };
     }
   }
 
-  async save(memo: Memo): Promise<void> {
+  async save(memo: Memos): Promise<void> {
     const text = serialise(memo);
     if (text === this.loaded) return;
     try {

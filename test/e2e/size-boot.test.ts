@@ -1,0 +1,272 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_IMAGE, DOCKER, REGISTRY, docker, requireEngine } from '../harness/docker.js';
+import { buildCore, CORE_IMAGE } from '../harness/images.js';
+import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+
+const CORE = `${CORE_IMAGE}:latest`;
+const BLOB = 'slipway-e2e/size-60mb:latest';
+const EXITS = 'slipway-e2e/exits:latest';
+const RUSTY = 'slipway-e2e/rust-in-core:latest';
+const FORBID = 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers';
+const REQUIRE = 'node\njq\ngit\nrg';
+
+const build = (dir: string, tag: string, args: Record<string, string>) => {
+  const a = ['build', '-q', '--network', 'host', '-t', tag];
+  for (const [k, v] of Object.entries(args)) a.push('--build-arg', `${k}=${v}`);
+  const r = spawnSync(DOCKER, [...a, join(ROOT, 'test/fixtures', dir)], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_BUILDKIT: '1' },
+  });
+  if (r.status !== 0) throw new Error(`building ${dir} failed: ${r.stderr}`);
+};
+const explain = (r: ActionRun) =>
+  `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-2500)}`;
+const bootContainers = () => docker(['ps', '-aq', '--filter', 'label=slipway.boot-test']);
+
+describe('size-budget and boot-test, end to end through the bundles', () => {
+  let store: string;
+  let reports: string;
+  const size = (inputs: Record<string, string>) =>
+    runAction('size-budget', { 'cache-dir': store, ...inputs }, { env: { SLIPWAY_DOCKER: DOCKER } });
+  const boot = (inputs: Record<string, string>, opts: { timeoutMs?: number } = {}) =>
+    runAction('boot-test', { network: 'host', ...inputs }, { env: { SLIPWAY_DOCKER: DOCKER }, ...opts });
+
+  beforeAll(async () => {
+    requireEngine();
+    store = mkdtempSync(join(tmpdir(), 'slipway-size-store-'));
+    reports = mkdtempSync(join(tmpdir(), 'slipway-size-reports-'));
+    await buildCore();
+    build('size-60mb', BLOB, { BASE_IMAGE: DEBIAN_IMAGE });
+    build('exits', EXITS, { BASE_IMAGE: DEBIAN_IMAGE });
+  });
+  afterAll(() => {
+    for (const i of [BLOB, EXITS, RUSTY, `${REGISTRY}/slipway-e2e/size-60mb:e2e`])
+      docker(['image', 'rm', '-f', i], { allowFail: true });
+    for (const d of [store, reports]) rmSync(d, { recursive: true, force: true });
+  });
+
+  describe('size-budget', () => {
+    it('the core image is within its budget and its policy (no toolchain; node, jq, git, rg present)', async () => {
+      const r = await size({
+        image: CORE,
+        'instance-type': 'lite',
+        forbid: FORBID,
+        require: REQUIRE,
+        'report-path': join(reports, 'core.json'),
+      });
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.outputs['within-budget']).toBe('true');
+      expect(r.outputs.violations).toBe('[]');
+      expect(Number(r.outputs['budget-bytes'])).toBe(2e9);
+      const inspect = JSON.parse(docker(['image', 'inspect', '--format', '{{json .}}', CORE])) as {
+        Size: number;
+        RootFS: { Layers: string[] };
+      };
+      expect(Number(r.outputs['uncompressed-bytes'])).toBe(inspect.Size);
+      expect(Number(r.outputs['cloudflare-bytes'])).toBe(
+        Math.ceil(inspect.Size * 1.1 + inspect.RootFS.Layers.length * 16 * 2 ** 20),
+      );
+      expect(r.summary).toContain("Measure: **cloudflare**, Cloudflare's gate");
+      expect(r.summary).toMatch(/#### Largest layers/);
+      const report = JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as { format: string };
+      expect(report.format).toBe('slipway-size-report/1');
+    });
+
+    it('a second run compresses no layer again (memoised by layer digest)', async () => {
+      const r = await size({ image: CORE });
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stdout).toMatch(/0 of \d+ layers compressed, \d+ known from earlier runs/);
+      const again = JSON.parse(readFileSync(join(store, 'layer-sizes.json'), 'utf8')) as {
+        layers: Record<string, unknown>;
+      };
+      expect(Object.keys(again.layers).length).toBeGreaterThanOrEqual(5);
+    });
+
+    it('an image with a 60 MB layer over a tight budget fails naming the numbers', async () => {
+      const r = await size({ image: BLOB, measure: 'uncompressed', 'max-size': '150MB' });
+      expect(r.code).toBe(1);
+      const errors = errorLines(r);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^Size budget failed for slipway-e2e\/size-60mb:latest: uncompressed size 1\d\d MB \(1\d{8} bytes\) is over the 150 MB budget from max-size by \d+(\.\d+)? MB\.$/,
+      );
+      expect(r.outputs['within-budget']).toBe('false');
+      expect(JSON.parse(r.outputs.violations!)[0]).toMatchObject({ kind: 'over-budget' });
+    });
+
+    it('warns at warn-at percent of the budget', async () => {
+      const u = Number(JSON.parse(docker(['image', 'inspect', '--format', '{{.Size}}', BLOB])));
+      const r = await size({
+        image: BLOB,
+        measure: 'uncompressed',
+        'max-size': String(Math.ceil(u / 0.95)),
+        'warn-at': '90',
+      });
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stdout).toMatch(
+        /::warning::uncompressed size .* is 95\.0%25 of its .* budget \(warn-at 90%25\)/,
+      );
+    });
+
+    it('computes the compressed size within 2% of what the registry stores after docker push, then reads the registry', async () => {
+      const computed = await size({
+        image: BLOB,
+        measure: 'compressed',
+        'report-path': join(reports, 'blob.json'),
+      });
+      expect(computed.code, explain(computed)).toBe(0);
+      const ref = `${REGISTRY}/slipway-e2e/size-60mb:e2e`;
+      docker(['tag', BLOB, ref]);
+      docker(['push', ref]);
+      const manifest = (await (
+        await fetch(`http://${REGISTRY}/v2/slipway-e2e/size-60mb/manifests/e2e`, {
+          headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+        })
+      ).json()) as { layers: Array<{ size: number }> };
+      const registry = manifest.layers.reduce((n, l) => n + l.size, 0);
+      const ours = Number(computed.outputs['compressed-bytes']);
+      expect(Math.abs(ours - registry) / registry, `computed ${ours}, registry ${registry}`).toBeLessThan(
+        0.02,
+      );
+      const pushed = await size({ image: ref, measure: 'compressed' });
+      expect(pushed.code, explain(pushed)).toBe(0);
+      expect(Number(pushed.outputs['compressed-bytes'])).toBe(registry);
+      expect(pushed.summary).toContain('Compressed (from the registry manifest)');
+    });
+
+    it('reports the delta against a saved report, and fails past max-increase', async () => {
+      const ok = await size({
+        image: BLOB,
+        measure: 'compressed',
+        baseline: join(reports, 'core.json'),
+        'max-increase': '1GB',
+      });
+      expect(ok.code, explain(ok)).toBe(0);
+      const core = JSON.parse(readFileSync(join(reports, 'core.json'), 'utf8')) as {
+        compressedBytes: number;
+      };
+      expect(Number(ok.outputs['delta-bytes'])).toBe(
+        Number(ok.outputs['compressed-bytes']) - core.compressedBytes,
+      );
+      expect(ok.summary).toMatch(/Delta against `.*core\.json`: \*\*[+−]/);
+      const tight = await size({ image: CORE, measure: 'compressed', baseline: BLOB, 'max-increase': '1MB' });
+      expect(tight.code).toBe(1);
+      expect(errorLines(tight)[0]).toMatch(
+        /compressed size grew by .* against slipway-e2e\/size-60mb:latest, more than max-increase 1\.00 MB/,
+      );
+    });
+
+    it('a core image with a Rust toolchain layer fails naming rustc', async () => {
+      build('rust-in-core', RUSTY, { CORE_IMAGE: CORE });
+      const r = await size({ image: RUSTY, forbid: FORBID, require: REQUIRE });
+      expect(r.code).toBe(1);
+      expect(errorLines(r)).toHaveLength(1);
+      expect(errorLines(r)[0]).toMatch(/forbidden rustc is in the image at \/usr\/bin\/rustc/);
+      expect(JSON.parse(r.outputs.violations!).map((v: { item: string }) => v.item)).toContain('rustc');
+      expect(r.summary).toMatch(/#### Problems\n\n- ❌ forbidden rustc/);
+    });
+
+    it('bad input is one clear line', async () => {
+      for (const [inputs, message] of [
+        [
+          { image: CORE, 'max-size': '2G' },
+          /Input "max-size" is "2G": give a number of bytes or a size with its unit/,
+        ],
+        [
+          { image: CORE, measure: 'zipped' },
+          /Input "measure" is "zipped": use one of compressed, uncompressed, cloudflare/,
+        ],
+        [
+          { image: 'slipway-e2e/no-such-image:1' },
+          /Image slipway-e2e\/no-such-image:1 is not in the local engine: build it first/,
+        ],
+      ] as const) {
+        const r = await size(inputs);
+        expect(r.code).toBe(1);
+        expect(errorLines(r)).toHaveLength(1);
+        expect(errorLines(r)[0]).toMatch(message);
+      }
+    });
+  });
+
+  describe('boot-test', () => {
+    it('the core image boots under production limits and reports its boot time and health', async () => {
+      const r = await boot({
+        image: CORE,
+        port: '18880',
+        env: 'PORT=18880\nLOA_DEFERRED_TOOLS=false\nAPI_TOKEN=never-print-this-7f3a',
+      });
+      expect(r.code, explain(r)).toBe(0);
+      expect(Number(r.outputs['boot-seconds'])).toBeGreaterThan(0);
+      expect(Number(r.outputs['boot-seconds'])).toBeLessThan(30);
+      expect(r.outputs.status).toBe('healthy');
+      expect(JSON.parse(r.outputs.health!)).toMatchObject({ status: 'healthy', tools: { complete: true } });
+      expect(r.summary).toMatch(/✅ healthy in [\d.]+ s/);
+      expect(r.stdout).toContain('::add-mask::never-print-this-7f3a');
+      expect(r.stdout.replace('::add-mask::never-print-this-7f3a', '')).not.toContain(
+        'never-print-this-7f3a',
+      );
+      expect(bootContainers()).toBe('');
+    });
+
+    it('an image whose server exits fails in under 5 s with its exit code and log lines', async () => {
+      const t0 = Date.now();
+      const r = await boot({ image: EXITS, timeout: '60s' });
+      const seconds = (Date.now() - t0) / 1000;
+      expect(r.code).toBe(1);
+      expect(seconds).toBeLessThan(5);
+      expect(errorLines(r)).toHaveLength(1);
+      expect(errorLines(r)[0]).toMatch(
+        /^The container of slipway-e2e\/exits:latest exited with code 3 after [\d.]+ s, before .* answered\. Last log lines: .*fatal: \/app\/config\/gateway\.json is missing/,
+      );
+      expect(bootContainers()).toBe('');
+    });
+
+    it('an image listening on another port fails at the timeout, saying what was tried and what came back', async () => {
+      const t0 = Date.now();
+      const r = await boot({
+        image: CORE,
+        port: '18881',
+        env: 'PORT=18882\nLOA_DEFERRED_TOOLS=false',
+        timeout: '3s',
+      });
+      const seconds = (Date.now() - t0) / 1000;
+      expect(r.code).toBe(1);
+      expect(seconds).toBeGreaterThanOrEqual(3);
+      expect(seconds).toBeLessThan(15);
+      expect(errorLines(r)[0]).toMatch(
+        /^No accepted answer from http:\/\/127\.0\.0\.1:18881\/health\/extended within 3 s \(\d+ attempts; last: ECONNREFUSED\): check that the image listens on port 18881 and serves \/health\/extended\./,
+      );
+      expect(bootContainers()).toBe('');
+    });
+
+    it('a cancelled run (SIGTERM) removes its container', async () => {
+      for (const f of ['state', 'out']) writeFileSync(join(reports, f), '');
+      const child = spawn(process.execPath, [join(ROOT, 'dist/boot-test/index.js')], {
+        env: {
+          ...process.env,
+          SLIPWAY_DOCKER: DOCKER,
+          INPUT_IMAGE: CORE,
+          INPUT_PORT: '18883',
+          INPUT_NETWORK: 'host',
+          INPUT_ENV: 'PORT=18884\nLOA_DEFERRED_TOOLS=false',
+          INPUT_TIMEOUT: '60s',
+          GITHUB_STATE: join(reports, 'state'),
+          GITHUB_OUTPUT: join(reports, 'out'),
+        },
+        stdio: 'ignore',
+      });
+      const deadline = Date.now() + 15_000;
+      while (bootContainers() === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(bootContainers(), 'the container should be running before the cancel').not.toBe('');
+      child.kill('SIGTERM');
+      const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+      expect(code).toBe(1);
+      expect(bootContainers()).toBe('');
+    });
+  });
+});
