@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExtendedHealth as Doc } from '../../deploy/loa-identity/src/health.js';
 import { extendedHealthProblems } from '../../src/lib/health/schema.js';
 import { DOCKER, docker, requireEngine } from '../harness/docker.js';
 import {
@@ -17,19 +18,6 @@ import {
 } from '../harness/containers.js';
 import { buildCore, buildDev, buildFull, CORE_IMAGE, DEV_IMAGE, FULL_IMAGE } from '../harness/images.js';
 import { ROOT } from '../harness/runner.js';
-
-interface Doc {
-  status: string;
-  version: { id: string; commit: string };
-  tools: {
-    loading: boolean;
-    complete: boolean;
-    status: Record<string, string>;
-    errors?: Record<string, string>;
-  };
-  capabilities: Record<string, boolean>;
-  reasons?: string[];
-}
 
 const MANIFESTS = join(ROOT, 'test/fixtures/manifests');
 const CORE = `${CORE_IMAGE}:latest`;
