@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+
+export interface Module {
+  name: string;
+  type: string;
+  content: Buffer;
+}
+
+export interface Version {
+  id: string;
+  number: number;
+  createdOn: string;
+  message?: string;
+  tag?: string;
+  mainModule: string;
+  modules: Module[];
+  bindings: Array<Record<string, unknown>>;
+  compatibilityDate?: string;
+  compatibilityFlags: string[];
+  /** Secret values: stored with the version they were uploaded with, never returned. */
+  secrets: Record<string, string>;
+}
+
+export interface Deployment {
+  id: string;
+  createdOn: string;
+  source: string;
+  message?: string;
+  versions: Array<{ version_id: string; percentage: number }>;
+}
+
+export interface Script {
+  name: string;
+  tag: string;
+  createdOn: string;
+  versions: Version[];
+  /** Newest first, as the API lists them. */
+  deployments: Deployment[];
+  workersDev: boolean;
+}
+
+/** Everything the emulator knows: one account's Workers. */
+export class CloudflareState {
+  readonly scripts = new Map<string, Script>();
+  subdomain = 'slipway-test';
+
+  script(name: string): Script | undefined {
+    return this.scripts.get(name);
+  }
+
+  ensureScript(name: string): Script {
+    let s = this.scripts.get(name);
+    if (!s) {
+      s = {
+        name,
+        tag: randomUUID().replace(/-/g, ''),
+        createdOn: new Date().toISOString(),
+        versions: [],
+        deployments: [],
+        workersDev: false,
+      };
+      this.scripts.set(name, s);
+    }
+    return s;
+  }
+
+  addVersion(s: Script, v: Omit<Version, 'id' | 'number' | 'createdOn'>): Version {
+    const version: Version = {
+      ...v,
+      id: randomUUID(),
+      number: s.versions.length + 1,
+      createdOn: new Date().toISOString(),
+    };
+    s.versions.push(version);
+    return version;
+  }
+
+  deploy(
+    s: Script,
+    versions: Deployment['versions'],
+    message: string | undefined,
+    source = 'wrangler',
+  ): Deployment {
+    const d: Deployment = {
+      id: randomUUID(),
+      createdOn: new Date().toISOString(),
+      source,
+      message,
+      versions,
+    };
+    s.deployments.unshift(d);
+    return d;
+  }
+
+  /** The version serving 100% (or most) of traffic now. */
+  liveVersion(s: Script): Version | undefined {
+    const d = s.deployments[0];
+    if (!d) return undefined;
+    const top = [...d.versions].sort((a, b) => b.percentage - a.percentage)[0];
+    return s.versions.find((v) => v.id === top?.version_id);
+  }
+}
