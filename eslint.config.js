@@ -40,7 +40,15 @@ export default tseslint.config(
   {
     // Workers run in the Workers runtime, which has the fetch API as globals.
     files: ['test/fixtures/worker/**/*.js', 'deploy/cloudflare/**/*.{js,ts}'],
-    languageOptions: { globals: { Response: 'readonly', Request: 'readonly', fetch: 'readonly', URL: 'readonly', Headers: 'readonly' } },
+    languageOptions: {
+      globals: {
+        Response: 'readonly',
+        Request: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        Headers: 'readonly',
+      },
+    },
   },
   {
     files: ['scripts/**/*.mjs', 'deploy/**/*.mjs', 'bench/**/*.ts', 'test/**/*.ts'],
