@@ -229,9 +229,11 @@ export class CloudflareEmulator {
       const live = this.state.liveVersion(s);
       const target = s.versions.find((x) => x.id === versions[0]?.version_id);
       const forced = c.url.searchParams.get('force') === 'true';
+      // Only deploying an older version (a rollback) across a change of secrets is refused.
       if (
         live &&
         target &&
+        target.number < live.number &&
         !forced &&
         JSON.stringify(Object.keys(live.secrets).sort()) !==
           JSON.stringify(Object.keys(target.secrets).sort())

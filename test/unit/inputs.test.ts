@@ -6,6 +6,7 @@ import { ROOT } from '../harness/runner.js';
 import { INPUTS, OUTPUTS, readInputs } from '../../src/actions/build-image/inputs.js';
 import * as bootTest from '../../src/actions/boot-test/inputs.js';
 import * as sizeBudget from '../../src/actions/size-budget/inputs.js';
+import * as deployInputs from '../../src/actions/deploy/inputs.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../src/lib/inputs.js';
 
 interface ActionYml {
@@ -46,6 +47,7 @@ describe('build-image action.yml and its entry agree', () => {
 describe.each([
   ['size-budget', sizeBudget.INPUTS, sizeBudget.OUTPUTS],
   ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
+  ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
 ] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
   const yml = actionYml(name);
   it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));

@@ -1,0 +1,42 @@
+import type { DeployOptions } from '../../lib/deploy.js';
+import { parseBoolean, parseKeyValues } from '../../lib/inputs.js';
+
+/** Input names, exactly as in actions/deploy/action.yml (a test holds them equal). */
+export const INPUTS = {
+  apiToken: 'api-token',
+  accountId: 'account-id',
+  workingDirectory: 'working-directory',
+  config: 'config',
+  environment: 'environment',
+  wranglerVersion: 'wrangler-version',
+  message: 'message',
+  tag: 'tag',
+  secrets: 'secrets',
+  vars: 'vars',
+  dryRun: 'dry-run',
+  containersRollout: 'containers-rollout',
+} as const;
+
+export const OUTPUTS = {
+  versionId: 'version-id',
+  previousVersionId: 'previous-version-id',
+  deploymentUrl: 'deployment-url',
+  workerName: 'worker-name',
+  deployed: 'deployed',
+} as const;
+
+export function readInputs(get: (name: string) => string): DeployOptions {
+  return {
+    apiToken: get(INPUTS.apiToken).trim(),
+    accountId: get(INPUTS.accountId).trim(),
+    workingDirectory: get(INPUTS.workingDirectory) || '.',
+    config: get(INPUTS.config).trim() || undefined,
+    environment: get(INPUTS.environment).trim() || undefined,
+    wranglerVersion: get(INPUTS.wranglerVersion).trim(),
+    message: get(INPUTS.message).trim() || undefined,
+    tag: get(INPUTS.tag).trim() || undefined,
+    secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
+    vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
+    dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
+  };
+}

@@ -1,0 +1,24 @@
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { deploy } from '../../lib/deploy.js';
+import { execRunner } from '../../lib/exec.js';
+import { runnerLog } from '../shared/runner.js';
+import { INPUTS, OUTPUTS, readInputs } from './inputs.js';
+
+export async function run(): Promise<void> {
+  const o = readInputs((n) => core.getInput(n));
+  if (core.getInput(INPUTS.containersRollout))
+    core.warning("containers-rollout is not applied yet: the container rollout follows wrangler's default.");
+  const head = (github.context.payload as { head_commit?: { message?: string } }).head_commit;
+  const r = await deploy(
+    { ...o, commit: head?.message ? { subject: head.message, sha: github.context.sha } : undefined },
+    { run: execRunner, log: runnerLog, env: process.env },
+  );
+  core.setOutput(OUTPUTS.versionId, r.versionId);
+  core.setOutput(OUTPUTS.previousVersionId, r.previousVersionId);
+  core.setOutput(OUTPUTS.deploymentUrl, r.deploymentUrl);
+  core.setOutput(OUTPUTS.workerName, r.workerName);
+  core.setOutput(OUTPUTS.deployed, String(r.deployed));
+  await core.summary.addRaw(r.summary, true).write();
+  if (r.failure) core.setFailed(r.failure);
+}

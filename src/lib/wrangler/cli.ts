@@ -1,0 +1,103 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Runner } from '../exec.js';
+import { parseOutcome, type WranglerOutcome } from './output.js';
+
+/** The wrangler the kit installs when a project has none. */
+export const PINNED_WRANGLER = '4.86.0';
+
+/** The project's own wrangler: node_modules/.bin/wrangler in the working directory or above it. */
+export function projectWrangler(workdir: string): string | undefined {
+  let dir = resolve(workdir);
+  for (;;) {
+    const bin = join(dir, 'node_modules', '.bin', 'wrangler');
+    if (existsSync(bin)) return bin;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export function wranglerVersionOf(bin: string): string | undefined {
+  try {
+    const pkg = join(dirname(bin), '..', 'wrangler', 'package.json');
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The wrangler to run: the project's own when it has one (and no other version was asked for),
+ * otherwise the requested or pinned version installed once into the tool directory with npm.
+ */
+export async function resolveWrangler(
+  run: Runner,
+  workdir: string,
+  requested: string,
+  toolDir: string,
+  log: (m: string) => void,
+): Promise<{ bin: string; version: string; source: string }> {
+  const own = projectWrangler(workdir);
+  const ownVersion = own ? wranglerVersionOf(own) : undefined;
+  if (own && (!requested || requested === ownVersion))
+    return { bin: own, version: ownVersion ?? 'unknown', source: "the project's own" };
+  const version = requested || PINNED_WRANGLER;
+  if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(version))
+    throw new UserError(
+      `Input "wrangler-version" is "${version}": give an exact version such as ${PINNED_WRANGLER}.`,
+    );
+  const prefix = join(toolDir, 'wrangler', version);
+  const bin = join(prefix, 'node_modules', '.bin', 'wrangler');
+  if (!existsSync(bin)) {
+    log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
+    const r = await run(
+      'npm',
+      ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `wrangler@${version}`],
+      { silent: true },
+    );
+    if (r.code !== 0)
+      throw new UserError(`Could not install wrangler ${version}: ${r.stderr.trim().split('\n').pop()}`);
+  }
+  return { bin, version, source: `installed ${version}` };
+}
+
+export interface WranglerRunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  outcome: WranglerOutcome;
+}
+
+/**
+ * Runs wrangler with the credentials in its environment only (never on the command line), metrics
+ * and error reports off, and its ND-JSON output file read back.
+ */
+export async function runWrangler(
+  run: Runner,
+  bin: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string | undefined>; silent?: boolean },
+): Promise<WranglerRunResult> {
+  const dir = mkdtempSync(join(opts.env.RUNNER_TEMP || tmpdir(), 'slipway-wrangler-'));
+  const file = join(dir, 'output.ndjson');
+  try {
+    const r = await run(bin, args, {
+      cwd: opts.cwd,
+      silent: opts.silent,
+      env: {
+        CI: 'true',
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_SEND_ERROR_REPORTS: 'false',
+        ...opts.env,
+        WRANGLER_OUTPUT_FILE_PATH: file,
+      },
+    });
+    const ndjson = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, outcome: parseOutcome(ndjson, r.stdout) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,113 @@
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudflareEmulator, type Fault } from '../../emulator/server.js';
+import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';
+
+const SECRET = 'sk-live-slipway-never-log-9f8e7d6c';
+
+/** The deploy bundle, run as the runner runs it, with the real wrangler against the emulator. */
+describe('deploy action, end to end against the Cloudflare API emulator', () => {
+  const emu = new CloudflareEmulator();
+  let api: string;
+  let dir: string;
+  const runs: ActionRun[] = [];
+  const deploy = async (inputs: Record<string, string> = {}) => {
+    const r = await runAction(
+      'deploy',
+      { 'api-token': TEST_TOKEN, 'account-id': TEST_ACCOUNT, 'working-directory': dir, ...inputs },
+      { env: { CLOUDFLARE_API_BASE_URL: api } },
+    );
+    runs.push(r);
+    return r;
+  };
+  const live = () => emu.state.liveVersion(emu.state.script('slipway-fixture')!)?.id;
+  const fault = (f: Fault) =>
+    fetch(`${api.replace('/client/v4', '')}/__admin/faults`, { method: 'POST', body: JSON.stringify(f) });
+  const explain = (r: ActionRun) => `exit ${r.code}: ${errorLines(r).join(' | ')}\n${r.log.slice(-2000)}`;
+
+  beforeAll(async () => {
+    api = await emu.start();
+    dir = mkdtempSync(join(tmpdir(), 'slipway-deploy-'));
+    cpSync(join(ROOT, 'test/fixtures/worker'), dir, { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules')); // the project's own wrangler
+  });
+  afterAll(async () => {
+    await emu.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let first = '';
+  it('first deploy: deployed, no previous version, the URL and version wrangler reported', async () => {
+    const r = await deploy({ message: 'first' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({
+      deployed: 'true',
+      'previous-version-id': '',
+      'worker-name': 'slipway-fixture',
+      'deployment-url': 'https://slipway-fixture.slipway-test.workers.dev',
+    });
+    expect(r.outputs['version-id']).toBe(live());
+    expect(r.stdout).toMatch(/wrangler 4\.86\.0 \(the project's own\)/);
+    first = r.outputs['version-id']!;
+  });
+
+  it('second deploy with a secret: recorded previous version, the secret in the same version', async () => {
+    const r = await deploy({ message: 'second', secrets: `API_KEY=${SECRET}`, vars: 'MESSAGE=v2' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs['previous-version-id']).toBe(first);
+    expect(r.outputs['version-id']).toBe(live());
+    const v = emu.state.script('slipway-fixture')!.versions.find((x) => x.id === live())!;
+    expect(v.secrets).toEqual({ API_KEY: SECRET });
+    expect(v.bindings.find((b) => b.name === 'MESSAGE')).toMatchObject({ type: 'plain_text', text: 'v2' });
+  });
+
+  it("a failed POST deployments: deployed=false, wrangler's own error, and production's state said", async () => {
+    const before = live();
+    await fault({
+      method: 'POST',
+      path: '/deployments$',
+      status: 500,
+      code: 10013,
+      message: 'deployment service unavailable',
+    });
+    const r = await deploy({ message: 'third' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.deployed).toBe('false');
+    expect(live()).toBe(before);
+    expect(errorLines(r)).toHaveLength(1);
+    expect(errorLines(r)[0]).toMatch(
+      /^wrangler deploy failed( \(code \d+\))?: .*deployment service unavailable.*; production is unchanged \(still [0-9a-f-]{36}\)\.$/,
+    );
+    expect(r.summary).toContain('❌ not deployed');
+  });
+
+  it('dry-run bundles without a single API call', async () => {
+    const before = emu.requests.length;
+    const r = await deploy({ 'dry-run': 'true', 'api-token': '', 'account-id': '' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(emu.requests.length).toBe(before);
+    expect(r.outputs.deployed).toBe('false');
+  });
+
+  it('missing credentials: one clear line', async () => {
+    const r = await deploy({ 'api-token': '' });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([
+      'Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).',
+    ]);
+  });
+
+  it('the token and the secret appear in no output, summary or log line of any run', () => {
+    expect(runs.length).toBeGreaterThanOrEqual(5);
+    for (const r of runs) {
+      const everything = [JSON.stringify(r.outputs), r.summary, r.log.replace(/::add-mask::.*\n/g, '')].join(
+        '\n',
+      );
+      expect(everything).not.toContain(TEST_TOKEN);
+      expect(everything).not.toContain(SECRET);
+    }
+  });
+});
