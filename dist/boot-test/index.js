@@ -35419,6 +35419,16 @@ function parseDuration(name, value, fallback) {
     }
     return total;
 }
+/** A number input within [min, max]; `integer` asks for a whole number. Empty gives the fallback. */
+function parseNumber(name, value, fallback, min, max, integer = false) {
+    if (!value.trim())
+        return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+        throw new errors/* UserError */.y(`Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`);
+    }
+    return n;
+}
 
 ;// CONCATENATED MODULE: ./src/actions/boot-test/inputs.ts
 
@@ -35439,14 +35449,6 @@ const INPUTS = {
     timeout: 'timeout',
 };
 const OUTPUTS = { bootSeconds: 'boot-seconds', health: 'health', status: 'status' };
-function integer(name, value, fallback, min, max) {
-    if (!value.trim())
-        return fallback;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-        throw new errors/* UserError */.y(`Input "${name}" is "${value}": give a whole number from ${min} to ${max}.`);
-    return n;
-}
 /** Typed inputs; network "auto" is settled by the entry (bridge when the engine has one). */
 function readInputs(get) {
     const image = get(INPUTS.image).trim();
@@ -35463,13 +35465,13 @@ function readInputs(get) {
         throw new errors/* UserError */.y(`Input "cpus" is "${cpus}": give a number of CPUs such as 1 or 0.5.`);
     return {
         image,
-        port: integer(INPUTS.port, get(INPUTS.port), 18789, 1, 65535),
+        port: parseNumber(INPUTS.port, get(INPUTS.port), 18789, 1, 65535, true),
         healthPath: path,
         expectStatus: parseList(get(INPUTS.expectStatus) || 'healthy,degraded', { commas: true }),
         env: parseKeyValues(INPUTS.env, get(INPUTS.env)),
         memory,
         cpus: cpus || undefined,
-        pidsLimit: integer(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000),
+        pidsLimit: parseNumber(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000, true),
         readOnly: parseBoolean(INPUTS.readOnly, get(INPUTS.readOnly), true),
         user: get(INPUTS.user).trim() || undefined,
         network: get(INPUTS.network).trim() || 'auto',

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { lastLine } from './docker/client.js';
 import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
 import type { Log } from './io.js';
@@ -167,8 +168,4 @@ export async function deploy(
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
 }

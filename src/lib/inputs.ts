@@ -66,3 +66,22 @@ export function parseDuration(name: string, value: string, fallback: number): nu
   }
   return total;
 }
+
+/** A number input within [min, max]; `integer` asks for a whole number. Empty gives the fallback. */
+export function parseNumber(
+  name: string,
+  value: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer = false,
+): number {
+  if (!value.trim()) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UserError(
+      `Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`,
+    );
+  }
+  return n;
+}

@@ -188,7 +188,7 @@ export async function sizeBudget(
   }
 
   if (o.forbid.length || o.require.length) {
-    const index = await listImageFiles(engine.bin, o.image);
+    const index = await listImageFiles(deps.run, engine.bin, o.image);
     const pathDirs = (
       m.inspect.Config?.Env?.find((e) => e.startsWith('PATH='))?.slice(5) ??
       '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

@@ -1,6 +1,6 @@
 import type { BootTestOptions } from '../../lib/boot-test.js';
 import { UserError } from '../../lib/errors.js';
-import { parseBoolean, parseDuration, parseKeyValues, parseList } from '../../lib/inputs.js';
+import { parseBoolean, parseDuration, parseKeyValues, parseList, parseNumber } from '../../lib/inputs.js';
 
 /** Input names, exactly as in actions/boot-test/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -19,14 +19,6 @@ export const INPUTS = {
 } as const;
 
 export const OUTPUTS = { bootSeconds: 'boot-seconds', health: 'health', status: 'status' } as const;
-
-function integer(name: string, value: string, fallback: number, min: number, max: number): number {
-  if (!value.trim()) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UserError(`Input "${name}" is "${value}": give a whole number from ${min} to ${max}.`);
-  return n;
-}
 
 /** Typed inputs; network "auto" is settled by the entry (bridge when the engine has one). */
 export function readInputs(get: (name: string) => string): BootTestOptions {
@@ -48,13 +40,13 @@ export function readInputs(get: (name: string) => string): BootTestOptions {
     throw new UserError(`Input "cpus" is "${cpus}": give a number of CPUs such as 1 or 0.5.`);
   return {
     image,
-    port: integer(INPUTS.port, get(INPUTS.port), 18789, 1, 65535),
+    port: parseNumber(INPUTS.port, get(INPUTS.port), 18789, 1, 65535, true),
     healthPath: path,
     expectStatus: parseList(get(INPUTS.expectStatus) || 'healthy,degraded', { commas: true }),
     env: parseKeyValues(INPUTS.env, get(INPUTS.env)),
     memory,
     cpus: cpus || undefined,
-    pidsLimit: integer(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000),
+    pidsLimit: parseNumber(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000, true),
     readOnly: parseBoolean(INPUTS.readOnly, get(INPUTS.readOnly), true),
     user: get(INPUTS.user).trim() || undefined,
     network: get(INPUTS.network).trim() || 'auto',

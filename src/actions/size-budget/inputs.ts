@@ -1,7 +1,7 @@
 import { STORE_CHOICES } from '../../lib/build-image.js';
 import { defaultCacheDir } from '../../lib/cache/store.js';
 import { UserError } from '../../lib/errors.js';
-import { parseChoice, parseList } from '../../lib/inputs.js';
+import { parseChoice, parseList, parseNumber } from '../../lib/inputs.js';
 import { MEASURES, parseInstanceType } from '../../lib/size/budget.js';
 import { parseSize } from '../../lib/size/units.js';
 import type { SizeBudgetOptions } from '../../lib/size-budget.js';
@@ -34,14 +34,6 @@ export const OUTPUTS = {
   report: 'report',
 } as const;
 
-function number(name: string, value: string, fallback: number, min: number, max: number): number {
-  if (!value.trim()) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new UserError(`Input "${name}" is "${value}": give a number from ${min} to ${max}.`);
-  return n;
-}
-
 export function readInputs(
   get: (name: string) => string,
   env: Record<string, string | undefined>,
@@ -58,12 +50,12 @@ export function readInputs(
     maxSize: maxSize.trim() ? parseSize(INPUTS.maxSize, maxSize) : undefined,
     measure: parseChoice(INPUTS.measure, get(INPUTS.measure), MEASURES, 'cloudflare'),
     instanceType: parseInstanceType(get(INPUTS.instanceType)),
-    warnAt: number(INPUTS.warnAt, get(INPUTS.warnAt), 90, 1, 100),
+    warnAt: parseNumber(INPUTS.warnAt, get(INPUTS.warnAt), 90, 1, 100),
     baseline: get(INPUTS.baseline).trim() || undefined,
     maxIncrease: maxIncrease.trim() ? parseSize(INPUTS.maxIncrease, maxIncrease) : undefined,
     forbid: parseList(get(INPUTS.forbid)),
     require: parseList(get(INPUTS.require)),
-    topLayers: number(INPUTS.topLayers, get(INPUTS.topLayers), 10, 0, 1000),
+    topLayers: parseNumber(INPUTS.topLayers, get(INPUTS.topLayers), 10, 0, 1000),
     reportPath: get(INPUTS.reportPath).trim() || undefined,
     cacheStore: parseChoice(INPUTS.cacheStore, get(INPUTS.cacheStore), STORE_CHOICES, 'auto'),
     cacheDir: get(INPUTS.cacheDir) || defaultCacheDir(env),

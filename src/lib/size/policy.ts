@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import * as tar from 'tar-stream';
+import type { Runner } from '../exec.js';
 
 export interface FileInfo {
   type: 'file' | 'directory' | 'symlink' | 'other';
@@ -12,20 +13,11 @@ export interface FileInfo {
 export type FileIndex = Map<string, FileInfo>;
 
 /** Lists an image's files by exporting a (never started) container of it: names only, bodies skipped. */
-export async function listImageFiles(bin: string, image: string): Promise<FileIndex> {
-  const run = (args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve, reject) => {
-      const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('error', reject);
-      c.on('close', (code) => resolve({ code: code ?? 1, out }));
-    });
-  const created = await run(['create', '--network', 'none', image, '/slipway-list']);
+export async function listImageFiles(run: Runner, bin: string, image: string): Promise<FileIndex> {
+  const created = await run(bin, ['create', '--network', 'none', image, '/slipway-list'], { silent: true });
   if (created.code !== 0)
-    throw new Error(`could not create a container of ${image}: ${created.out.trim().split('\n').pop()}`);
-  const id = created.out.trim().split('\n').pop()!;
+    throw new Error(`could not create a container of ${image}: ${created.stderr.trim().split('\n').pop()}`);
+  const id = created.stdout.trim().split('\n').pop()!;
   try {
     const index: FileIndex = new Map();
     const child = spawn(bin, ['export', id], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -48,7 +40,7 @@ export async function listImageFiles(bin: string, image: string): Promise<FileIn
     }
     return index;
   } finally {
-    await run(['rm', '-f', id]);
+    await run(bin, ['rm', '-f', id], { silent: true });
   }
 }
 
