@@ -230,18 +230,18 @@ export class CloudflareEmulator {
       const target = s.versions.find((x) => x.id === versions[0]?.version_id);
       const forced = c.url.searchParams.get('force') === 'true';
       // Only deploying an older version (a rollback) across a change of secrets is refused.
-      if (
-        live &&
-        target &&
-        target.number < live.number &&
-        !forced &&
-        JSON.stringify(Object.keys(live.secrets).sort()) !==
-          JSON.stringify(Object.keys(target.secrets).sort())
-      ) {
+      const names = (v: Version) => Object.keys(v.secrets);
+      const changed =
+        live && target && target.number < live.number
+          ? [...new Set([...names(live), ...names(target)])]
+              .filter((k) => live.secrets[k] !== target.secrets[k])
+              .sort()
+          : [];
+      if (changed.length && !forced) {
         throw new CloudflareApiError(
           400,
           10220,
-          'A secret has changed since this version was deployed; deploying it needs force. [code: 10220]',
+          `Rolling back would change secrets. The following secrets have changed: ${changed.join(', ')} [code: 10220]`,
         );
       }
       const d = this.state.deploy(s, versions, body.annotations?.['workers/message']);

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2299);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7654);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4995);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7654:
+/***/ 4995:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29684,6 +29684,52 @@ async function runWrangler(run, bin, args, opts) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/lib/wrangler/session.ts
+
+
+
+
+
+
+
+/**
+ * Checks the connection inputs, masks the token, picks the wrangler to run and returns the commands
+ * deploy and rollback share. `needsCredentials` is false only for a dry run.
+ */
+async function openWrangler(c, deps, needsCredentials = true) {
+    const cwd = (0,external_node_path_namespaceObject.resolve)(c.workingDirectory || '.');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(cwd))
+        throw new errors/* UserError */.y(`Input "working-directory" is "${c.workingDirectory}", which does not exist.`);
+    if (needsCredentials) {
+        if (!c.apiToken)
+            throw new errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
+        if (!c.accountId)
+            throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
+    }
+    deps.log.secret(c.apiToken);
+    const tool = await resolveWrangler(deps.run, cwd, c.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache', 'slipway'), deps.log.info);
+    deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
+    const common = [
+        ...(c.config ? ['--config', c.config] : []),
+        ...(c.environment ? ['--env', c.environment] : []),
+    ];
+    const env = {
+        ...(c.apiToken ? { CLOUDFLARE_API_TOKEN: c.apiToken } : {}),
+        ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
+        RUNNER_TEMP: deps.env.RUNNER_TEMP,
+    };
+    const run = (args, silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
+    const live = async () => {
+        const r = await run(['deployments', 'status', '--json', ...common]);
+        if (r.code === 0)
+            return liveVersionFrom(r.stdout) ?? '';
+        if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr))
+            return '';
+        throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`);
+    };
+    return { cwd, version: tool.version, common, run, live };
+}
+
 ;// CONCATENATED MODULE: ./src/lib/deploy.ts
 
 
@@ -29705,38 +29751,11 @@ function defaultMessage(commit) {
  * through a 0600 file), read what became live, and say exactly what state production is in.
  */
 async function deploy(o, deps) {
-    const cwd = (0,external_node_path_namespaceObject.resolve)(o.workingDirectory || '.');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(cwd))
-        throw new errors/* UserError */.y(`Input "working-directory" is "${o.workingDirectory}", which does not exist.`);
-    if (!o.dryRun) {
-        if (!o.apiToken)
-            throw new errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
-        if (!o.accountId)
-            throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
-    }
-    deps.log.secret(o.apiToken);
+    const session = await openWrangler(o, deps, !o.dryRun);
     for (const [, v] of o.secrets)
         deps.log.secret(v);
-    const tool = await resolveWrangler(deps.run, cwd, o.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache', 'slipway'), deps.log.info);
-    deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
-    const common = [
-        ...(o.config ? ['--config', o.config] : []),
-        ...(o.environment ? ['--env', o.environment] : []),
-    ];
-    const env = {
-        ...(o.apiToken ? { CLOUDFLARE_API_TOKEN: o.apiToken } : {}),
-        ...(o.accountId ? { CLOUDFLARE_ACCOUNT_ID: o.accountId } : {}),
-        RUNNER_TEMP: deps.env.RUNNER_TEMP,
-    };
-    const wr = (args, silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
-    const live = async () => {
-        const r = await wr(['deployments', 'status', '--json', ...common]);
-        if (r.code === 0)
-            return liveVersionFrom(r.stdout) ?? '';
-        if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr))
-            return '';
-        throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`);
-    };
+    const { common, live } = session;
+    const wr = (args, silent = true) => session.run(args, silent);
     const message = o.message || defaultMessage(o.commit);
     const tmp = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(deps.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'slipway-deploy-'));
     try {

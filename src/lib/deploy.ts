@@ -1,20 +1,14 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lastLine } from './docker/client.js';
 import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
 import type { Log } from './io.js';
-import { resolveWrangler, runWrangler } from './wrangler/cli.js';
-import { cutBytes, errorDetail, liveVersionFrom } from './wrangler/output.js';
+import { cutBytes, errorDetail } from './wrangler/output.js';
+import { openWrangler, type Connection } from './wrangler/session.js';
 
-export interface DeployOptions {
-  apiToken: string;
-  accountId: string;
-  workingDirectory: string;
-  config?: string;
-  environment?: string;
-  wranglerVersion: string;
+export interface DeployOptions extends Connection {
   message?: string;
   tag?: string;
   secrets: Array<[string, string]>;
@@ -51,47 +45,10 @@ export async function deploy(
   o: DeployOptions,
   deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
 ): Promise<DeployResult> {
-  const cwd = resolve(o.workingDirectory || '.');
-  if (!existsSync(cwd))
-    throw new UserError(`Input "working-directory" is "${o.workingDirectory}", which does not exist.`);
-  if (!o.dryRun) {
-    if (!o.apiToken)
-      throw new UserError(
-        'Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).',
-      );
-    if (!o.accountId)
-      throw new UserError('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
-  }
-  deps.log.secret(o.apiToken);
+  const session = await openWrangler(o, deps, !o.dryRun);
   for (const [, v] of o.secrets) deps.log.secret(v);
-
-  const tool = await resolveWrangler(
-    deps.run,
-    cwd,
-    o.wranglerVersion,
-    deps.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'slipway'),
-    deps.log.info,
-  );
-  deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
-  const common = [
-    ...(o.config ? ['--config', o.config] : []),
-    ...(o.environment ? ['--env', o.environment] : []),
-  ];
-  const env = {
-    ...(o.apiToken ? { CLOUDFLARE_API_TOKEN: o.apiToken } : {}),
-    ...(o.accountId ? { CLOUDFLARE_ACCOUNT_ID: o.accountId } : {}),
-    RUNNER_TEMP: deps.env.RUNNER_TEMP,
-  };
-  const wr = (args: string[], silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
-
-  const live = async () => {
-    const r = await wr(['deployments', 'status', '--json', ...common]);
-    if (r.code === 0) return liveVersionFrom(r.stdout) ?? '';
-    if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr)) return '';
-    throw new UserError(
-      `Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`,
-    );
-  };
+  const { common, live } = session;
+  const wr = (args: string[], silent = true) => session.run(args, silent);
 
   const message = o.message || defaultMessage(o.commit);
   const tmp = mkdtempSync(join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-deploy-'));

@@ -7,6 +7,7 @@ import { INPUTS, OUTPUTS, readInputs } from '../../src/actions/build-image/input
 import * as bootTest from '../../src/actions/boot-test/inputs.js';
 import * as sizeBudget from '../../src/actions/size-budget/inputs.js';
 import * as deployInputs from '../../src/actions/deploy/inputs.js';
+import * as rollbackInputs from '../../src/actions/rollback/inputs.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../src/lib/inputs.js';
 
 interface ActionYml {
@@ -48,6 +49,7 @@ describe.each([
   ['size-budget', sizeBudget.INPUTS, sizeBudget.OUTPUTS],
   ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
   ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
+  ['rollback', rollbackInputs.INPUTS, rollbackInputs.OUTPUTS],
 ] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
   const yml = actionYml(name);
   it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));
