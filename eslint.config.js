@@ -7,6 +7,8 @@ export default tseslint.config(
       'dist/',
       'node_modules/',
       'coverage/',
+      '.tmp/',
+      '**/.wrangler/',
       'deploy/**/dist/',
       'deploy/**/node_modules/',
       'deploy/**/target/',

@@ -1,6 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ContainerRuntime, type ApplicationInput, type Rollout } from './containers.js';
 import { CloudflareState, type Deployment, type Module, type Script, type Version } from './state.js';
+import { WorkerHost, type WorkerFault } from './workers.js';
+
+export interface EmulatorOptions {
+  log?: (m: string) => void;
+  /** The docker client that runs container applications (default: SLIPWAY_DOCKER or docker). */
+  docker?: string;
+  /** Environment added to every container the emulator runs. */
+  containerEnv?: Record<string, string>;
+}
 
 /** A fault to inject on matching API requests: an HTTP status, a Cloudflare error code, latency, a drop. */
 export interface Fault {
@@ -73,7 +84,7 @@ async function multipart(c: Ctx): Promise<{ metadata: Record<string, unknown>; m
   return { metadata, modules };
 }
 
-function versionResult(s: Script, v: Version) {
+function versionResult(state: CloudflareState, s: Script, v: Version) {
   return {
     id: v.id,
     number: v.number,
@@ -97,7 +108,11 @@ function versionResult(s: Script, v: Version) {
         compatibility_flags: v.compatibilityFlags,
         usage_model: 'standard',
       },
-      bindings: v.bindings,
+      bindings: v.bindings.map((b) =>
+        b.type === 'durable_object_namespace' && !b.script_name
+          ? { ...b, namespace_id: state.namespace(s, String(b.class_name)) }
+          : b,
+      ),
     },
     script_name: s.name,
   };
@@ -126,10 +141,30 @@ export class CloudflareEmulator {
   /** Every request, method and path, in order: tests assert on what wrangler did. */
   readonly requests: Array<{ method: string; path: string; status: number }> = [];
   readonly unknown: string[] = [];
+  /** Deployed Workers, live on loopback URLs. */
+  readonly workers: WorkerHost;
+  /** Container applications and the containers running their images. */
+  readonly containers: ContainerRuntime;
+  private readonly log: (m: string) => void;
   private server?: Server;
+  private base = '';
   private readonly routes: Array<{ method: string; pattern: RegExp; keys: string[]; handler: Handler }> = [];
 
-  constructor(private readonly log: (m: string) => void = () => undefined) {
+  constructor(opts: EmulatorOptions = {}) {
+    this.log = opts.log ?? (() => undefined);
+    this.workers = new WorkerHost(
+      (name) => {
+        const script = this.state.script(name);
+        return script ? { script, version: this.state.liveVersion(script) } : undefined;
+      },
+      () => this.base,
+      this.log,
+    );
+    this.containers = new ContainerRuntime(
+      opts.docker ?? (process.env.SLIPWAY_DOCKER || 'docker'),
+      opts.containerEnv ?? {},
+      this.log,
+    );
     const r = (method: string, path: string, handler: Handler) => {
       const keys: string[] = [];
       const pattern = new RegExp(
@@ -151,11 +186,45 @@ export class CloudflareEmulator {
         200,
         envelope({
           id: s.name,
-          default_environment: { environment: 'production', script: { id: s.name, tag: s.tag, etag: s.tag } },
+          default_environment: {
+            environment: 'production',
+            script: { id: s.name, tag: s.tag, etag: s.tag, migration_tag: s.migrationTag },
+          },
           created_on: s.createdOn,
         }),
       );
     });
+    r('GET', `${A}/workers/scripts`, (c) =>
+      send(
+        c.res,
+        200,
+        envelope(
+          [...this.state.scripts.values()].map((s) => ({
+            id: s.name,
+            tag: s.tag,
+            etag: s.tag,
+            created_on: s.createdOn,
+            migration_tag: s.migrationTag,
+          })),
+        ),
+      ),
+    );
+    r('GET', `${A}/workers/durable_objects/namespaces`, (c) =>
+      send(
+        c.res,
+        200,
+        envelope(
+          [...this.state.scripts.values()].flatMap((s) =>
+            [...s.namespaces].map(([cls, id]) => ({
+              id,
+              name: `${s.name}_${cls}`,
+              script: s.name,
+              class: cls,
+            })),
+          ),
+        ),
+      ),
+    );
     r('GET', `${A}/workers/scripts/:name/deployments`, (c) =>
       send(c.res, 200, envelope({ deployments: script(c).deployments.map(deploymentResult) })),
     );
@@ -181,6 +250,7 @@ export class CloudflareEmulator {
       const s = this.state.ensureScript(c.params.name!);
       const v = await this.versionFromUpload(s, c);
       const d = this.state.deploy(s, [{ version_id: v.id, percentage: 100 }], v.message);
+      await this.workers.open(s.name);
       send(
         c.res,
         200,
@@ -200,19 +270,23 @@ export class CloudflareEmulator {
     r('POST', `${A}/workers/scripts/:name/versions`, async (c) => {
       const s = script(c);
       const v = await this.versionFromUpload(s, c);
-      send(c.res, 200, envelope({ ...versionResult(s, v), startup_time_ms: 1 }));
+      send(c.res, 200, envelope({ ...versionResult(this.state, s, v), startup_time_ms: 1 }));
     });
     r('GET', `${A}/workers/scripts/:name/versions`, (c) => {
       const s = script(c);
-      send(c.res, 200, envelope({ items: [...s.versions].reverse().map((v) => versionResult(s, v)) }));
+      send(
+        c.res,
+        200,
+        envelope({ items: [...s.versions].reverse().map((v) => versionResult(this.state, s, v)) }),
+      );
     });
     r('GET', `${A}/workers/scripts/:name/versions/:id`, (c) => {
       const s = script(c);
       const v = s.versions.find((x) => x.id === c.params.id);
       if (!v) throw new CloudflareApiError(404, 10223, `The version ${c.params.id} does not exist.`);
-      send(c.res, 200, envelope(versionResult(s, v)));
+      send(c.res, 200, envelope(versionResult(this.state, s, v)));
     });
-    r('POST', `${A}/workers/scripts/:name/deployments`, (c) => {
+    r('POST', `${A}/workers/scripts/:name/deployments`, async (c) => {
       const s = script(c);
       const body = JSON.parse(c.body.toString() || '{}') as {
         versions?: Deployment['versions'];
@@ -245,6 +319,7 @@ export class CloudflareEmulator {
         );
       }
       const d = this.state.deploy(s, versions, body.annotations?.['workers/message']);
+      await this.workers.open(s.name);
       send(c.res, 200, envelope(deploymentResult(d)));
     });
     r('GET', `${A}/workers/subdomain`, (c) =>
@@ -259,11 +334,83 @@ export class CloudflareEmulator {
       s.workersDev = body.enabled ?? true;
       send(c.res, 200, envelope({ enabled: s.workersDev, previews_enabled: false }));
     });
+
+    // Containers (wrangler's containers client: the same envelope under /accounts/:a/containers).
+    r('GET', `${A}/containers/me`, (c) =>
+      send(
+        c.res,
+        200,
+        envelope({
+          external_account_id: c.params.account,
+          legacy_identity: c.params.account,
+          limits: {
+            account_id: c.params.account,
+            vcpu_per_deployment: 4,
+            memory_mib_per_deployment: 12288,
+            disk_mb_per_deployment: 20000,
+            total_vcpu: 100,
+            total_memory_mib: 409600,
+            node_group: 'default',
+            ipv4s: 0,
+            network_modes: ['public'],
+          },
+          locations: [],
+          defaults: { vcpus: 0.0625, memory_mib: 256, disk_mb: 2000 },
+        }),
+      ),
+    );
+    r('POST', `${A}/containers/registries/:domain/credentials`, (c) => {
+      // The local registry needs no login; the password is still a one-off value, as on Cloudflare.
+      send(
+        c.res,
+        200,
+        envelope({
+          account_id: c.params.account,
+          registry_host: c.params.domain,
+          username: 'v1',
+          password: randomBytes(24).toString('hex'),
+        }),
+      );
+    });
+    r('GET', `${A}/containers/applications`, (c) => send(c.res, 200, envelope(this.containers.applications)));
+    r('POST', `${A}/containers/applications`, (c) => {
+      const body = JSON.parse(c.body.toString() || '{}') as ApplicationInput;
+      if (!body.name || !body.configuration?.image)
+        throw new CloudflareApiError(400, 10021, 'an application needs a name and configuration.image');
+      if (this.containers.applications.some((a) => a.name === body.name))
+        throw new CloudflareApiError(409, 10021, `an application named ${body.name} already exists`);
+      send(c.res, 200, envelope(this.containers.create(body)));
+    });
+    r('PATCH', `${A}/containers/applications/:id`, (c) => {
+      const app = this.containers.modify(
+        c.params.id!,
+        JSON.parse(c.body.toString() || '{}') as Partial<ApplicationInput>,
+      );
+      if (!app) throw new CloudflareApiError(404, 10021, `no application ${c.params.id}`);
+      send(c.res, 200, envelope(app));
+    });
+    r('POST', `${A}/containers/applications/:id/rollouts`, async (c) => {
+      const before = this.containers.applications.find((a) => a.id === c.params.id)?.configuration.image;
+      const rollout = this.containers.rollout(
+        c.params.id!,
+        JSON.parse(c.body.toString() || '{}') as Partial<Rollout>,
+      );
+      if (!rollout) throw new CloudflareApiError(404, 10021, `no application ${c.params.id}`);
+      // Instances move to the new image: the running one stops, the next request starts the new one.
+      if (rollout.target_configuration.image !== before) {
+        for (const x of this.containers.list())
+          if (x.application === this.containers.applications.find((a) => a.id === c.params.id)?.name)
+            await this.containers.stop(x.id);
+      }
+      send(c.res, 200, envelope(rollout));
+    });
   }
 
   private async versionFromUpload(s: Script, c: Ctx): Promise<Version> {
     const { metadata, modules } = await multipart(c);
     const annotations = (metadata.annotations ?? {}) as Record<string, string>;
+    const migrations = metadata.migrations as { new_tag?: string } | undefined;
+    if (migrations?.new_tag) s.migrationTag = migrations.new_tag;
     const bindings = ((metadata.bindings ?? []) as Array<Record<string, unknown>>).map((b) => ({ ...b }));
     const secrets: Record<string, string> = {};
     for (const b of bindings) {
@@ -287,6 +434,9 @@ export class CloudflareEmulator {
       compatibilityDate: metadata.compatibility_date as string | undefined,
       compatibilityFlags: (metadata.compatibility_flags as string[] | undefined) ?? [],
       secrets,
+      containerClasses: ((metadata.containers ?? []) as Array<{ class_name: string }>).map(
+        (x) => x.class_name,
+      ),
     });
   }
 
@@ -307,6 +457,8 @@ export class CloudflareEmulator {
       this.faults.length = 0;
       return send(res, 200, { ok: true });
     }
+    if (url.pathname.startsWith('/__admin/') || url.pathname.startsWith('/__containers/'))
+      return this.admin(method, url, body, res);
     if (!url.pathname.startsWith(API)) {
       record(404);
       return fail(res, 404, 7000, `no route for ${url.pathname}`);
@@ -362,15 +514,67 @@ export class CloudflareEmulator {
     fail(res, 501, 7003, `The Slipway Cloudflare emulator does not implement ${line}`);
   }
 
+  /** The admin side: Worker faults and URLs, containers, and the container shim's calls. */
+  private async admin(method: string, url: URL, body: Buffer, res: ServerResponse): Promise<void> {
+    const json = () => JSON.parse(body.toString() || '{}') as Record<string, unknown>;
+    const route = `${method} ${url.pathname}`;
+    try {
+      if (route === 'POST /__admin/worker-faults') {
+        this.workers.faults.push({ ...(json() as unknown as WorkerFault), used: 0 });
+        return send(res, 200, { ok: true });
+      }
+      if (route === 'DELETE /__admin/worker-faults') {
+        this.workers.faults.length = 0;
+        return send(res, 200, { ok: true });
+      }
+      if (route === 'GET /__admin/workers') return send(res, 200, this.workers.list());
+      if (route === 'GET /__admin/containers')
+        return send(res, 200, {
+          applications: this.containers.applications,
+          running: this.containers.list(),
+        });
+      if (route === 'POST /__containers/start') {
+        const b = json() as {
+          script: string;
+          className: string;
+          env?: Record<string, string>;
+          entrypoint?: string[];
+        };
+        const script = this.state.script(b.script);
+        const namespace = script && this.state.namespace(script, b.className);
+        const app = namespace ? this.containers.byNamespace(namespace) : undefined;
+        if (!app)
+          return send(res, 404, {
+            error: `no container application is bound to ${b.className} of ${b.script}: deploy with a containers section first`,
+          });
+        return send(res, 200, { container: await this.containers.start(app, b.env ?? {}, b.entrypoint) });
+      }
+      if (route === 'GET /__containers/wait')
+        return send(res, 200, {
+          exitCode: await this.containers.wait(url.searchParams.get('container') ?? ''),
+        });
+      if (route === 'POST /__containers/stop') {
+        await this.containers.stop(url.searchParams.get('container') ?? '');
+        return send(res, 200, { ok: true });
+      }
+    } catch (err) {
+      return send(res, 500, { error: (err as Error).message });
+    }
+    return send(res, 404, { error: `no admin route ${route}` });
+  }
+
   async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: Error) => fail(res, 500, 10013, err.message));
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}${API}`;
+    this.base = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return `${this.base}${API}`;
   }
 
   async stop(): Promise<void> {
+    await this.workers.stop();
+    await this.containers.stopAll();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

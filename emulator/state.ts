@@ -19,6 +19,8 @@ export interface Version {
   compatibilityFlags: string[];
   /** Secret values: stored with the version they were uploaded with, never returned. */
   secrets: Record<string, string>;
+  /** Durable Object classes backed by a container (the upload's `containers`). */
+  containerClasses: string[];
 }
 
 export interface Deployment {
@@ -37,6 +39,10 @@ export interface Script {
   /** Newest first, as the API lists them. */
   deployments: Deployment[];
   workersDev: boolean;
+  /** The newest Durable Object migration applied (wrangler sends only newer ones). */
+  migrationTag?: string;
+  /** Durable Object namespace id per class name. */
+  namespaces: Map<string, string>;
 }
 
 /** Everything the emulator knows: one account's Workers. */
@@ -58,6 +64,7 @@ export class CloudflareState {
         versions: [],
         deployments: [],
         workersDev: false,
+        namespaces: new Map(),
       };
       this.scripts.set(name, s);
     }
@@ -90,6 +97,16 @@ export class CloudflareState {
     };
     s.deployments.unshift(d);
     return d;
+  }
+
+  /** The namespace of a Durable Object class of a script (created on first use, like the API). */
+  namespace(s: Script, className: string): string {
+    let id = s.namespaces.get(className);
+    if (!id) {
+      id = randomUUID().replace(/-/g, '');
+      s.namespaces.set(className, id);
+    }
+    return id;
   }
 
   /** The version serving 100% (or most) of traffic now. */

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2299);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4995);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4995:
+/***/ 2009:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29365,6 +29365,8 @@ function describeBuilder(engine) {
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: ./src/lib/errors.ts
+var errors = __nccwpck_require__(7268);
 ;// CONCATENATED MODULE: ./src/lib/docker/engine.ts
 
 
@@ -29397,14 +29399,14 @@ function engine_builderEnv(builder) {
  */
 async function detectEngine(run, env = process.env, opts = {}) {
     let bin = env.SLIPWAY_DOCKER?.trim() || '';
-    if (bin && !(await which(bin, false))) {
-        throw new UserError(`SLIPWAY_DOCKER is "${bin}", which is not an executable: point it at a docker or podman client.`);
+    if (bin && !(await (0,io/* which */.K7)(bin, false))) {
+        throw new errors/* UserError */.y(`SLIPWAY_DOCKER is "${bin}", which is not an executable: point it at a docker or podman client.`);
     }
     if (!bin)
-        bin = (await which('docker', false)) || (await which('podman', false));
+        bin = (await (0,io/* which */.K7)('docker', false)) || (await (0,io/* which */.K7)('podman', false));
     if (!bin)
-        throw new UserError(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
-    bin = (await which(bin, true)) || bin;
+        throw new errors/* UserError */.y(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
+    bin = (await (0,io/* which */.K7)(bin, true)) || bin;
     const kind = /podman[^/]*$/.test(bin) ? 'podman' : 'docker';
     const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
     const res = await run(bin, args, { silent: true });
@@ -29422,7 +29424,7 @@ async function detectEngine(run, env = process.env, opts = {}) {
         (kind === 'podman' ? clientVersion : '');
     if (res.code !== 0 || !serverVersion) {
         const why = (res.stderr.trim().split('\n').pop() || 'no answer').trim();
-        throw new UserError(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
+        throw new errors/* UserError */.y(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
     }
     // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
     const buildx = kind === 'docker' &&
@@ -29519,8 +29521,6 @@ function lastLine(text) {
         ?.trim() ?? '');
 }
 
-// EXTERNAL MODULE: ./src/lib/errors.ts
-var errors = __nccwpck_require__(7268);
 ;// CONCATENATED MODULE: ./src/lib/wrangler/output.ts
 /**
  * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
@@ -29603,6 +29603,86 @@ function errorDetail(text) {
         return t.replace(/(\s*\[code: \d+\])+$/, '');
     }
     return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/lib/wrangler/docker.ts
+
+
+
+
+/**
+ * wrangler builds container images with `docker build --load --provenance=false …`, flags only buildx
+ * knows. On an engine without buildx this shim drops them and runs the engine's own builder
+ * (BuildKit on Docker < 23, the classic builder otherwise); every other command passes through.
+ */
+const DOCKER_SHIM = `#!/bin/sh
+# Written by Slipway for wrangler (WRANGLER_DOCKER_BIN): this docker client has no buildx.
+if [ "$1" = "build" ]; then
+  shift
+  for a in "$@"; do
+    shift
+    case "$a" in
+      --load|--provenance=*) ;;
+      *) set -- "$@" "$a" ;;
+    esac
+  done
+  exec "$SLIPWAY_REAL_DOCKER" build "$@"
+fi
+exec "$SLIPWAY_REAL_DOCKER" "$@"
+`;
+/**
+ * The environment wrangler needs to reach the container engine: nothing when the user chose one
+ * (WRANGLER_DOCKER_BIN) or when docker has buildx; the engine's binary when it is not plain
+ * `docker`; the shim (written into `dir`) when buildx is missing. No engine: nothing (a Worker
+ * without containers needs none; one with containers gets wrangler's own message).
+ */
+async function wranglerDockerEnv(run, env, dir) {
+    if (env.WRANGLER_DOCKER_BIN)
+        return { env: {} };
+    let engine;
+    try {
+        engine = await detectEngine(run, env);
+    }
+    catch {
+        return { env: {} };
+    }
+    if (engine.kind !== 'docker' || engine.buildx)
+        return { env: engine.bin.endsWith('/docker') ? {} : { WRANGLER_DOCKER_BIN: engine.bin } };
+    const shim = (0,external_node_path_namespaceObject.join)(dir, 'docker');
+    (0,external_node_fs_namespaceObject.writeFileSync)(shim, DOCKER_SHIM, { mode: 0o755 });
+    (0,external_node_fs_namespaceObject.chmodSync)(shim, 0o755);
+    return {
+        env: { WRANGLER_DOCKER_BIN: shim, SLIPWAY_REAL_DOCKER: engine.bin, ...engine_builderEnv(engine.builder) },
+        note: `${engine.bin} has no buildx: container images build with its ${engine.builder} builder (buildx-only flags dropped).`,
+    };
+}
+/** The registry wrangler logs in to for container images. */
+function containerRegistry(env) {
+    return env.CLOUDFLARE_CONTAINER_REGISTRY || 'registry.cloudflare.com';
+}
+function dockerAuths(env) {
+    const dir = env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
+    try {
+        const doc = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'config.json'), 'utf8'));
+        return Object.keys(doc.auths ?? {});
+    }
+    catch {
+        return [];
+    }
+}
+/**
+ * wrangler's `docker login` to the container registry leaves a (short-lived) credential in the
+ * docker config. Call before the deploy; the returned function logs out afterwards, but only when
+ * the login was wrangler's (a login the user had before is left alone).
+ */
+function registryLoginGuard(run, env) {
+    const registry = containerRegistry(env);
+    const before = dockerAuths(env).includes(registry);
+    return async (dockerBin = env.SLIPWAY_DOCKER || 'docker') => {
+        if (before || !dockerAuths(env).includes(registry))
+            return;
+        await run(dockerBin, ['logout', registry], { silent: true }).catch(() => undefined);
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/lib/wrangler/cli.ts
@@ -29718,7 +29798,7 @@ async function openWrangler(c, deps, needsCredentials = true) {
         ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
-    const run = (args, silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
+    const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
     const live = async () => {
         const r = await run(['deployments', 'status', '--json', ...common]);
         if (r.code === 0)
@@ -29731,6 +29811,7 @@ async function openWrangler(c, deps, needsCredentials = true) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/deploy.ts
+
 
 
 
@@ -29755,10 +29836,14 @@ async function deploy(o, deps) {
     for (const [, v] of o.secrets)
         deps.log.secret(v);
     const { common, live } = session;
-    const wr = (args, silent = true) => session.run(args, silent);
     const message = o.message || defaultMessage(o.commit);
     const tmp = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(deps.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'slipway-deploy-'));
     try {
+        // A Worker with containers makes wrangler build, tag and push images with docker.
+        const docker = await wranglerDockerEnv(deps.run, deps.env, tmp);
+        if (docker.note)
+            deps.log.info(docker.note);
+        const wr = (args, silent = true) => session.run(args, silent, docker.env);
         const args = ['deploy', ...common];
         if (message)
             args.push('--message', cutBytes(message));
@@ -29766,6 +29851,8 @@ async function deploy(o, deps) {
             args.push('--tag', o.tag);
         for (const [k, v] of o.vars)
             args.push('--var', `${k}:${v}`);
+        if (o.containersRollout)
+            args.push('--containers-rollout', o.containersRollout);
         if (o.secrets.length) {
             // One version carries the code and its secrets: no window where either is on the wrong Worker.
             const file = (0,external_node_path_namespaceObject.join)(tmp, 'secrets.json');
@@ -29789,7 +29876,10 @@ async function deploy(o, deps) {
         }
         const previous = await live();
         deps.log.info(previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.');
-        const r = await deps.log.group('wrangler deploy', () => wr(args, false));
+        const logout = registryLoginGuard(deps.run, deps.env);
+        const r = await deps.log
+            .group('wrangler deploy', () => wr(args, false))
+            .finally(() => logout(docker.env.SLIPWAY_REAL_DOCKER ?? docker.env.WRANGLER_DOCKER_BIN));
         const after = await live().catch(() => '');
         const versionId = r.outcome.versionId ?? '';
         const deployed = r.code === 0 && !!versionId && after === versionId;
@@ -29882,7 +29972,7 @@ function parseChoice(name, value, choices, fallback) {
         return fallback;
     if (choices.includes(v))
         return v;
-    throw new UserError(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
+    throw new errors/* UserError */.y(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 /**
  * KEY=VALUE lines (build-args, labels). The value may contain "=" and be empty; a line without "="
@@ -29970,6 +30060,7 @@ function readInputs(get) {
         secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
         vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
         dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
+        containersRollout: parseChoice(INPUTS.containersRollout, get(INPUTS.containersRollout), ['immediate', 'gradual'], undefined),
     };
 }
 
@@ -29982,8 +30073,6 @@ function readInputs(get) {
 
 async function run() {
     const o = readInputs((n) => core/* getInput */.V4(n));
-    if (core/* getInput */.V4(INPUTS.containersRollout))
-        core/* warning */.$e("containers-rollout is not applied yet: the container rollout follows wrangler's default.");
     const head = github/* context */._.payload.head_commit;
     const r = await deploy({ ...o, commit: head?.message ? { subject: head.message, sha: github/* context */._.sha } : undefined }, { run: execRunner, log: runner/* runnerLog */.t1, env: process.env });
     core/* setOutput */.uH(OUTPUTS.versionId, r.versionId);

@@ -29741,7 +29741,7 @@ async function openWrangler(c, deps, needsCredentials = true) {
         ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
-    const run = (args, silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
+    const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
     const live = async () => {
         const r = await run(['deployments', 'status', '--json', ...common]);
         if (r.code === 0)

@@ -6,6 +6,7 @@ import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
 import type { Log } from './io.js';
 import { cutBytes, errorDetail } from './wrangler/output.js';
+import { registryLoginGuard, wranglerDockerEnv } from './wrangler/docker.js';
 import { openWrangler, type Connection } from './wrangler/session.js';
 
 export interface DeployOptions extends Connection {
@@ -14,6 +15,8 @@ export interface DeployOptions extends Connection {
   secrets: Array<[string, string]>;
   vars: Array<[string, string]>;
   dryRun: boolean;
+  /** wrangler's --containers-rollout: immediate (all instances at once) or gradual. */
+  containersRollout?: 'immediate' | 'gradual';
   /** Commit subject and sha for the default message. */
   commit?: { subject: string; sha: string };
 }
@@ -48,15 +51,19 @@ export async function deploy(
   const session = await openWrangler(o, deps, !o.dryRun);
   for (const [, v] of o.secrets) deps.log.secret(v);
   const { common, live } = session;
-  const wr = (args: string[], silent = true) => session.run(args, silent);
 
   const message = o.message || defaultMessage(o.commit);
   const tmp = mkdtempSync(join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-deploy-'));
   try {
+    // A Worker with containers makes wrangler build, tag and push images with docker.
+    const docker = await wranglerDockerEnv(deps.run, deps.env, tmp);
+    if (docker.note) deps.log.info(docker.note);
+    const wr = (args: string[], silent = true) => session.run(args, silent, docker.env);
     const args = ['deploy', ...common];
     if (message) args.push('--message', cutBytes(message));
     if (o.tag) args.push('--tag', o.tag);
     for (const [k, v] of o.vars) args.push('--var', `${k}:${v}`);
+    if (o.containersRollout) args.push('--containers-rollout', o.containersRollout);
     if (o.secrets.length) {
       // One version carries the code and its secrets: no window where either is on the wrong Worker.
       const file = join(tmp, 'secrets.json');
@@ -85,7 +92,10 @@ export async function deploy(
     deps.log.info(
       previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.',
     );
-    const r = await deps.log.group('wrangler deploy', () => wr(args, false));
+    const logout = registryLoginGuard(deps.run, deps.env);
+    const r = await deps.log
+      .group('wrangler deploy', () => wr(args, false))
+      .finally(() => logout(docker.env.SLIPWAY_REAL_DOCKER ?? docker.env.WRANGLER_DOCKER_BIN));
     const after = await live().catch(() => '');
     const versionId = r.outcome.versionId ?? '';
     const deployed = r.code === 0 && !!versionId && after === versionId;

@@ -16,12 +16,12 @@ export function parseBoolean(name: string, value: string, fallback: boolean): bo
   throw new UserError(`Input "${name}" is "${value}": use true or false.`);
 }
 
-export function parseChoice<T extends string>(
+export function parseChoice<T extends string, F extends T | undefined>(
   name: string,
   value: string,
   choices: readonly T[],
-  fallback: T,
-): T {
+  fallback: F,
+): T | F {
   const v = value.trim().toLowerCase();
   if (v === '') return fallback;
   if ((choices as readonly string[]).includes(v)) return v as T;

@@ -1,5 +1,5 @@
 import type { DeployOptions } from '../../lib/deploy.js';
-import { parseBoolean, parseKeyValues } from '../../lib/inputs.js';
+import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/inputs.js';
 
 /** Input names, exactly as in actions/deploy/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -38,5 +38,11 @@ export function readInputs(get: (name: string) => string): DeployOptions {
     secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
     vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
     dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
+    containersRollout: parseChoice(
+      INPUTS.containersRollout,
+      get(INPUTS.containersRollout),
+      ['immediate', 'gradual'] as const,
+      undefined,
+    ),
   };
 }

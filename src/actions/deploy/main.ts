@@ -3,12 +3,10 @@ import * as github from '@actions/github';
 import { deploy } from '../../lib/deploy.js';
 import { execRunner } from '../../lib/exec.js';
 import { runnerLog } from '../shared/runner.js';
-import { INPUTS, OUTPUTS, readInputs } from './inputs.js';
+import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const o = readInputs((n) => core.getInput(n));
-  if (core.getInput(INPUTS.containersRollout))
-    core.warning("containers-rollout is not applied yet: the container rollout follows wrangler's default.");
   const head = (github.context.payload as { head_commit?: { message?: string } }).head_commit;
   const r = await deploy(
     { ...o, commit: head?.message ? { subject: head.message, sha: github.context.sha } : undefined },

@@ -23,7 +23,7 @@ export interface WranglerSession {
   version: string;
   /** `--config`/`--env` as given: every command of the session targets the same Worker. */
   common: string[];
-  run(args: string[], silent?: boolean): Promise<WranglerRunResult>;
+  run(args: string[], silent?: boolean, extraEnv?: Record<string, string>): Promise<WranglerRunResult>;
   /** The version serving most traffic now; '' when the Worker does not exist yet. */
   live(): Promise<string>;
 }
@@ -66,7 +66,8 @@ export async function openWrangler(
     ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
     RUNNER_TEMP: deps.env.RUNNER_TEMP,
   };
-  const run = (args: string[], silent = true) => runWrangler(deps.run, tool.bin, args, { cwd, env, silent });
+  const run = (args: string[], silent = true, extraEnv: Record<string, string> = {}) =>
+    runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
   const live = async () => {
     const r = await run(['deployments', 'status', '--json', ...common]);
     if (r.code === 0) return liveVersionFrom(r.stdout) ?? '';
