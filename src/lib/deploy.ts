@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { lastLine } from './docker/client.js';
 import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
+import type { ToolCache } from './wrangler/cli.js';
 import type { Log } from './io.js';
 import { cutBytes, errorDetail } from './wrangler/output.js';
 import { registryLoginGuard, wranglerDockerEnv } from './wrangler/docker.js';
@@ -46,7 +47,7 @@ export function defaultMessage(commit?: { subject: string; sha: string }): strin
  */
 export async function deploy(
   o: DeployOptions,
-  deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
+  deps: { run: Runner; log: Log; env: Record<string, string | undefined>; toolCache?: ToolCache },
 ): Promise<DeployResult> {
   const session = await openWrangler(o, deps, !o.dryRun);
   for (const [, v] of o.secrets) deps.log.secret(v);

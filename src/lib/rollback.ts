@@ -1,6 +1,7 @@
 import { lastLine } from './docker/client.js';
 import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
+import type { ToolCache } from './wrangler/cli.js';
 import type { Log } from './io.js';
 import { cutBytes, errorDetail } from './wrangler/output.js';
 import { openWrangler, type Connection } from './wrangler/session.js';
@@ -41,7 +42,7 @@ function checkId(input: string, value: string): void {
  */
 export async function rollback(
   o: RollbackOptions,
-  deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
+  deps: { run: Runner; log: Log; env: Record<string, string | undefined>; toolCache?: ToolCache },
 ): Promise<RollbackResult> {
   checkId('to-version', o.toVersion);
   checkId('expected-live', o.expectedLive);

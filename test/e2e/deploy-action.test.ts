@@ -84,6 +84,46 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
     expect(r.summary).toContain('❌ not deployed');
   });
 
+  it("a 5xx on the version upload: wrangler's own retry succeeds and the deploy reports the right version", async () => {
+    await fault({ method: 'POST', path: '/workers/scripts/slipway-fixture/versions$', status: 503 });
+    const before = emu.requests.length;
+    const r = await deploy({ message: 'after a 503' });
+    expect(r.code, explain(r)).toBe(0);
+    const uploads = emu.requests
+      .slice(before)
+      .filter((q) => q.method === 'POST' && /\/versions$/.test(q.path));
+    expect(
+      uploads.map((q) => q.status),
+      'one 503, then the retry',
+    ).toEqual([503, 200]);
+    expect(r.outputs.deployed).toBe('true');
+    expect(r.outputs['version-id']).toBe(live());
+  });
+
+  it('a project without wrangler: the pinned version is installed once into the tool directory, then reused', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'slipway-bare-'));
+    const tools = mkdtempSync(join(tmpdir(), 'slipway-tools-'));
+    cpSync(join(ROOT, 'test/fixtures/worker'), bare, { recursive: true });
+    try {
+      const env = { CLOUDFLARE_API_BASE_URL: api, RUNNER_TOOL_CACHE: tools };
+      const inputs = { 'api-token': TEST_TOKEN, 'account-id': TEST_ACCOUNT, 'working-directory': bare };
+      const first = await runAction('deploy', inputs, { env });
+      runs.push(first);
+      expect(first.code, explain(first)).toBe(0);
+      expect(first.stdout).toContain(`Installing wrangler 4.86.0 into ${join(tools, 'wrangler', '4.86.0')}`);
+      expect(first.stdout).toMatch(/wrangler 4\.86\.0 \(installed 4\.86\.0\)/);
+      const second = await runAction('deploy', inputs, { env });
+      runs.push(second);
+      expect(second.code, explain(second)).toBe(0);
+      expect(second.stdout).not.toContain('Installing wrangler');
+      expect(second.stdout).toMatch(/wrangler 4\.86\.0 \(installed 4\.86\.0, reused from /);
+      expect(second.outputs['version-id']).toBe(live());
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+      rmSync(tools, { recursive: true, force: true });
+    }
+  });
+
   it('dry-run bundles without a single API call', async () => {
     const before = emu.requests.length;
     const r = await deploy({ 'dry-run': 'true', 'api-token': '', 'account-id': '' });

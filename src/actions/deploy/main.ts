@@ -3,6 +3,7 @@ import * as github from '@actions/github';
 import { deploy } from '../../lib/deploy.js';
 import { execRunner } from '../../lib/exec.js';
 import { runnerLog } from '../shared/runner.js';
+import { actionsToolCache } from '../shared/tool-cache.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
@@ -10,7 +11,7 @@ export async function run(): Promise<void> {
   const head = (github.context.payload as { head_commit?: { message?: string } }).head_commit;
   const r = await deploy(
     { ...o, commit: head?.message ? { subject: head.message, sha: github.context.sha } : undefined },
-    { run: execRunner, log: runnerLog, env: process.env },
+    { run: execRunner, log: runnerLog, env: process.env, toolCache: actionsToolCache() },
   );
   core.setOutput(OUTPUTS.versionId, r.versionId);
   core.setOutput(OUTPUTS.previousVersionId, r.previousVersionId);

@@ -33,12 +33,19 @@ export function wranglerVersionOf(bin: string): string | undefined {
  * The wrangler to run: the project's own when it has one (and no other version was asked for),
  * otherwise the requested or pinned version installed once into the tool directory with npm.
  */
+/** A cache that outlives the runner (the Actions cache): restores and saves a directory by key. */
+export interface ToolCache {
+  restore(dir: string, key: string): Promise<boolean>;
+  save(dir: string, key: string): Promise<void>;
+}
+
 export async function resolveWrangler(
   run: Runner,
   workdir: string,
   requested: string,
   toolDir: string,
   log: (m: string) => void,
+  cache?: ToolCache,
 ): Promise<{ bin: string; version: string; source: string }> {
   const own = projectWrangler(workdir);
   const ownVersion = own ? wranglerVersionOf(own) : undefined;
@@ -51,16 +58,31 @@ export async function resolveWrangler(
     );
   const prefix = join(toolDir, 'wrangler', version);
   const bin = join(prefix, 'node_modules', '.bin', 'wrangler');
-  if (!existsSync(bin)) {
-    log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
-    const r = await run(
-      'npm',
-      ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `wrangler@${version}`],
-      { silent: true },
-    );
-    if (r.code !== 0)
-      throw new UserError(`Could not install wrangler ${version}: ${r.stderr.trim().split('\n').pop()}`);
-  }
+  const key = `slipway-wrangler-${version}-${process.platform}-${process.arch}`;
+  if (existsSync(bin)) return { bin, version, source: `installed ${version}, reused from ${prefix}` };
+  const restored = await cache?.restore(prefix, key).catch(() => false);
+  if (restored && existsSync(bin))
+    return { bin, version, source: `installed ${version}, restored from the cache` };
+  log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
+  const r = await run(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      `wrangler@${version}`,
+    ],
+    { silent: true },
+  );
+  if (r.code !== 0)
+    throw new UserError(`Could not install wrangler ${version}: ${r.stderr.trim().split('\n').pop()}`);
+  await cache
+    ?.save(prefix, key)
+    .catch((err: Error) => log(`Could not cache wrangler ${version}: ${err.message}`));
   return { bin, version, source: `installed ${version}` };
 }
 
