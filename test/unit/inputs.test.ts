@@ -8,6 +8,7 @@ import * as bootTest from '../../src/actions/boot-test/inputs.js';
 import * as sizeBudget from '../../src/actions/size-budget/inputs.js';
 import * as deployInputs from '../../src/actions/deploy/inputs.js';
 import * as rollbackInputs from '../../src/actions/rollback/inputs.js';
+import * as smokeInputs from '../../src/actions/smoke-test/inputs.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../src/lib/inputs.js';
 
 interface ActionYml {
@@ -50,6 +51,7 @@ describe.each([
   ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
   ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
   ['rollback', rollbackInputs.INPUTS, rollbackInputs.OUTPUTS],
+  ['smoke-test', smokeInputs.INPUTS, smokeInputs.OUTPUTS],
 ] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
   const yml = actionYml(name);
   it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));

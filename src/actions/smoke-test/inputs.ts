@@ -1,0 +1,96 @@
+import { UserError } from '../../lib/errors.js';
+import { parseDuration, parseList, parseNumber } from '../../lib/inputs.js';
+import { parseSize } from '../../lib/size/units.js';
+import type { SmokeOptions } from '../../lib/smoke-test.js';
+
+/** Input names, exactly as in actions/smoke-test/action.yml (a test holds them equal). */
+export const INPUTS = {
+  url: 'url',
+  path: 'path',
+  expectVersion: 'expect-version',
+  acceptStatus: 'accept-status',
+  requireCapabilities: 'require-capabilities',
+  requireTools: 'require-tools',
+  timeout: 'timeout',
+  attemptTimeout: 'attempt-timeout',
+  initialDelay: 'initial-delay',
+  maxDelay: 'max-delay',
+  headers: 'headers',
+  versionOverride: 'version-override',
+  maxBodyBytes: 'max-body-bytes',
+  consecutiveSuccesses: 'consecutive-successes',
+} as const;
+
+export const OUTPUTS = {
+  healthy: 'healthy',
+  attempts: 'attempts',
+  elapsedSeconds: 'elapsed-seconds',
+  status: 'status',
+  health: 'health',
+} as const;
+
+const STATUSES = ['healthy', 'degraded', 'unhealthy'];
+
+/** `Name: value` lines; the values are masked by the action. */
+export function parseHeaders(value: string): Array<[string, string]> {
+  return value
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line, i) => {
+      const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*(.*)$/.exec(line);
+      if (!m)
+        throw new UserError(
+          `Input "headers" line ${i + 1} is not "Name: value" (values are not shown: they are masked).`,
+        );
+      return [m[1]!, m[2]!];
+    });
+}
+
+export function readInputs(get: (name: string) => string): SmokeOptions {
+  const url = get(INPUTS.url).trim();
+  if (!url)
+    throw new UserError(
+      'Input "url" is required: the deployed URL (e.g. the deploy step\'s deployment-url output).',
+    );
+  const path = get(INPUTS.path).trim() || '/health/extended';
+  if (!path.startsWith('/'))
+    throw new UserError(`Input "path" is "${path}": give a path starting with /, e.g. /health/extended.`);
+  const acceptStatus = parseList(get(INPUTS.acceptStatus) || 'healthy,degraded', { commas: true });
+  const bad = acceptStatus.filter((s) => !STATUSES.includes(s));
+  if (bad.length)
+    throw new UserError(
+      `Input "accept-status" has ${bad.join(', ')}: use ${STATUSES.join(', ')} (comma-separated).`,
+    );
+  const maxBody = get(INPUTS.maxBodyBytes).trim();
+  const timeoutMs = parseDuration(INPUTS.timeout, get(INPUTS.timeout), 120) * 1000;
+  const initialDelayMs = parseDuration(INPUTS.initialDelay, get(INPUTS.initialDelay), 0.2) * 1000;
+  const maxDelayMs = parseDuration(INPUTS.maxDelay, get(INPUTS.maxDelay), 1) * 1000;
+  if (maxDelayMs < initialDelayMs)
+    throw new UserError(
+      `Input "max-delay" (${maxDelayMs / 1000}s) is below "initial-delay" (${initialDelayMs / 1000}s): raise max-delay.`,
+    );
+  return {
+    url,
+    path,
+    expectVersion: get(INPUTS.expectVersion).trim() || undefined,
+    acceptStatus,
+    requireCapabilities: parseList(get(INPUTS.requireCapabilities), { commas: true }),
+    requireTools: parseList(get(INPUTS.requireTools), { commas: true }),
+    timeoutMs,
+    attemptTimeoutMs: parseDuration(INPUTS.attemptTimeout, get(INPUTS.attemptTimeout), 10) * 1000,
+    initialDelayMs,
+    maxDelayMs,
+    headers: parseHeaders(get(INPUTS.headers)),
+    versionOverride: get(INPUTS.versionOverride).trim() || undefined,
+    maxBodyBytes: maxBody ? parseSize(INPUTS.maxBodyBytes, maxBody) : 1024 * 1024,
+    consecutiveSuccesses: parseNumber(
+      INPUTS.consecutiveSuccesses,
+      get(INPUTS.consecutiveSuccesses),
+      1,
+      1,
+      100,
+      true,
+    ),
+  };
+}

@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { healthDoc, healthServer, type Reply } from '../harness/health-server.js';
+import { errorLines, runAction, type ActionRun } from '../harness/runner.js';
+
+const FAST = { timeout: '2s', 'initial-delay': '0.05s', 'max-delay': '0.2s', 'attempt-timeout': '1s' };
+const V1 = '11111111-1111-4111-8111-111111111111';
+const V2 = '22222222-2222-4222-8222-222222222222';
+
+/** The smoke-test bundle, run as the runner runs it, against scripted loopback servers. */
+describe('smoke-test action against local servers', () => {
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await close?.();
+    close = undefined;
+  });
+  const serve = async (script: (n: number, t: number) => Reply) => {
+    const s = await healthServer(script);
+    close = s.close;
+    return s;
+  };
+  const smoke = (url: string, inputs: Record<string, string> = {}) =>
+    runAction('smoke-test', { url, ...FAST, ...inputs }, { timeoutMs: 60_000 });
+  const explain = (r: ActionRun) => `exit ${r.code}: ${errorLines(r).join(' | ')}\n${r.log.slice(-1500)}`;
+
+  it('healthy at once: one attempt, outputs filled, a timeline in the summary', async () => {
+    const s = await serve(() => ({ body: healthDoc({ version: { id: V1, commit: 'c' } }) }));
+    const r = await smoke(s.url, { 'expect-version': V1 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ healthy: 'true', attempts: '1', status: 'healthy' });
+    expect(JSON.parse(r.outputs.health!)).toMatchObject({ version: { id: V1 } });
+    expect(s.requests[0]!.path).toBe('/health/extended');
+    expect(r.summary).toContain('✅ healthy after 1 attempt');
+    expect(r.summary).toContain('| # | time | HTTP | version | outcome |');
+  });
+
+  it('healthy after N failures (connection-level 503s while containers provision)', async () => {
+    const s = await serve((n) => (n <= 3 ? { status: 503, body: 'provisioning' } : {}));
+    const r = await smoke(s.url);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs.attempts).toBe('4');
+    expect(r.stdout).toMatch(/#1 \+\d+\.\ds 503 → retry: HTTP 503/);
+  });
+
+  it('flapping: two consecutive successes demanded, never given, fails at the deadline', async () => {
+    const s = await serve((n) => (n % 2 ? {} : { status: 502, body: 'bad gateway' }));
+    const r = await smoke(s.url, { 'consecutive-successes': '2' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.healthy).toBe('false');
+    expect(errorLines(r)[0]).toMatch(/^smoke-test: not healthy within 2s \(\d+ attempts\); last: /);
+    expect(Number(r.outputs.attempts)).toBeGreaterThan(3);
+  });
+
+  it('slow beyond attempt-timeout: those attempts time out and are retried', async () => {
+    const s = await serve((n) => (n <= 2 ? { delayMs: 1500 } : {}));
+    const r = await smoke(s.url, { 'attempt-timeout': '0.3s', timeout: '5s' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs.attempts).toBe('3');
+    expect(r.stdout).toContain('no answer within attempt-timeout (0.3s)');
+  });
+
+  it('wrong version until the deadline: fails naming both ids', async () => {
+    const s = await serve(() => ({ body: healthDoc({ version: { id: V2, commit: 'c' } }) }));
+    const r = await smoke(s.url, { 'expect-version': V1 });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)[0]).toContain(`last: version ${V2} answered, not the expected ${V1}`);
+    expect(Number(r.outputs.attempts)).toBeGreaterThan(2);
+  });
+
+  it('the expected version after a few answers from the old one: passes', async () => {
+    const s = await serve((n) => ({ body: healthDoc({ version: { id: n < 3 ? V2 : V1, commit: 'c' } }) }));
+    const r = await smoke(s.url, { 'expect-version': V1 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs.attempts).toBe('3');
+  });
+
+  it('403 fails at once', async () => {
+    const s = await serve(() => ({ status: 403, body: 'Forbidden by Access policy' }));
+    const r = await smoke(s.url);
+    expect(r.code).toBe(1);
+    expect(r.outputs.attempts).toBe('1');
+    expect(errorLines(r)).toEqual([
+      `smoke-test failed on attempt 1: HTTP 403 Forbidden: Forbidden by Access policy (not retried: only 5xx, 404, 408 and 429 are) (GET ${s.url}/health/extended).`,
+    ]);
+  });
+
+  it('a body that is not JSON fails, saying so', async () => {
+    const s = await serve(() => ({ body: '<html><body>Welcome to nginx</body></html>' }));
+    const r = await smoke(s.url);
+    expect(r.code).toBe(1);
+    expect(errorLines(r)[0]).toContain('the answer is not JSON (it starts "<html><body>Welcome to nginx');
+  });
+
+  it('an oversized body fails without reading it all', async () => {
+    const big = healthDoc({ reasons: ['x'.repeat(2 * 1024 * 1024)] });
+    const s = await serve(() => ({ body: big }));
+    const r = await smoke(s.url, { 'max-body-bytes': '64KiB' });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)[0]).toContain('the answer is larger than max-body-bytes (65536 bytes');
+  });
+
+  it('a missing capability is waited for, then named; a failed required tool fails at once', async () => {
+    const s = await serve(() => ({
+      body: healthDoc({
+        status: 'degraded',
+        tools: {
+          loading: false,
+          complete: true,
+          status: { 'ck-search': 'failed' },
+          errors: { 'ck-search': 'cargo not found' },
+        },
+      }),
+    }));
+    const caps = await smoke(s.url, { 'require-capabilities': 'semanticSearch' });
+    expect(caps.code).toBe(1);
+    expect(errorLines(caps)[0]).toContain('last: capability semanticSearch is false');
+    const tools = await smoke(s.url, { 'require-tools': 'ck-search' });
+    expect(tools.code).toBe(1);
+    expect(tools.outputs.attempts).toBe('1');
+    expect(errorLines(tools)[0]).toContain('tool ck-search failed: cargo not found');
+  });
+
+  it('a document that is not extended health names the field', async () => {
+    const s = await serve(() => ({ body: healthDoc({ status: 'fine' }) }));
+    const r = await smoke(s.url);
+    expect(r.code).toBe(1);
+    expect(errorLines(r)[0]).toContain(
+      'not an extended-health document: /status must be equal to one of the allowed values',
+    );
+  });
+
+  it('headers are sent and masked; the version override header is sent; foreign redirects are not followed', async () => {
+    const s = await serve((n) =>
+      n === 1 ? { status: 302, body: '', headers: { location: '/health/extended?hop=1' } } : {},
+    );
+    const r = await smoke(s.url, {
+      headers: 'Authorization: Bearer very-secret-value-123\nX-Probe: yes',
+      'version-override': `loa-gateway="${V1}"`,
+    });
+    expect(r.code, explain(r)).toBe(0);
+    expect(s.requests[1]!.path).toBe('/health/extended?hop=1');
+    expect(s.requests[1]!.headers.authorization).toBe('Bearer very-secret-value-123');
+    expect(s.requests[1]!.headers['cloudflare-workers-version-overrides']).toBe(`loa-gateway="${V1}"`);
+    expect(r.log.replace(/::add-mask::.*\n/g, '')).not.toContain('very-secret-value-123');
+    await close?.();
+
+    const away = await serve(() => ({
+      status: 301,
+      body: '',
+      headers: { location: 'https://example.com/login' },
+    }));
+    const off = await smoke(away.url);
+    expect(off.code).toBe(1);
+    expect(errorLines(off)[0]).toContain('redirected to another origin (https://example.com)');
+  });
+
+  it('bad input: one clear line', async () => {
+    const r = await runAction('smoke-test', { url: 'localhost:8080' });
+    expect(errorLines(r)).toEqual([
+      'Input "url" is "localhost:8080": only http and https URLs can be smoke-tested.',
+    ]);
+    const r2 = await runAction('smoke-test', { url: 'http://x', 'accept-status': 'healthy,ok' });
+    expect(errorLines(r2)).toEqual([
+      'Input "accept-status" has ok: use healthy, degraded, unhealthy (comma-separated).',
+    ]);
+  });
+});
