@@ -8,7 +8,7 @@ import { DEBIAN_IMAGE, DOCKER, docker, forgetImages, requireEngine } from '../te
 export interface Figure {
   name: string;
   value: number;
-  unit: 'bytes' | 's' | 'ratio' | 'MB';
+  unit: 'bytes' | 's' | 'ratio' | 'MB' | 'count';
   target?: { max: number };
 }
 

@@ -1,6 +1,7 @@
 import { benchBuildImage, type Figure } from './build-image.js';
 import { benchDeploy } from './deploy.js';
 import { benchSizeBudget } from './size-budget.js';
+import { benchSmokeTest } from './smoke-test.js';
 
 /**
  * Runs every benchmark and prints figures, ratios and targets, each met or MISSED. A miss fails the
@@ -10,6 +11,7 @@ const suites: Array<[string, () => Promise<Figure[]>]> = [
   ['build-image: stage artifact cache', benchBuildImage],
   ['deploy/: core boot, hot reload, image sizes', benchDeploy],
   ['size-budget: a 1 GB image against docker save | gzip', benchSizeBudget],
+  ['smoke-test: detection latency and load during an outage', benchSmokeTest],
 ];
 /** `npm run bench -- deploy` runs only the suites whose title starts so. */
 const only = process.argv[2];
@@ -23,6 +25,7 @@ for (const [title, fn] of suites.filter(([t]) => !only || t.startsWith(only))) {
       s: `${f.value.toFixed(2)} s`,
       MB: `${f.value.toFixed(1)} MB`,
       ratio: f.value.toFixed(4),
+      count: `${Math.round(f.value)}`,
     }[f.unit];
     let verdict = '';
     if (f.target) {
