@@ -10,6 +10,9 @@ export interface WorkerFault {
   script?: string;
   /** Regular expression matched against the request path; any when absent. */
   path?: string;
+  /** Only while this version is live; or only while any other version is (a broken next deploy). */
+  version?: string;
+  notVersion?: string;
   /** unhealthy: status "unhealthy" in a JSON body; wrong-version: another version.id; status: answer it. */
   kind: 'unhealthy' | 'slow' | 'wrong-version' | 'status';
   status?: number;
@@ -190,6 +193,8 @@ export class WorkerHost {
       (f) =>
         (f.times === undefined || f.used < f.times) &&
         (!f.script || f.script === s.name) &&
+        (!f.version || f.version === s.versionId) &&
+        (!f.notVersion || f.notVersion !== s.versionId) &&
         (!f.path || new RegExp(f.path).test(path)),
     );
     if (fault) fault.used++;

@@ -39941,6 +39941,8 @@ async function deploy(o, deps) {
                 deploymentUrl: '',
                 workerName: r.outcome.workerName ?? '',
                 deployed: false,
+                liveVersionId: '',
+                productionChanged: false,
                 summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
             };
         }
@@ -39959,6 +39961,8 @@ async function deploy(o, deps) {
             deploymentUrl: r.outcome.urls[0] ?? '',
             workerName: r.outcome.workerName ?? '',
             deployed,
+            liveVersionId: after,
+            productionChanged: !!after && after !== previous,
             summary: '',
         };
         const state = after === previous
@@ -96818,6 +96822,8 @@ const OUTPUTS = {
     deploymentUrl: 'deployment-url',
     workerName: 'worker-name',
     deployed: 'deployed',
+    liveVersionId: 'live-version-id',
+    productionChanged: 'production-changed',
 };
 function readInputs(get) {
     return {
@@ -96853,6 +96859,8 @@ async function run() {
     lib_core/* setOutput */.uH(OUTPUTS.deploymentUrl, r.deploymentUrl);
     lib_core/* setOutput */.uH(OUTPUTS.workerName, r.workerName);
     lib_core/* setOutput */.uH(OUTPUTS.deployed, String(r.deployed));
+    lib_core/* setOutput */.uH(OUTPUTS.liveVersionId, r.liveVersionId);
+    lib_core/* setOutput */.uH(OUTPUTS.productionChanged, String(r.productionChanged));
     await lib_core/* summary */.z.addRaw(r.summary, true).write();
     if (r.failure)
         lib_core/* setFailed */.C1(r.failure);

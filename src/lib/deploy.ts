@@ -28,6 +28,10 @@ export interface DeployResult {
   deploymentUrl: string;
   workerName: string;
   deployed: boolean;
+  /** The version live after the deploy (read back, not assumed). */
+  liveVersionId: string;
+  /** Production serves something other than before: a rollback has something to undo. */
+  productionChanged: boolean;
   summary: string;
   /** One line when the step must fail; production's state is in it. */
   failure?: string;
@@ -85,6 +89,8 @@ export async function deploy(
         deploymentUrl: '',
         workerName: r.outcome.workerName ?? '',
         deployed: false,
+        liveVersionId: '',
+        productionChanged: false,
         summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
       };
     }
@@ -106,6 +112,8 @@ export async function deploy(
       deploymentUrl: r.outcome.urls[0] ?? '',
       workerName: r.outcome.workerName ?? '',
       deployed,
+      liveVersionId: after,
+      productionChanged: !!after && after !== previous,
       summary: '',
     };
     const state =

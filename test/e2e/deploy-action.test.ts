@@ -50,6 +50,7 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
       'deployment-url': 'https://slipway-fixture.slipway-test.workers.dev',
     });
     expect(r.outputs['version-id']).toBe(live());
+    expect(r.outputs).toMatchObject({ 'production-changed': 'true', 'live-version-id': live() });
     expect(r.stdout).toMatch(/wrangler 4\.86\.0 \(the project's own\)/);
     first = r.outputs['version-id']!;
   });
@@ -77,6 +78,7 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
     expect(r.code).toBe(1);
     expect(r.outputs.deployed).toBe('false');
     expect(live()).toBe(before);
+    expect(r.outputs).toMatchObject({ 'production-changed': 'false', 'live-version-id': before });
     expect(errorLines(r)).toHaveLength(1);
     expect(errorLines(r)[0]).toMatch(
       /^wrangler deploy failed( \(code \d+\))?: .*deployment service unavailable.*; production is unchanged \(still [0-9a-f-]{36}\)\.$/,

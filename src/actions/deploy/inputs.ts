@@ -23,6 +23,8 @@ export const OUTPUTS = {
   deploymentUrl: 'deployment-url',
   workerName: 'worker-name',
   deployed: 'deployed',
+  liveVersionId: 'live-version-id',
+  productionChanged: 'production-changed',
 } as const;
 
 export function readInputs(get: (name: string) => string): DeployOptions {

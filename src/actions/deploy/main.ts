@@ -18,6 +18,8 @@ export async function run(): Promise<void> {
   core.setOutput(OUTPUTS.deploymentUrl, r.deploymentUrl);
   core.setOutput(OUTPUTS.workerName, r.workerName);
   core.setOutput(OUTPUTS.deployed, String(r.deployed));
+  core.setOutput(OUTPUTS.liveVersionId, r.liveVersionId);
+  core.setOutput(OUTPUTS.productionChanged, String(r.productionChanged));
   await core.summary.addRaw(r.summary, true).write();
   if (r.failure) core.setFailed(r.failure);
 }

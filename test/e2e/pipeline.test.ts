@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudflareEmulator } from '../../emulator/server.js';
+import { runComposite, type CompositeRun } from '../../src/lib/local-runner/composite.js';
+import { docker, DOCKER, REGISTRY, requireEngine } from '../harness/docker.js';
+import { ROOT } from '../harness/runner.js';
+import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';
+
+const WORKER = 'loa-gateway-rehearsal';
+
+/**
+ * The root action.yml, run as the runner runs a composite action (its steps as declared, with their
+ * `if:` conditions, each bundle through node), on deploy/ against the emulator and the real engine.
+ */
+describe('the pipeline (root action.yml), end to end', () => {
+  const emu = new CloudflareEmulator({ docker: DOCKER, containerEnv: { LOA_DEFERRED_TOOLS: 'false' } });
+  let api: string;
+  let url: string;
+  let temp: string;
+  const live = () => emu.state.liveVersion(emu.state.script(WORKER)!)?.id;
+  const pipeline = (inputs: Record<string, string> = {}) =>
+    runComposite(
+      ROOT,
+      {
+        context: join(ROOT, 'deploy'),
+        dockerfile: join(ROOT, 'deploy/Dockerfile.core'),
+        'build-args': 'NODE_IMAGE=slipway/node:20',
+        image: 'slipway-e2e/pipeline',
+        network: 'host',
+        'cache-store': 'local',
+        'instance-type': 'standard-1',
+        forbid: 'rustc\ncargo',
+        require: 'node\njq\ngit\nrg',
+        'boot-env': 'LOA_DEFERRED_TOOLS=false',
+        'boot-network': 'host',
+        'working-directory': join(ROOT, 'deploy/cloudflare'),
+        environment: 'rehearsal',
+        'api-token': TEST_TOKEN,
+        'account-id': TEST_ACCOUNT,
+        'smoke-url': url,
+        'smoke-timeout': '20s',
+        ...inputs,
+      },
+      {
+        env: {
+          ...process.env,
+          RUNNER_TEMP: temp,
+          CLOUDFLARE_API_BASE_URL: api,
+          CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
+          WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
+          SLIPWAY_DOCKER: DOCKER,
+        },
+        github: {
+          event_name: 'push',
+          sha: '0123456789abcdef0123456789abcdef01234567',
+          ref: 'refs/heads/main',
+        },
+      },
+    );
+  const outcomes = (r: CompositeRun) => Object.fromEntries(r.steps.map((s) => [s.id, s.outcome]));
+  const health = async () =>
+    (await (await fetch(`${url}/health/extended`)).json()) as { status: string; version: { id: string } };
+
+  beforeAll(async () => {
+    requireEngine();
+    api = await emu.start();
+    url = await emu.workers.open(WORKER);
+    temp = mkdtempSync(join(tmpdir(), 'slipway-pipeline-'));
+  });
+  afterAll(async () => {
+    await emu.stop();
+    docker(['logout', REGISTRY], { allowFail: true });
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  let good = '';
+  it('success: build, budget, boot, deploy, smoke; no rollback', async () => {
+    const r = await pipeline({ message: 'v1' });
+    expect(r.code, JSON.stringify(r.steps)).toBe(0);
+    expect(outcomes(r)).toEqual({
+      build: 'success',
+      size: 'success',
+      boot: 'success',
+      deploy: 'success',
+      smoke: 'success',
+      rollback: 'skipped',
+      recover: 'skipped',
+      report: 'success',
+    });
+    expect(r.outputs.deployed).toBe('true');
+    expect(r.outputs['rolled-back']).toBe('false');
+    expect(r.outputs.image).toMatch(/^slipway-e2e\/pipeline:/);
+    good = r.outputs['version-id']!;
+    expect(live()).toBe(good);
+    expect((await health()).version.id).toBe(good);
+    expect(r.summary).toContain(`### Slipway (deploy): version ${good} deployed`);
+  });
+
+  it('smoke failure after deploy: rollback, the recovery smoke passes, and the URL serves the old version', async () => {
+    // The next version answers unhealthy; the good one stays healthy.
+    await fetch(`${api.replace('/client/v4', '')}/__admin/worker-faults`, {
+      method: 'POST',
+      body: JSON.stringify({ script: WORKER, kind: 'unhealthy', notVersion: good }),
+    });
+    const r = await pipeline({ message: 'v2, broken', 'smoke-timeout': '3s' });
+    expect(r.code).toBe(1);
+    expect(outcomes(r)).toMatchObject({
+      deploy: 'success',
+      smoke: 'failure',
+      rollback: 'success',
+      recover: 'success',
+      report: 'success',
+    });
+    expect(r.outputs['rolled-back']).toBe('true');
+    expect(r.outputs['previous-version-id']).toBe(good);
+    expect(live()).toBe(good);
+    expect(await health()).toMatchObject({ status: 'healthy', version: { id: good } });
+    const d = emu.state.script(WORKER)!.deployments[0]!;
+    expect(d.message).toBe('smoke test failed after deploy');
+    expect(r.summary).toContain(`(production back on ${good})`);
+    await fetch(`${api.replace('/client/v4', '')}/__admin/worker-faults`, { method: 'DELETE' });
+  });
+
+  it('failure before deploy (over budget): no deploy, no rollback', async () => {
+    const before = emu.state.script(WORKER)!.versions.length;
+    const r = await pipeline({ 'max-size': '50MB' });
+    expect(r.code).toBe(1);
+    expect(outcomes(r)).toEqual({
+      build: 'success',
+      size: 'failure',
+      boot: 'skipped',
+      deploy: 'skipped',
+      smoke: 'skipped',
+      rollback: 'skipped',
+      recover: 'skipped',
+      report: 'success',
+    });
+    expect(emu.state.script(WORKER)!.versions.length, 'nothing may be uploaded').toBe(before);
+    expect(live()).toBe(good);
+  });
+
+  it('check mode (pull requests): no secrets, a dry-run deploy, nothing sent to Cloudflare', async () => {
+    const before = emu.requests.length;
+    const r = await pipeline({ mode: 'check', 'api-token': '', 'account-id': '' });
+    expect(r.code, JSON.stringify(r.steps)).toBe(0);
+    expect(outcomes(r)).toMatchObject({
+      build: 'success',
+      size: 'success',
+      boot: 'success',
+      deploy: 'success',
+      smoke: 'skipped',
+      rollback: 'skipped',
+    });
+    expect(emu.requests.length).toBe(before);
+  });
+});
