@@ -35276,7 +35276,7 @@ async function bootTest(o, deps) {
                     throw new errors/* UserError */.y(`${o.image} answered ${url}, but ${j.final}.`);
                 if (j.accepted) {
                     const bootSeconds = Math.round(elapsed() * 100) / 100;
-                    deps.log.info(`${o.image} answered ${j.why} after ${bootSeconds} s (${attempt} attempts).`);
+                    deps.log.info(`${o.image} answered ${j.why} after ${bootSeconds} s (${attempt} attempt${attempt === 1 ? '' : 's'}).`);
                     return {
                         bootSeconds,
                         health: body,
@@ -35314,7 +35314,7 @@ function summary(o, url, seconds, attempts, status, body) {
         '',
         '| | |',
         '| --- | --- |',
-        `| Health | \`${url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')}\` answered **${status}** after ${attempts} attempts |`,
+        `| Health | \`${url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')}\` answered **${status}** after ${attempts} attempt${attempts === 1 ? '' : 's'} |`,
         `| Limits | memory ${o.memory}, pids ${o.pidsLimit}${o.cpus ? `, cpus ${o.cpus}` : ''}, ${o.readOnly ? 'read-only root, ' : ''}all capabilities dropped, no-new-privileges |`,
     ];
     if (doc?.version?.id)

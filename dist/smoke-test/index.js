@@ -40325,6 +40325,12 @@ async function smokeTest(o, deps) {
     let retries = 0;
     let failure;
     deps.log.info(`GET ${target.href}${o.expectVersion ? ` expecting version ${o.expectVersion}` : ''} (deadline ${o.timeoutMs / 1000}s)`);
+    const timedOut = (n) => {
+        // The last answer says more than a last attempt the deadline cut short.
+        const told = [...attempts].reverse().find((x) => x.code !== 0 && x.outcome !== 'ok') ?? attempts.at(-1);
+        const last = told.outcome === 'ok' ? `${streak} of ${o.consecutiveSuccesses} consecutive successes` : told.reason;
+        return `smoke-test: not healthy within ${o.timeoutMs / 1000}s (${n} attempts); last: ${last} (GET ${target.href}).`;
+    };
     for (let n = 1;; n++) {
         const at = (now() - start) / 1000;
         const a = {
@@ -40348,15 +40354,18 @@ async function smokeTest(o, deps) {
         }
         const remaining = deadline - now();
         if (remaining <= 0) {
-            // The last answer says more than a last attempt the deadline cut short.
-            const told = [...attempts].reverse().find((x) => x.code !== 0 && x.outcome !== 'ok') ?? a;
-            failure = `smoke-test: not healthy within ${o.timeoutMs / 1000}s (${n} attempts); last: ${told.reason ?? `${streak} of ${o.consecutiveSuccesses} consecutive successes`} (GET ${target.href}).`;
+            failure = timedOut(n);
             break;
         }
         const delay = a.outcome === 'ok'
             ? Math.min(o.initialDelayMs, remaining)
             : backoffDelay(retries++, { initialMs: o.initialDelayMs, maxMs: o.maxDelayMs, remainingMs: remaining }, deps.random);
         await sleep(delay);
+        // An attempt with next to no time left can only time out: the last answer stands.
+        if (deadline - now() < 50) {
+            failure = timedOut(n);
+            break;
+        }
     }
     const elapsedSeconds = secs(now() - start);
     const last = [...attempts].reverse().find((x) => x.doc !== undefined);

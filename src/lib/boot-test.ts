@@ -178,7 +178,9 @@ export async function bootTest(
         if (j.final) throw new UserError(`${o.image} answered ${url}, but ${j.final}.`);
         if (j.accepted) {
           const bootSeconds = Math.round(elapsed() * 100) / 100;
-          deps.log.info(`${o.image} answered ${j.why} after ${bootSeconds} s (${attempt} attempts).`);
+          deps.log.info(
+            `${o.image} answered ${j.why} after ${bootSeconds} s (${attempt} attempt${attempt === 1 ? '' : 's'}).`,
+          );
           return {
             bootSeconds,
             health: body,
@@ -227,7 +229,7 @@ function summary(
     '',
     '| | |',
     '| --- | --- |',
-    `| Health | \`${url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')}\` answered **${status}** after ${attempts} attempts |`,
+    `| Health | \`${url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')}\` answered **${status}** after ${attempts} attempt${attempts === 1 ? '' : 's'} |`,
     `| Limits | memory ${o.memory}, pids ${o.pidsLimit}${o.cpus ? `, cpus ${o.cpus}` : ''}, ${o.readOnly ? 'read-only root, ' : ''}all capabilities dropped, no-new-privileges |`,
   ];
   if (doc?.version?.id) out.push(`| Version | \`${doc.version.id}\` |`);

@@ -187,6 +187,13 @@ export async function smokeTest(o: SmokeOptions, deps: SmokeDeps): Promise<Smoke
   deps.log.info(
     `GET ${target.href}${o.expectVersion ? ` expecting version ${o.expectVersion}` : ''} (deadline ${o.timeoutMs / 1000}s)`,
   );
+  const timedOut = (n: number) => {
+    // The last answer says more than a last attempt the deadline cut short.
+    const told = [...attempts].reverse().find((x) => x.code !== 0 && x.outcome !== 'ok') ?? attempts.at(-1)!;
+    const last =
+      told.outcome === 'ok' ? `${streak} of ${o.consecutiveSuccesses} consecutive successes` : told.reason;
+    return `smoke-test: not healthy within ${o.timeoutMs / 1000}s (${n} attempts); last: ${last} (GET ${target.href}).`;
+  };
   for (let n = 1; ; n++) {
     const at = (now() - start) / 1000;
     const a: Attempt = {
@@ -210,9 +217,7 @@ export async function smokeTest(o: SmokeOptions, deps: SmokeDeps): Promise<Smoke
     }
     const remaining = deadline - now();
     if (remaining <= 0) {
-      // The last answer says more than a last attempt the deadline cut short.
-      const told = [...attempts].reverse().find((x) => x.code !== 0 && x.outcome !== 'ok') ?? a;
-      failure = `smoke-test: not healthy within ${o.timeoutMs / 1000}s (${n} attempts); last: ${told.reason ?? `${streak} of ${o.consecutiveSuccesses} consecutive successes`} (GET ${target.href}).`;
+      failure = timedOut(n);
       break;
     }
     const delay =
@@ -224,6 +229,11 @@ export async function smokeTest(o: SmokeOptions, deps: SmokeDeps): Promise<Smoke
             deps.random,
           );
     await sleep(delay);
+    // An attempt with next to no time left can only time out: the last answer stands.
+    if (deadline - now() < 50) {
+      failure = timedOut(n);
+      break;
+    }
   }
   const elapsedSeconds = secs(now() - start);
   const last = [...attempts].reverse().find((x) => x.doc !== undefined);

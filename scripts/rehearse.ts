@@ -1,0 +1,160 @@
+// The local rehearsal: the whole pipeline (the root action.yml, its steps and bundles as a runner
+// runs them) on deploy/, against this machine's Docker engine, the Cloudflare emulator and the real
+// wrangler. It deploys v1 and v2; with --break, a v3 whose health is broken is deployed, fails its
+// smoke test and is rolled back to v2 automatically. It ends by checking what the URL serves.
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudflareEmulator } from '../emulator/server.js';
+import { runComposite, type CompositeRun } from '../src/lib/local-runner/composite.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WORKER = 'loa-gateway-rehearsal';
+const DOCKER = process.env.SLIPWAY_DOCKER || '/usr/bin/docker';
+const REGISTRY = '127.0.0.1:5000';
+const TOKEN = 'rehearsal-token-not-a-secret';
+const ACCOUNT = '0123456789abcdef0123456789abcdef';
+const breakIt = process.argv.includes('--break');
+const tty = process.stdout.isTTY;
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+
+/** Markdown (the job summary) for a terminal: headings bold, tables aligned, code marks dropped. */
+export function renderSummary(md: string): string {
+  const out: string[] = [];
+  const lines = md.replace(/`|\*\*/g, '').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.startsWith('|')) {
+      const rows: string[][] = [];
+      for (; i < lines.length && lines[i]!.startsWith('|'); i++) {
+        const cells = lines[i]!.slice(1, -1)
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim().replace(/\\\|/g, '|'));
+        if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
+      }
+      i--;
+      const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+      for (const r of rows) out.push(`  ${r.map((c, j) => c.padEnd(widths[j]!)).join('  ')}`.trimEnd());
+    } else if (/^#+ /.test(line)) {
+      out.push('', bold(line.replace(/^#+ /, '')));
+    } else {
+      out.push(line);
+    }
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n');
+}
+
+async function main(): Promise<number> {
+  const logDir = join(ROOT, '.slipway');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'rehearsal.log');
+  writeFileSync(logFile, '');
+  const temp = mkdtempSync(join(tmpdir(), 'slipway-rehearsal-'));
+  const emu = new CloudflareEmulator({
+    docker: DOCKER,
+    containerEnv: { LOA_DEFERRED_TOOLS: 'false' },
+    log: (m) => appendFileSync(logFile, `[emulator] ${m}\n`),
+  });
+  const stopAll = async () => {
+    await emu.stop().catch(() => undefined);
+    rmSync(temp, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const api = await emu.start();
+    const url = await emu.workers.open(WORKER);
+    console.log(bold('Slipway rehearsal'));
+    console.log(dim(`Cloudflare emulator ${api}; ${WORKER} will answer at ${url}; full log ${logFile}`));
+
+    const deployVersion = async (n: number, broken: boolean): Promise<CompositeRun> => {
+      console.log(`\n${bold(`── v${n}${broken ? ' (its health is broken: watch the rollback)' : ''}`)}`);
+      const started = Date.now();
+      const r = await runComposite(
+        ROOT,
+        {
+          context: join(ROOT, 'deploy'),
+          dockerfile: join(ROOT, 'deploy/Dockerfile.core'),
+          'build-args': 'NODE_IMAGE=slipway/node:20',
+          image: 'slipway-rehearsal/loa-core',
+          network: 'host',
+          'cache-store': 'local',
+          forbid: 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers',
+          require: 'node\njq\ngit\nrg',
+          'boot-env': 'LOA_DEFERRED_TOOLS=false',
+          'boot-network': 'host',
+          'working-directory': join(ROOT, 'deploy/cloudflare'),
+          environment: 'rehearsal',
+          'api-token': TOKEN,
+          'account-id': ACCOUNT,
+          message: `rehearsal v${n}`,
+          vars: `GATEWAY_ENV=rehearsal-v${n}`,
+          'smoke-url': url,
+          'smoke-timeout': broken ? '5s' : '60s',
+        },
+        {
+          env: {
+            ...process.env,
+            RUNNER_TEMP: temp,
+            CLOUDFLARE_API_BASE_URL: api,
+            CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
+            WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
+            SLIPWAY_DOCKER: DOCKER,
+          },
+          github: { event_name: 'workflow_dispatch', ref: 'refs/heads/main', sha: '' },
+          onStep: (step, phase, seconds) => {
+            if (phase === 'start') process.stdout.write(`  ▶ ${step} …\n`);
+            else
+              console.log(
+                `  ${phase === 'success' ? '✓' : phase === 'skipped' ? '·' : '✗'} ${step} ${dim(phase === 'skipped' ? 'skipped' : `${seconds?.toFixed(1)}s`)}`,
+              );
+          },
+          onLine: (step, line) => {
+            appendFileSync(logFile, `[${step}] ${line}\n`);
+            const m = /^::(error|warning)[^:]*::(.*)$/.exec(line);
+            if (m) console.log(`      ${m[1]}: ${m[2]!.replace(/%0A/g, ' ').replace(/%25/g, '%')}`);
+          },
+        },
+      );
+      console.log(renderSummary(r.summary).replace(/^/gm, '    '));
+      console.log(dim(`  v${n}: ${((Date.now() - started) / 1000).toFixed(1)}s, exit ${r.code}`));
+      return r;
+    };
+
+    const v1 = await deployVersion(1, false);
+    if (v1.code !== 0) throw new Error('v1 did not deploy');
+    const v2 = await deployVersion(2, false);
+    if (v2.code !== 0) throw new Error('v2 did not deploy');
+    const good = v2.outputs['version-id']!;
+    let expected = good;
+    if (breakIt) {
+      // The emulator makes every version but v2 answer unhealthy: the next deploy is broken.
+      await fetch(`${api.replace('/client/v4', '')}/__admin/worker-faults`, {
+        method: 'POST',
+        body: JSON.stringify({ script: WORKER, kind: 'unhealthy', notVersion: good }),
+      });
+      const v3 = await deployVersion(3, true);
+      if (v3.code === 0) throw new Error('v3 was broken but the pipeline passed');
+      if (v3.outputs['rolled-back'] !== 'true') throw new Error('v3 failed but was not rolled back');
+      expected = good;
+    }
+    const doc = (await (await fetch(`${url}/health/extended`)).json()) as {
+      status: string;
+      version: { id: string };
+    };
+    const ok = doc.version.id === expected && doc.status === 'healthy';
+    console.log(
+      `\n${ok ? '✓' : '✗'} ${url} serves ${doc.version.id} (${doc.status})${ok ? `: v2, as it should${breakIt ? ' after rolling back v3' : ''}` : `, expected ${expected}`}`,
+    );
+    return ok ? 0 : 1;
+  } catch (err) {
+    console.error(`✗ rehearsal failed: ${(err as Error).message} (log: ${logFile})`);
+    return 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = await main();
