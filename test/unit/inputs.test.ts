@@ -9,6 +9,7 @@ import * as sizeBudget from '../../src/actions/size-budget/inputs.js';
 import * as deployInputs from '../../src/actions/deploy/inputs.js';
 import * as rollbackInputs from '../../src/actions/rollback/inputs.js';
 import * as smokeInputs from '../../src/actions/smoke-test/inputs.js';
+import * as reportInputs from '../../src/actions/report/inputs.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../src/lib/inputs.js';
 
 interface ActionYml {
@@ -52,6 +53,7 @@ describe.each([
   ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
   ['rollback', rollbackInputs.INPUTS, rollbackInputs.OUTPUTS],
   ['smoke-test', smokeInputs.INPUTS, smokeInputs.OUTPUTS],
+  ['report', reportInputs.INPUTS, reportInputs.OUTPUTS],
 ] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
   const yml = actionYml(name);
   it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));

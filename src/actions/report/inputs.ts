@@ -1,0 +1,56 @@
+import { UserError } from '../../lib/errors.js';
+import { parseBoolean, parseChoice } from '../../lib/inputs.js';
+
+/** Input names, exactly as in actions/report/action.yml (a test holds them equal). */
+export const INPUTS = {
+  token: 'token',
+  state: 'state',
+  statusContext: 'status-context',
+  description: 'description',
+  sizeReport: 'size-report',
+  environment: 'environment',
+  environmentUrl: 'environment-url',
+  versionId: 'version-id',
+  rolledBack: 'rolled-back',
+} as const;
+
+export const OUTPUTS = { commentId: 'comment-id', deploymentId: 'deployment-id' } as const;
+
+export interface ReportInputs {
+  token: string;
+  state: 'success' | 'failure' | 'pending' | 'error';
+  statusContext: string;
+  description: string;
+  sizeReport?: string;
+  environment?: string;
+  environmentUrl?: string;
+  versionId?: string;
+  rolledBack: boolean;
+}
+
+export function readInputs(get: (name: string) => string): ReportInputs {
+  const token = get(INPUTS.token).trim();
+  if (!token)
+    throw new UserError(
+      'Input "token" is empty: pass github.token (with statuses, pull-requests or deployments write).',
+    );
+  const state = parseChoice(
+    INPUTS.state,
+    get(INPUTS.state),
+    ['success', 'failure', 'pending', 'error'] as const,
+    undefined,
+  );
+  if (!state)
+    throw new UserError('Input "state" is required: success, failure, pending or error (e.g. job.status).');
+  return {
+    token,
+    state,
+    statusContext: get(INPUTS.statusContext).trim() || 'slipway',
+    description: get(INPUTS.description).trim() || `Slipway: ${state}`,
+    sizeReport: get(INPUTS.sizeReport).trim() || undefined,
+    environment: get(INPUTS.environment).trim() || undefined,
+    environmentUrl: get(INPUTS.environmentUrl).trim() || undefined,
+    versionId: get(INPUTS.versionId).trim() || undefined,
+    rolledBack: parseBoolean(INPUTS.rolledBack, get(INPUTS.rolledBack), false),
+  };
+}
