@@ -6,7 +6,9 @@ import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
 import type { ToolCache } from './wrangler/cli.js';
 import type { Log } from './io.js';
+import type { WranglerRunResult } from './wrangler/cli.js';
 import { cutBytes, errorDetail } from './wrangler/output.js';
+import { findWranglerConfig, isRegistryReference, withContainerImage } from './wrangler/config.js';
 import { registryLoginGuard, wranglerDockerEnv } from './wrangler/docker.js';
 import { openWrangler, type Connection } from './wrangler/session.js';
 
@@ -16,6 +18,11 @@ export interface DeployOptions extends Connection {
   secrets: Array<[string, string]>;
   vars: Array<[string, string]>;
   dryRun: boolean;
+  /**
+   * The container image to deploy instead of the config's Dockerfile: a registry reference, or a
+   * local image pushed to the Cloudflare registry first (wrangler containers push).
+   */
+  image?: string;
   /** wrangler's --containers-rollout: immediate (all instances at once) or gradual. */
   containersRollout?: 'immediate' | 'gradual';
   /** Commit subject and sha for the default message. */
@@ -59,12 +66,30 @@ export async function deploy(
 
   const message = o.message || defaultMessage(o.commit);
   const tmp = mkdtempSync(join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-deploy-'));
+  let derived: string | undefined;
   try {
     // A Worker with containers makes wrangler build, tag and push images with docker.
     const docker = await wranglerDockerEnv(deps.run, deps.env, tmp);
     if (docker.note) deps.log.info(docker.note);
     const wr = (args: string[], silent = true) => session.run(args, silent, docker.env);
-    const args = ['deploy', ...common];
+    const logout = registryLoginGuard(deps.run, deps.env);
+    const dockerBin =
+      docker.env.SLIPWAY_REAL_DOCKER ??
+      docker.env.WRANGLER_DOCKER_BIN ??
+      (deps.env.SLIPWAY_DOCKER || 'docker');
+    let deployWith = common;
+    if (o.image) {
+      // Ship the image that was built and tested, not a rebuild: the config's containers point at it.
+      const config = findWranglerConfig(session.cwd, o.config);
+      const ref =
+        isRegistryReference(o.image) || o.dryRun
+          ? o.image
+          : await pushImage(o.image, dockerBin, deps, (a) => wr(a, false)).finally(() => logout(dockerBin));
+      derived = withContainerImage(config, ref, o.environment);
+      deployWith = ['--config', derived, ...(o.environment ? ['--env', o.environment] : [])];
+      deps.log.info(`Containers run ${ref} (the image input), not a build of the config's Dockerfile.`);
+    }
+    const args = ['deploy', ...deployWith];
     if (message) args.push('--message', cutBytes(message));
     if (o.tag) args.push('--tag', o.tag);
     for (const [k, v] of o.vars) args.push('--var', `${k}:${v}`);
@@ -99,10 +124,7 @@ export async function deploy(
     deps.log.info(
       previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.',
     );
-    const logout = registryLoginGuard(deps.run, deps.env);
-    const r = await deps.log
-      .group('wrangler deploy', () => wr(args, false))
-      .finally(() => logout(docker.env.SLIPWAY_REAL_DOCKER ?? docker.env.WRANGLER_DOCKER_BIN));
+    const r = await deps.log.group('wrangler deploy', () => wr(args, false)).finally(() => logout(dockerBin));
     const after = await live().catch(() => '');
     const versionId = r.outcome.versionId ?? '';
     const deployed = r.code === 0 && !!versionId && after === versionId;
@@ -143,5 +165,42 @@ export async function deploy(
     return result;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    if (derived) rmSync(derived, { force: true });
   }
+}
+
+/**
+ * Pushes a local image to the Cloudflare registry under a content-derived tag (the same image gets
+ * the same reference, a changed one a new reference, so the container application rolls out exactly
+ * when the image changed). Returns the pushed reference.
+ */
+async function pushImage(
+  image: string,
+  dockerBin: string,
+  deps: { run: Runner; log: Log },
+  wrangler: (args: string[]) => Promise<WranglerRunResult>,
+): Promise<string> {
+  const inspect = await deps.run(dockerBin, ['image', 'inspect', '--format', '{{.Id}}', image], {
+    silent: true,
+  });
+  if (inspect.code !== 0)
+    throw new UserError(
+      `Input "image" is "${image}", which is neither a local image (${lastLine(inspect.stderr) || 'not found'}) nor a registry reference (host/name:tag).`,
+    );
+  const id = inspect.stdout
+    .trim()
+    .replace(/^sha256:/, '')
+    .slice(0, 12);
+  const tagged = `${image.replace(/[:@][^/]*$/, '')}:slipway-${id}`;
+  const tag = await deps.run(dockerBin, ['tag', image, tagged], { silent: true });
+  if (tag.code !== 0) throw new UserError(`Could not tag ${image} as ${tagged}: ${lastLine(tag.stderr)}`);
+  const r = await deps.log.group(`wrangler containers push ${tagged}`, () =>
+    wrangler(['containers', 'push', tagged, '--path-to-docker', dockerBin]),
+  );
+  const pushed = /Pushed image: (\S+)/.exec(r.stdout)?.[1];
+  if (r.code !== 0 || !pushed)
+    throw new UserError(
+      `Could not push ${tagged} to the Cloudflare registry: ${r.outcome.failure?.message ?? errorDetail(`${r.stdout}\n${r.stderr}`) ?? lastLine(r.stderr || r.stdout)}`,
+    );
+  return pushed;
 }

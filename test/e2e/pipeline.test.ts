@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,18 @@ describe('the pipeline (root action.yml), end to end', () => {
     expect(live()).toBe(good);
     expect((await health()).version.id).toBe(good);
     expect(r.summary).toContain(`### Slipway (deploy): version ${good} deployed`);
+    // The image that was built, budgeted and boot-tested is the one deployed: pushed, not rebuilt.
+    const app = emu.containers.applications.find((a) => a.name.startsWith(WORKER))!;
+    expect(app.configuration.image).toMatch(
+      new RegExp(`^${REGISTRY}/${TEST_ACCOUNT}/slipway-e2e/pipeline:slipway-[0-9a-f]{12}$`),
+    );
+    const built = r.steps.find((s) => s.id === 'build')!.outputs['image-id'];
+    expect(docker(['image', 'inspect', '--format', '{{.Id}}', app.configuration.image])).toBe(built);
+    expect(emu.containers.list().map((c) => c.image)).toEqual([app.configuration.image]);
+    expect(
+      existsSync(join(ROOT, 'deploy/cloudflare/.slipway-wrangler.jsonc')),
+      'the derived config is left behind',
+    ).toBe(false);
   });
 
   it('smoke failure after deploy: rollback, the recovery smoke passes, and the URL serves the old version', async () => {

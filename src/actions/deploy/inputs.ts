@@ -15,6 +15,7 @@ export const INPUTS = {
   vars: 'vars',
   dryRun: 'dry-run',
   containersRollout: 'containers-rollout',
+  image: 'image',
 } as const;
 
 export const OUTPUTS = {
@@ -40,6 +41,7 @@ export function readInputs(get: (name: string) => string): DeployOptions {
     secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
     vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
     dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
+    image: get(INPUTS.image).trim() || undefined,
     containersRollout: parseChoice(
       INPUTS.containersRollout,
       get(INPUTS.containersRollout),
