@@ -84,6 +84,35 @@ describe('security rules', () => {
       .filter((u): u is string => !!u && !u.startsWith('./'));
     for (const u of uses) expect(u, `${u} is not pinned by a full commit sha`).toMatch(/@[0-9a-f]{40}$/);
   });
+  it("each starter grants what the reusable workflow's jobs it can reach ask for (a called job gets no more)", () => {
+    const asked = (modes: string[]) => {
+      const want: Record<string, string> = {};
+      for (const [name, job] of jobs(REUSABLE)) {
+        const reach =
+          name === 'changes' ||
+          (name === 'build' && modes.some((m) => m !== 'rollback')) ||
+          (name === 'deploy' && modes.includes('deploy')) ||
+          (name === 'rollback' && modes.includes('rollback'));
+        if (reach) Object.assign(want, job.permissions as Record<string, string>);
+      }
+      return want;
+    };
+    const level = { none: 0, read: 1, write: 2 } as Record<string, number>;
+    for (const [rel, modes] of [
+      ['workflows/deploy.yml', ['deploy']],
+      ['workflows/pr-checks.yml', ['check']],
+      ['workflows/manual.yml', ['deploy', 'rollback']],
+    ] as const) {
+      const granted = (yaml(rel).permissions ?? {}) as Record<string, string>;
+      for (const [scope, need] of Object.entries(asked([...modes]))) {
+        expect(
+          level[granted[scope] ?? 'none']!,
+          `${rel} grants ${scope}: ${granted[scope] ?? 'none'}, the reusable workflow asks for ${need}`,
+        ).toBeGreaterThanOrEqual(level[need]!);
+      }
+    }
+  });
+
   it('pull request checks pass no secrets', () => {
     for (const [, job] of jobs('workflows/pr-checks.yml')) expect(job.secrets).toBeUndefined();
   });
