@@ -41585,23 +41585,33 @@ function isRegistryReference(image) {
     const host = image.split('/')[0];
     return image.includes('/') && (/[.:]/.test(host) || host === 'localhost');
 }
-/**
- * Writes a copy of the wrangler config beside it (so relative paths still resolve) with every
- * container of the environment set to `image`, comments and layout kept. Returns its path; the
- * caller removes it.
- */
-function withContainerImage(configPath, image, environment) {
-    if (!/\.jsonc?$/.test(configPath))
-        throw new lib_errors/* UserError */.y(`Input "image" needs a wrangler.json or wrangler.jsonc config to point at the image; ${(0,external_node_path_namespaceObject.basename)(configPath)} is TOML: convert it (wrangler supports both) or leave image empty to let wrangler build.`);
+function readConfig(configPath) {
     const text = (0,external_node_fs_namespaceObject.readFileSync)(configPath, 'utf8');
     const errors = [];
     const doc = (0,main.parse)(text, errors, { allowTrailingComma: true });
     if (errors.length)
         throw new lib_errors/* UserError */.y(`${configPath} is not valid JSONC (offset ${errors[0].offset}).`);
+    return { text, doc };
+}
+const containersOf = (doc, environment) => environment ? doc.env?.[environment]?.containers : doc.containers;
+/** Why an image cannot be shipped with this config (TOML, or no containers); undefined when it can. */
+function imageNotApplicable(configPath, environment) {
+    const name = (0,external_node_path_namespaceObject.basename)(configPath);
+    if (!/\.jsonc?$/.test(configPath))
+        return `${name} is TOML, which Slipway does not rewrite, so wrangler builds the config's Dockerfile instead (convert the config to wrangler.jsonc to ship the tested image)`;
+    if (!containersOf(readConfig(configPath).doc, environment)?.length)
+        return `${name} has no containers${environment ? ` in environment "${environment}"` : ''}, so the Worker deploys alone`;
+    return undefined;
+}
+/**
+ * Writes a copy of the wrangler config beside it (so relative paths still resolve) with every
+ * container of the environment set to `image`, comments and layout kept. Returns its path; the
+ * caller removes it. Check imageNotApplicable first.
+ */
+function withContainerImage(configPath, image, environment) {
+    const { text, doc } = readConfig(configPath);
     const base = environment ? ['env', environment, 'containers'] : ['containers'];
-    const containers = environment ? doc.env?.[environment]?.containers : doc.containers;
-    if (!containers?.length)
-        throw new lib_errors/* UserError */.y(`Input "image" is set, but ${(0,external_node_path_namespaceObject.basename)(configPath)} has no containers${environment ? ` in environment "${environment}"` : ''} to run it.`);
+    const containers = containersOf(doc, environment) ?? [];
     let out = text;
     const edit = (path, value) => (out = (0,main.applyEdits)(out, (0,main.modify)(out, path, value, { formattingOptions: { insertSpaces: true, tabSize: 2 } })));
     containers.forEach((_c, i) => {
@@ -41873,9 +41883,12 @@ async function deploy(o, deps) {
             docker.env.WRANGLER_DOCKER_BIN ??
             (deps.env.SLIPWAY_DOCKER || 'docker');
         let deployWith = common;
-        if (o.image) {
+        const config = o.image ? findWranglerConfig(session.cwd, o.config) : undefined;
+        const notApplicable = config && imageNotApplicable(config, o.environment);
+        if (notApplicable)
+            deps.log.warning(`Input "image" (${o.image}) is not used: ${notApplicable}.`);
+        if (o.image && config && !notApplicable) {
             // Ship the image that was built and tested, not a rebuild: the config's containers point at it.
-            const config = findWranglerConfig(session.cwd, o.config);
             const ref = isRegistryReference(o.image) || o.dryRun
                 ? o.image
                 : await pushImage(o.image, dockerBin, deps, (a) => wr(a, false)).finally(() => logout(dockerBin));

@@ -8,7 +8,12 @@ import type { ToolCache } from './wrangler/cli.js';
 import type { Log } from './io.js';
 import type { WranglerRunResult } from './wrangler/cli.js';
 import { cutBytes, errorDetail } from './wrangler/output.js';
-import { findWranglerConfig, isRegistryReference, withContainerImage } from './wrangler/config.js';
+import {
+  findWranglerConfig,
+  imageNotApplicable,
+  isRegistryReference,
+  withContainerImage,
+} from './wrangler/config.js';
 import { registryLoginGuard, wranglerDockerEnv } from './wrangler/docker.js';
 import { openWrangler, type Connection } from './wrangler/session.js';
 
@@ -78,9 +83,11 @@ export async function deploy(
       docker.env.WRANGLER_DOCKER_BIN ??
       (deps.env.SLIPWAY_DOCKER || 'docker');
     let deployWith = common;
-    if (o.image) {
+    const config = o.image ? findWranglerConfig(session.cwd, o.config) : undefined;
+    const notApplicable = config && imageNotApplicable(config, o.environment);
+    if (notApplicable) deps.log.warning(`Input "image" (${o.image}) is not used: ${notApplicable}.`);
+    if (o.image && config && !notApplicable) {
       // Ship the image that was built and tested, not a rebuild: the config's containers point at it.
-      const config = findWranglerConfig(session.cwd, o.config);
       const ref =
         isRegistryReference(o.image) || o.dryRun
           ? o.image

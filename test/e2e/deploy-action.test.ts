@@ -126,6 +126,15 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
     }
   });
 
+  it('an image input on a Worker without containers: a warning naming why, and the Worker deploys', async () => {
+    const r = await deploy({ message: 'image, no containers', image: 'acme/app:v1' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain(
+      '::warning::Input "image" (acme/app:v1) is not used: wrangler.jsonc has no containers, so the Worker deploys alone.',
+    );
+    expect(r.outputs.deployed).toBe('true');
+  });
+
   it('dry-run bundles without a single API call', async () => {
     const before = emu.requests.length;
     const r = await deploy({ 'dry-run': 'true', 'api-token': '', 'account-id': '' });

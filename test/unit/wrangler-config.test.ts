@@ -5,6 +5,7 @@ import { parse } from 'jsonc-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   findWranglerConfig,
+  imageNotApplicable,
   isRegistryReference,
   withContainerImage,
 } from '../../src/lib/wrangler/config.js';
@@ -58,13 +59,15 @@ describe('a wrangler config pointed at a built image', () => {
     expect(doc.containers[0]!.image).toBe('./Dockerfile');
   });
 
-  it('says what is wrong: no containers, TOML, no config', () => {
-    expect(() => withContainerImage(config, 'r.example/app:1', 'bare')).toThrow(
-      'Input "image" is set, but wrangler.jsonc has no containers in environment "bare" to run it.',
+  it('says when an image cannot be shipped: no containers, TOML; and when there is no config', () => {
+    expect(imageNotApplicable(config)).toBeUndefined();
+    expect(imageNotApplicable(config, 'staging')).toBeUndefined();
+    expect(imageNotApplicable(config, 'bare')).toBe(
+      'wrangler.jsonc has no containers in environment "bare", so the Worker deploys alone',
     );
     const toml = join(dir, 'wrangler.toml');
     writeFileSync(toml, 'name = "app"\n');
-    expect(() => withContainerImage(toml, 'r.example/app:1')).toThrow(/wrangler.toml is TOML: convert it/);
+    expect(imageNotApplicable(toml)).toMatch(/wrangler.toml is TOML, which Slipway does not rewrite/);
     expect(() => findWranglerConfig(join(dir, 'nope'))).toThrow(
       /No wrangler.json, wrangler.jsonc or wrangler.toml/,
     );

@@ -28,29 +28,41 @@ export function isRegistryReference(image: string): boolean {
   return image.includes('/') && (/[.:]/.test(host) || host === 'localhost');
 }
 
+interface ConfigDoc {
+  containers?: unknown[];
+  env?: Record<string, { containers?: unknown[] }>;
+}
+
+function readConfig(configPath: string): { text: string; doc: ConfigDoc } {
+  const text = readFileSync(configPath, 'utf8');
+  const errors: ParseError[] = [];
+  const doc = parse(text, errors, { allowTrailingComma: true }) as ConfigDoc;
+  if (errors.length) throw new UserError(`${configPath} is not valid JSONC (offset ${errors[0]!.offset}).`);
+  return { text, doc };
+}
+
+const containersOf = (doc: ConfigDoc, environment?: string) =>
+  environment ? doc.env?.[environment]?.containers : doc.containers;
+
+/** Why an image cannot be shipped with this config (TOML, or no containers); undefined when it can. */
+export function imageNotApplicable(configPath: string, environment?: string): string | undefined {
+  const name = basename(configPath);
+  if (!/\.jsonc?$/.test(configPath))
+    return `${name} is TOML, which Slipway does not rewrite, so wrangler builds the config's Dockerfile instead (convert the config to wrangler.jsonc to ship the tested image)`;
+  if (!containersOf(readConfig(configPath).doc, environment)?.length)
+    return `${name} has no containers${environment ? ` in environment "${environment}"` : ''}, so the Worker deploys alone`;
+  return undefined;
+}
+
 /**
  * Writes a copy of the wrangler config beside it (so relative paths still resolve) with every
  * container of the environment set to `image`, comments and layout kept. Returns its path; the
- * caller removes it.
+ * caller removes it. Check imageNotApplicable first.
  */
 export function withContainerImage(configPath: string, image: string, environment?: string): string {
-  if (!/\.jsonc?$/.test(configPath))
-    throw new UserError(
-      `Input "image" needs a wrangler.json or wrangler.jsonc config to point at the image; ${basename(configPath)} is TOML: convert it (wrangler supports both) or leave image empty to let wrangler build.`,
-    );
-  const text = readFileSync(configPath, 'utf8');
-  const errors: ParseError[] = [];
-  const doc = parse(text, errors, { allowTrailingComma: true }) as {
-    containers?: unknown[];
-    env?: Record<string, { containers?: unknown[] }>;
-  };
-  if (errors.length) throw new UserError(`${configPath} is not valid JSONC (offset ${errors[0]!.offset}).`);
+  const { text, doc } = readConfig(configPath);
   const base = environment ? ['env', environment, 'containers'] : ['containers'];
-  const containers = environment ? doc.env?.[environment]?.containers : doc.containers;
-  if (!containers?.length)
-    throw new UserError(
-      `Input "image" is set, but ${basename(configPath)} has no containers${environment ? ` in environment "${environment}"` : ''} to run it.`,
-    );
+  const containers = containersOf(doc, environment) ?? [];
   let out = text;
   const edit = (path: Array<string | number>, value: unknown) =>
     (out = applyEdits(
