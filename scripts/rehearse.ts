@@ -46,6 +46,49 @@ export function renderSummary(md: string): string {
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
+/**
+ * The root action's inputs and environment for deploy/ against the Cloudflare emulator: the
+ * rehearsal's, and the pipeline test's.
+ */
+export function deployPipeline(o: {
+  image: string;
+  api: string;
+  url: string;
+  temp: string;
+  token: string;
+  account: string;
+  docker: string;
+}): { inputs: Record<string, string>; env: Record<string, string | undefined> } {
+  return {
+    inputs: {
+      context: join(ROOT, 'deploy'),
+      dockerfile: join(ROOT, 'deploy/Dockerfile.core'),
+      'build-args': 'NODE_IMAGE=slipway/node:20',
+      image: o.image,
+      network: 'host',
+      'cache-store': 'local',
+      'instance-type': 'standard-1',
+      forbid: 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers',
+      require: 'node\njq\ngit\nrg',
+      'boot-env': 'LOA_DEFERRED_TOOLS=false',
+      'boot-network': 'host',
+      'working-directory': join(ROOT, 'deploy/cloudflare'),
+      environment: 'rehearsal',
+      'api-token': o.token,
+      'account-id': o.account,
+      'smoke-url': o.url,
+    },
+    env: {
+      ...process.env,
+      RUNNER_TEMP: o.temp,
+      CLOUDFLARE_API_BASE_URL: o.api,
+      CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
+      WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
+      SLIPWAY_DOCKER: o.docker,
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const logDir = join(ROOT, '.slipway');
   mkdirSync(logDir, { recursive: true });
@@ -68,40 +111,28 @@ async function main(): Promise<number> {
     console.log(bold('Slipway rehearsal'));
     console.log(dim(`Cloudflare emulator ${api}; ${WORKER} will answer at ${url}; full log ${logFile}`));
 
+    const pipeline = deployPipeline({
+      image: 'slipway-rehearsal/loa-core',
+      api,
+      url,
+      temp,
+      token: TOKEN,
+      account: ACCOUNT,
+      docker: DOCKER,
+    });
     const deployVersion = async (n: number, broken: boolean): Promise<CompositeRun> => {
       console.log(`\n${bold(`── v${n}${broken ? ' (its health is broken: watch the rollback)' : ''}`)}`);
       const started = Date.now();
       const r = await runComposite(
         ROOT,
         {
-          context: join(ROOT, 'deploy'),
-          dockerfile: join(ROOT, 'deploy/Dockerfile.core'),
-          'build-args': 'NODE_IMAGE=slipway/node:20',
-          image: 'slipway-rehearsal/loa-core',
-          network: 'host',
-          'cache-store': 'local',
-          forbid: 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers',
-          require: 'node\njq\ngit\nrg',
-          'boot-env': 'LOA_DEFERRED_TOOLS=false',
-          'boot-network': 'host',
-          'working-directory': join(ROOT, 'deploy/cloudflare'),
-          environment: 'rehearsal',
-          'api-token': TOKEN,
-          'account-id': ACCOUNT,
+          ...pipeline.inputs,
           message: `rehearsal v${n}`,
           vars: `GATEWAY_ENV=rehearsal-v${n}`,
-          'smoke-url': url,
           'smoke-timeout': broken ? '5s' : '60s',
         },
         {
-          env: {
-            ...process.env,
-            RUNNER_TEMP: temp,
-            CLOUDFLARE_API_BASE_URL: api,
-            CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
-            WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
-            SLIPWAY_DOCKER: DOCKER,
-          },
+          env: pipeline.env,
           github: { event_name: 'workflow_dispatch', ref: 'refs/heads/main', sha: '' },
           onStep: (step, phase, seconds) => {
             if (phase === 'start') process.stdout.write(`  ▶ ${step} …\n`);

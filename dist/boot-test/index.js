@@ -35429,6 +35429,13 @@ function parseNumber(name, value, fallback, min, max, integer = false) {
     }
     return n;
 }
+/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+function parsePath(name, value, fallback) {
+    const path = value.trim() || fallback;
+    if (!path.startsWith('/'))
+        throw new errors/* UserError */.y(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    return path;
+}
 
 ;// CONCATENATED MODULE: ./src/actions/boot-test/inputs.ts
 
@@ -35454,9 +35461,7 @@ function readInputs(get) {
     const image = get(INPUTS.image).trim();
     if (!image)
         throw new errors/* UserError */.y('Input "image" is required: the image to boot (e.g. the build-image step\'s image output).');
-    const path = get(INPUTS.healthPath).trim() || '/health/extended';
-    if (!path.startsWith('/'))
-        throw new errors/* UserError */.y(`Input "health-path" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    const path = parsePath(INPUTS.healthPath, get(INPUTS.healthPath), '/health/extended');
     const memory = get(INPUTS.memory).trim() || '4g';
     if (!/^\d+(\.\d+)?[bkmg]?$/i.test(memory))
         throw new errors/* UserError */.y(`Input "memory" is "${memory}": give a docker memory size such as 4g or 512m.`);

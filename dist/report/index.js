@@ -29605,6 +29605,13 @@ function parseNumber(name, value, fallback, min, max, integer = false) {
     }
     return n;
 }
+/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+function parsePath(name, value, fallback) {
+    const path = value.trim() || fallback;
+    if (!path.startsWith('/'))
+        throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    return path;
+}
 
 ;// CONCATENATED MODULE: ./src/actions/report/inputs.ts
 

@@ -39089,7 +39089,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2038);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(899);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6421);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +39099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 899:
+/***/ 6421:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96696,17 +96696,42 @@ function parseNumber(name, value, fallback, min, max, integer = false) {
     }
     return n;
 }
+/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+function parsePath(name, value, fallback) {
+    const path = value.trim() || fallback;
+    if (!path.startsWith('/'))
+        throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    return path;
+}
 
-;// CONCATENATED MODULE: ./src/actions/rollback/inputs.ts
-
-/** Input names, exactly as in actions/rollback/action.yml (a test holds them equal). */
-const INPUTS = {
+;// CONCATENATED MODULE: ./src/actions/shared/connection.ts
+/** The connection inputs deploy and rollback share, exactly as in their action.yml files. */
+const CONNECTION_INPUTS = {
     apiToken: 'api-token',
     accountId: 'account-id',
     workingDirectory: 'working-directory',
     config: 'config',
     environment: 'environment',
     wranglerVersion: 'wrangler-version',
+};
+function readConnection(get) {
+    const I = CONNECTION_INPUTS;
+    return {
+        apiToken: get(I.apiToken).trim(),
+        accountId: get(I.accountId).trim(),
+        workingDirectory: get(I.workingDirectory) || '.',
+        config: get(I.config).trim() || undefined,
+        environment: get(I.environment).trim() || undefined,
+        wranglerVersion: get(I.wranglerVersion).trim(),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/rollback/inputs.ts
+
+
+/** Input names, exactly as in actions/rollback/action.yml (a test holds them equal). */
+const INPUTS = {
+    ...CONNECTION_INPUTS,
     toVersion: 'to-version',
     expectedLive: 'expected-live',
     reason: 'reason',
@@ -96719,12 +96744,7 @@ const OUTPUTS = {
 };
 function readInputs(get) {
     return {
-        apiToken: get(INPUTS.apiToken).trim(),
-        accountId: get(INPUTS.accountId).trim(),
-        workingDirectory: get(INPUTS.workingDirectory) || '.',
-        config: get(INPUTS.config).trim() || undefined,
-        environment: get(INPUTS.environment).trim() || undefined,
-        wranglerVersion: get(INPUTS.wranglerVersion).trim(),
+        ...readConnection(get),
         toVersion: get(INPUTS.toVersion).trim(),
         expectedLive: get(INPUTS.expectedLive).trim(),
         reason: get(INPUTS.reason),

@@ -40466,6 +40466,13 @@ function parseNumber(name, value, fallback, min, max, integer = false) {
     }
     return n;
 }
+/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+function parsePath(name, value, fallback) {
+    const path = value.trim() || fallback;
+    if (!path.startsWith('/'))
+        throw new errors/* UserError */.y(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    return path;
+}
 
 ;// CONCATENATED MODULE: ./src/lib/size/units.ts
 
@@ -40547,9 +40554,7 @@ function readInputs(get) {
     const url = get(INPUTS.url).trim();
     if (!url)
         throw new errors/* UserError */.y('Input "url" is required: the deployed URL (e.g. the deploy step\'s deployment-url output).');
-    const path = get(INPUTS.path).trim() || '/health/extended';
-    if (!path.startsWith('/'))
-        throw new errors/* UserError */.y(`Input "path" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    const path = parsePath(INPUTS.path, get(INPUTS.path), '/health/extended');
     const acceptStatus = parseList(get(INPUTS.acceptStatus) || 'healthy,degraded', { commas: true });
     const bad = acceptStatus.filter((s) => !STATUSES.includes(s));
     if (bad.length)

@@ -85,3 +85,11 @@ export function parseNumber(
   }
   return n;
 }
+
+/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+export function parsePath(name: string, value: string, fallback: string): string {
+  const path = value.trim() || fallback;
+  if (!path.startsWith('/'))
+    throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+  return path;
+}

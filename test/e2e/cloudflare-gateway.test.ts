@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudflareEmulator } from '../../emulator/server.js';
 import { docker, DOCKER, REGISTRY, requireEngine } from '../harness/docker.js';
-import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { ROOT, errorLines, runAction, visibleText, type ActionRun } from '../harness/runner.js';
 import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';
 
 const SECRET = 'sk-live-gateway-never-log-77aa88bb';
@@ -149,9 +149,7 @@ describe('deploy/cloudflare: Worker + container, deployed and rolled back agains
 
   it('the token and the secret appear in no output, summary or log line', () => {
     for (const r of runs) {
-      const everything = [JSON.stringify(r.outputs), r.summary, r.log.replace(/::add-mask::.*\n/g, '')].join(
-        '\n',
-      );
+      const everything = visibleText(r);
       expect(everything).not.toContain(TEST_TOKEN);
       expect(everything).not.toContain(SECRET);
     }

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployPipeline } from '../../scripts/rehearse.js';
 import { CloudflareEmulator } from '../../emulator/server.js';
 import { runComposite, type CompositeRun } from '../../src/lib/local-runner/composite.js';
 import { docker, DOCKER, REGISTRY, requireEngine } from '../harness/docker.js';
@@ -23,35 +24,9 @@ describe('the pipeline (root action.yml), end to end', () => {
   const pipeline = (inputs: Record<string, string> = {}) =>
     runComposite(
       ROOT,
+      { ...setup().inputs, 'smoke-timeout': '20s', ...inputs },
       {
-        context: join(ROOT, 'deploy'),
-        dockerfile: join(ROOT, 'deploy/Dockerfile.core'),
-        'build-args': 'NODE_IMAGE=slipway/node:20',
-        image: 'slipway-e2e/pipeline',
-        network: 'host',
-        'cache-store': 'local',
-        'instance-type': 'standard-1',
-        forbid: 'rustc\ncargo',
-        require: 'node\njq\ngit\nrg',
-        'boot-env': 'LOA_DEFERRED_TOOLS=false',
-        'boot-network': 'host',
-        'working-directory': join(ROOT, 'deploy/cloudflare'),
-        environment: 'rehearsal',
-        'api-token': TEST_TOKEN,
-        'account-id': TEST_ACCOUNT,
-        'smoke-url': url,
-        'smoke-timeout': '20s',
-        ...inputs,
-      },
-      {
-        env: {
-          ...process.env,
-          RUNNER_TEMP: temp,
-          CLOUDFLARE_API_BASE_URL: api,
-          CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
-          WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
-          SLIPWAY_DOCKER: DOCKER,
-        },
+        env: setup().env,
         github: {
           event_name: 'push',
           sha: '0123456789abcdef0123456789abcdef01234567',
@@ -59,6 +34,16 @@ describe('the pipeline (root action.yml), end to end', () => {
         },
       },
     );
+  const setup = () =>
+    deployPipeline({
+      image: 'slipway-e2e/pipeline',
+      api,
+      url,
+      temp,
+      token: TEST_TOKEN,
+      account: TEST_ACCOUNT,
+      docker: DOCKER,
+    });
   const outcomes = (r: CompositeRun) => Object.fromEntries(r.steps.map((s) => [s.id, s.outcome]));
   const health = async () =>
     (await (await fetch(`${url}/health/extended`)).json()) as { status: string; version: { id: string } };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudflareEmulator, type Fault } from '../../emulator/server.js';
-import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { ROOT, errorLines, runAction, visibleText, type ActionRun } from '../harness/runner.js';
 import { TEST_ACCOUNT, TEST_TOKEN, wrangler } from '../harness/wrangler.js';
 
 const SECRET = 'sk-live-rollback-never-log-0a1b2c3d';
@@ -173,9 +173,7 @@ describe('rollback action, end to end with the real wrangler against the emulato
   it('the token and the secret appear in no output, summary or log line of any run', () => {
     expect(runs.length).toBeGreaterThanOrEqual(12);
     for (const r of runs) {
-      const everything = [JSON.stringify(r.outputs), r.summary, r.log.replace(/::add-mask::.*\n/g, '')].join(
-        '\n',
-      );
+      const everything = visibleText(r);
       expect(everything).not.toContain(TEST_TOKEN);
       expect(everything).not.toContain(SECRET);
     }

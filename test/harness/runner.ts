@@ -79,6 +79,14 @@ export async function runAction(
   return result;
 }
 
+/**
+ * Everything a run shows a user: outputs, the job summary, and the log without the runner's
+ * `::add-mask::` commands (the one place a secret is meant to appear). Leak checks scan this.
+ */
+export function visibleText(run: ActionRun): string {
+  return [JSON.stringify(run.outputs), run.summary, run.log.replace(/::add-mask::.*\n/g, '')].join('\n');
+}
+
 /** The `::error::` lines of a run, decoded. */
 export function errorLines(run: ActionRun): string[] {
   return run.stdout

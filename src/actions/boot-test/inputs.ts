@@ -1,6 +1,13 @@
 import type { BootTestOptions } from '../../lib/boot-test.js';
 import { UserError } from '../../lib/errors.js';
-import { parseBoolean, parseDuration, parseKeyValues, parseList, parseNumber } from '../../lib/inputs.js';
+import {
+  parseBoolean,
+  parseDuration,
+  parseKeyValues,
+  parseList,
+  parseNumber,
+  parsePath,
+} from '../../lib/inputs.js';
 
 /** Input names, exactly as in actions/boot-test/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -27,11 +34,7 @@ export function readInputs(get: (name: string) => string): BootTestOptions {
     throw new UserError(
       'Input "image" is required: the image to boot (e.g. the build-image step\'s image output).',
     );
-  const path = get(INPUTS.healthPath).trim() || '/health/extended';
-  if (!path.startsWith('/'))
-    throw new UserError(
-      `Input "health-path" is "${path}": give a path starting with /, e.g. /health/extended.`,
-    );
+  const path = parsePath(INPUTS.healthPath, get(INPUTS.healthPath), '/health/extended');
   const memory = get(INPUTS.memory).trim() || '4g';
   if (!/^\d+(\.\d+)?[bkmg]?$/i.test(memory))
     throw new UserError(`Input "memory" is "${memory}": give a docker memory size such as 4g or 512m.`);

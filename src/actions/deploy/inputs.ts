@@ -1,14 +1,10 @@
 import type { DeployOptions } from '../../lib/deploy.js';
 import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/inputs.js';
+import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 
 /** Input names, exactly as in actions/deploy/action.yml (a test holds them equal). */
 export const INPUTS = {
-  apiToken: 'api-token',
-  accountId: 'account-id',
-  workingDirectory: 'working-directory',
-  config: 'config',
-  environment: 'environment',
-  wranglerVersion: 'wrangler-version',
+  ...CONNECTION_INPUTS,
   message: 'message',
   tag: 'tag',
   secrets: 'secrets',
@@ -30,12 +26,7 @@ export const OUTPUTS = {
 
 export function readInputs(get: (name: string) => string): DeployOptions {
   return {
-    apiToken: get(INPUTS.apiToken).trim(),
-    accountId: get(INPUTS.accountId).trim(),
-    workingDirectory: get(INPUTS.workingDirectory) || '.',
-    config: get(INPUTS.config).trim() || undefined,
-    environment: get(INPUTS.environment).trim() || undefined,
-    wranglerVersion: get(INPUTS.wranglerVersion).trim(),
+    ...readConnection(get),
     message: get(INPUTS.message).trim() || undefined,
     tag: get(INPUTS.tag).trim() || undefined,
     secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),

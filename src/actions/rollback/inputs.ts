@@ -1,14 +1,10 @@
 import { parseBoolean } from '../../lib/inputs.js';
 import type { RollbackOptions } from '../../lib/rollback.js';
+import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 
 /** Input names, exactly as in actions/rollback/action.yml (a test holds them equal). */
 export const INPUTS = {
-  apiToken: 'api-token',
-  accountId: 'account-id',
-  workingDirectory: 'working-directory',
-  config: 'config',
-  environment: 'environment',
-  wranglerVersion: 'wrangler-version',
+  ...CONNECTION_INPUTS,
   toVersion: 'to-version',
   expectedLive: 'expected-live',
   reason: 'reason',
@@ -23,12 +19,7 @@ export const OUTPUTS = {
 
 export function readInputs(get: (name: string) => string): RollbackOptions {
   return {
-    apiToken: get(INPUTS.apiToken).trim(),
-    accountId: get(INPUTS.accountId).trim(),
-    workingDirectory: get(INPUTS.workingDirectory) || '.',
-    config: get(INPUTS.config).trim() || undefined,
-    environment: get(INPUTS.environment).trim() || undefined,
-    wranglerVersion: get(INPUTS.wranglerVersion).trim(),
+    ...readConnection(get),
     toVersion: get(INPUTS.toVersion).trim(),
     expectedLive: get(INPUTS.expectedLive).trim(),
     reason: get(INPUTS.reason),

@@ -1,5 +1,5 @@
 import { UserError } from '../../lib/errors.js';
-import { parseDuration, parseList, parseNumber } from '../../lib/inputs.js';
+import { parseDuration, parseList, parseNumber, parsePath } from '../../lib/inputs.js';
 import { parseSize } from '../../lib/size/units.js';
 import type { SmokeOptions } from '../../lib/smoke-test.js';
 
@@ -53,9 +53,7 @@ export function readInputs(get: (name: string) => string): SmokeOptions {
     throw new UserError(
       'Input "url" is required: the deployed URL (e.g. the deploy step\'s deployment-url output).',
     );
-  const path = get(INPUTS.path).trim() || '/health/extended';
-  if (!path.startsWith('/'))
-    throw new UserError(`Input "path" is "${path}": give a path starting with /, e.g. /health/extended.`);
+  const path = parsePath(INPUTS.path, get(INPUTS.path), '/health/extended');
   const acceptStatus = parseList(get(INPUTS.acceptStatus) || 'healthy,degraded', { commas: true });
   const bad = acceptStatus.filter((s) => !STATUSES.includes(s));
   if (bad.length)
