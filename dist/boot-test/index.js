@@ -35018,8 +35018,8 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2038);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9054);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3864);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7073);
 
 
 
@@ -35037,7 +35037,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9054:
+/***/ 7073:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35047,8 +35047,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
 var core = __nccwpck_require__(3360);
 // EXTERNAL MODULE: external "node:crypto"
@@ -35353,8 +35351,8 @@ const execRunner = async (command, args, options = {}) => {
     return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 23 modules
-var runner = __nccwpck_require__(2038);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 24 modules
+var runner = __nccwpck_require__(3864);
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -35491,7 +35489,6 @@ function readInputs(get) {
 
 
 
-
 const STATE = 'container';
 /** Removes the container named in state: the post step, after a cancelled or crashed main. */
 async function post() {
@@ -35509,22 +35506,13 @@ async function run() {
         const bridge = await execRunner(engine.bin, ['network', 'inspect', 'bridge'], { silent: true });
         o.network = bridge.code === 0 ? 'bridge' : 'host';
     }
-    // Cancellation (SIGINT, then SIGTERM from the runner) must not leave the container behind.
-    let current;
-    const onSignal = (signal) => {
-        if (current)
-            (0,external_node_child_process_namespaceObject.spawnSync)(engine.bin, ['rm', '-f', '-v', current], { stdio: 'ignore' });
-        core/* setFailed */.C1(`boot-test cancelled (${signal}); its container was removed.`);
-        process.exit(1);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const track = (0,runner/* removeOnCancel */.c_)('boot-test');
     const r = await bootTest(o, {
         run: execRunner,
         log: runner/* runnerLog */.t1,
         env: process.env,
         onContainer: (name) => {
-            current = name;
+            track(name ? { bin: engine.bin, name } : undefined);
             core/* saveState */.LZ(STATE, name ?? '');
         },
     });
@@ -35537,18 +35525,21 @@ async function run() {
 
 /***/ }),
 
-/***/ 2038:
+/***/ 3864:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  c_: () => (/* binding */ removeOnCancel),
   Cs: () => (/* binding */ runAction),
   t1: () => (/* binding */ runnerLog)
 });
 
 // UNUSED EXPORTS: runContext
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
 var core = __nccwpck_require__(3360);
 // EXTERNAL MODULE: external "fs"
@@ -40562,6 +40553,7 @@ var errors = __nccwpck_require__(7268);
 
 
 
+
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
     info: (m) => core/* info */.pq(m),
@@ -40583,6 +40575,25 @@ async function runAction(main) {
         core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
         core/* setFailed */.C1((0,errors/* describeError */.U)(err));
     }
+}
+/**
+ * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
+ * the tracker to call with the container while it exists (undefined once it is gone). On a signal
+ * the tracked container is removed and the step fails with `what` and the signal.
+ */
+function removeOnCancel(what) {
+    let current;
+    const onSignal = (signal) => {
+        if (current)
+            (0,external_node_child_process_namespaceObject.spawnSync)(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        core/* setFailed */.C1(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
+        process.exit(1);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return (c) => {
+        current = c;
+    };
 }
 
 

@@ -39089,7 +39089,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2038);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6421);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3734);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +39099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6421:
+/***/ 3734:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39320,8 +39320,8 @@ const execRunner = async (command, args, options = {}) => {
     return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -96788,10 +96788,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   t1: () => (/* binding */ runnerLog)
 });
 
-// UNUSED EXPORTS: runContext
+// UNUSED EXPORTS: removeOnCancel, runContext
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __nccwpck_require__(3838);
+var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 // EXTERNAL MODULE: external "os"
@@ -101803,13 +101805,14 @@ var errors = __nccwpck_require__(7268);
 
 
 
+
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
-    info: (m) => core/* info */.pq(m),
-    warning: (m) => core/* warning */.$e(m),
-    debug: (m) => core/* debug */.Yz(m),
-    group: (name, fn) => core/* group */.Os(name, fn),
-    secret: (v) => core/* setSecret */.Pq(v),
+    info: (m) => lib_core/* info */.pq(m),
+    warning: (m) => lib_core/* warning */.$e(m),
+    debug: (m) => lib_core/* debug */.Yz(m),
+    group: (name, fn) => lib_core/* group */.Os(name, fn),
+    secret: (v) => lib_core/* setSecret */.Pq(v),
 };
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {
@@ -101821,9 +101824,28 @@ async function runAction(main) {
         await main();
     }
     catch (err) {
-        core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
-        core/* setFailed */.C1((0,errors/* describeError */.U)(err));
+        lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
+        lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
     }
+}
+/**
+ * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
+ * the tracker to call with the container while it exists (undefined once it is gone). On a signal
+ * the tracked container is removed and the step fails with `what` and the signal.
+ */
+function removeOnCancel(what) {
+    let current;
+    const onSignal = (signal) => {
+        if (current)
+            spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
+        process.exit(1);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return (c) => {
+        current = c;
+    };
 }
 
 
@@ -101922,6 +101944,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_h
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 
 /***/ }),
 

@@ -35013,7 +35013,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2038:
+/***/ 3864:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35023,10 +35023,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   t1: () => (/* binding */ runnerLog)
 });
 
-// UNUSED EXPORTS: runContext
+// UNUSED EXPORTS: removeOnCancel, runContext
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
+var lib_core = __nccwpck_require__(6257);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 // EXTERNAL MODULE: external "os"
@@ -40038,13 +40040,14 @@ var errors = __nccwpck_require__(7268);
 
 
 
+
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
-    info: (m) => core/* info */.pq(m),
-    warning: (m) => core/* warning */.$e(m),
-    debug: (m) => core/* debug */.Yz(m),
-    group: (name, fn) => core/* group */.Os(name, fn),
-    secret: (v) => core/* setSecret */.Pq(v),
+    info: (m) => lib_core/* info */.pq(m),
+    warning: (m) => lib_core/* warning */.$e(m),
+    debug: (m) => lib_core/* debug */.Yz(m),
+    group: (name, fn) => lib_core/* group */.Os(name, fn),
+    secret: (v) => lib_core/* setSecret */.Pq(v),
 };
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {
@@ -40056,9 +40059,28 @@ async function runAction(main) {
         await main();
     }
     catch (err) {
-        core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
-        core/* setFailed */.C1((0,errors/* describeError */.U)(err));
+        lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
+        lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
     }
+}
+/**
+ * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
+ * the tracker to call with the container while it exists (undefined once it is gone). On a signal
+ * the tracked container is removed and the step fails with `what` and the signal.
+ */
+function removeOnCancel(what) {
+    let current;
+    const onSignal = (signal) => {
+        if (current)
+            spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
+        process.exit(1);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return (c) => {
+        current = c;
+    };
 }
 
 
@@ -40068,7 +40090,7 @@ async function runAction(main) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2038);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3864);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5744);
 
 
@@ -40390,8 +40412,8 @@ async function smokeTest(o, deps) {
     };
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 23 modules
-var runner = __nccwpck_require__(2038);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 24 modules
+var runner = __nccwpck_require__(3864);
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */

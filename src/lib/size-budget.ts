@@ -7,6 +7,7 @@ import type { Runner } from './exec.js';
 import type { Log } from './io.js';
 import { cloudflareBytes, measured, resolveBudget, type InstanceType, type Measure } from './size/budget.js';
 import { measureLayers, type LayerMeasure } from './size/compress.js';
+import { measureFromStore } from './size/layer-store.js';
 import { chooseLayerMemo } from './size/memo.js';
 import { checkPolicy, listImageFiles } from './size/policy.js';
 import {
@@ -53,6 +54,7 @@ interface Inspect {
   RepoDigests?: string[];
   RootFS: { Layers?: string[] };
   Config?: { Env?: string[] };
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
 }
 
 interface Measured {
@@ -94,7 +96,13 @@ async function registryLayers(run: Runner, bin: string, inspect: Inspect): Promi
  */
 export async function sizeBudget(
   o: SizeBudgetOptions,
-  deps: { run: Runner; log: Log; env: Record<string, string | undefined> },
+  deps: {
+    run: Runner;
+    log: Log;
+    env: Record<string, string | undefined>;
+    /** Names the helper container while one exists (undefined once removed), for cancellation. */
+    onHelper?: (helper: { bin: string; name: string } | undefined) => void;
+  },
 ): Promise<SizeBudgetResult> {
   const engine = await detectEngine(deps.run, deps.env, { probeBuildx: false });
   const memo = chooseLayerMemo(o.cacheStore, o.cacheDir, (m) => deps.log.warning(m));
@@ -115,15 +123,27 @@ export async function sizeBudget(
         diffId: d,
         tarBytes: sizes.get(d)?.tarBytes ?? 0,
         compressedBytes: fromRegistry[i]!,
-        memo: false,
+        source: 'registry' as const,
       }));
     } else {
       const t0 = performance.now();
       layers = await deps.log.group(`Compressing the layers of ${image}`, async () => {
-        const l = await measureLayers(engine.bin, image, diffIds, sizes, { v1: memos.v1 });
-        const fresh = l.filter((x) => !x.memo).length;
+        // Layers not known from earlier runs: from the layer store first (only those layers are
+        // read), then docker save for any it cannot rebuild exactly.
+        const unknown = new Set(diffIds.filter((d) => !sizes.has(d)));
+        const store = unknown.size
+          ? await measureFromStore(deps.run, engine.bin, image, inspect, unknown, { onHelper: deps.onHelper })
+          : { measured: [] };
+        for (const l of store.measured)
+          sizes.set(l.diffId, { tarBytes: l.tarBytes, compressedBytes: l.compressedBytes });
+        if (store.fallback) deps.log.info(`Measuring the rest with docker save: ${store.fallback}.`);
+        const fromStore = new Map(store.measured.map((l) => [l.diffId, l]));
+        const l = (await measureLayers(engine.bin, image, diffIds, sizes, { v1: memos.v1 })).map(
+          (x) => fromStore.get(x.diffId) ?? x,
+        );
+        const count = (source: LayerMeasure['source']) => l.filter((x) => x.source === source).length;
         deps.log.info(
-          `${fresh} of ${l.length} layers compressed, ${l.length - fresh} known from earlier runs, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
+          `${l.length - count('memo')} of ${l.length} layers compressed (${count('store')} read from the engine's layer store, ${count('save')} from docker save), ${count('memo')} known from earlier runs, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
         );
         return l;
       });

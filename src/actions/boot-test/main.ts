@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import * as core from '@actions/core';
 import { bootTest } from '../../lib/boot-test.js';
 import { detectEngine } from '../../lib/docker/engine.js';
 import { execRunner } from '../../lib/exec.js';
-import { runnerLog } from '../shared/runner.js';
+import { removeOnCancel, runnerLog } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 const STATE = 'container';
@@ -24,21 +23,13 @@ export async function run(): Promise<void> {
     const bridge = await execRunner(engine.bin, ['network', 'inspect', 'bridge'], { silent: true });
     o.network = bridge.code === 0 ? 'bridge' : 'host';
   }
-  // Cancellation (SIGINT, then SIGTERM from the runner) must not leave the container behind.
-  let current: string | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (current) spawnSync(engine.bin, ['rm', '-f', '-v', current], { stdio: 'ignore' });
-    core.setFailed(`boot-test cancelled (${signal}); its container was removed.`);
-    process.exit(1);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const track = removeOnCancel('boot-test');
   const r = await bootTest(o, {
     run: execRunner,
     log: runnerLog,
     env: process.env,
     onContainer: (name) => {
-      current = name;
+      track(name ? { bin: engine.bin, name } : undefined);
       core.saveState(STATE, name ?? '');
     },
   });

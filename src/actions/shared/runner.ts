@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { describeError } from '../../lib/errors.js';
@@ -26,4 +27,31 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
     core.debug(err instanceof Error && err.stack ? err.stack : String(err));
     core.setFailed(describeError(err));
   }
+}
+
+/** A container an action made, named so a cancelled run can remove it. */
+export interface OwnedContainer {
+  bin: string;
+  name: string;
+}
+
+/**
+ * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
+ * the tracker to call with the container while it exists (undefined once it is gone). On a signal
+ * the tracked container is removed and the step fails with `what` and the signal.
+ */
+export function removeOnCancel(what: string): (c: OwnedContainer | undefined) => void {
+  let current: OwnedContainer | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (current) spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+    core.setFailed(
+      `${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`,
+    );
+    process.exit(1);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return (c) => {
+    current = c;
+  };
 }

@@ -12,7 +12,7 @@ const GZIP_FRAMING = 18;
 const WINDOW = 32 * 1024;
 
 /** A counting semaphore: at most `n` chunks are being compressed (and held in memory) at once. */
-class Slots {
+export class Slots {
   private waiting: Array<() => void> = [];
   constructor(private free: number) {}
   async take(): Promise<void> {
@@ -28,6 +28,10 @@ class Slots {
     else this.free++;
   }
 }
+
+/** Chunks compressed at once across all layers: the machine's cores unless told. */
+export const compressionSlots = (opts: CompressOptions): Slots =>
+  new Slots(opts.concurrency ?? Math.max(2, availableParallelism()));
 
 export interface CompressOptions {
   level?: number;
@@ -105,8 +109,11 @@ export interface LayerMeasure {
   tarBytes: number;
   /** Its gzip size (as a registry stores the layer). */
   compressedBytes: number;
-  /** Taken from the memo, not compressed this run. */
-  memo: boolean;
+  /**
+   * Where the figure came from: the memo of earlier runs, `docker save`, the engine's layer store
+   * (rebuilt and verified against the diff id), or a registry manifest.
+   */
+  source: 'memo' | 'save' | 'store' | 'registry';
 }
 
 export type Memo = Map<string, { tarBytes: number; compressedBytes: number }>;
@@ -130,10 +137,10 @@ export async function measureLayers(
   opts: CompressOptions & { v1?: V1Map } = {},
 ): Promise<LayerMeasure[]> {
   const v1 = opts.v1 ?? new Map<string, string>();
-  const fromMemo = (d: string): LayerMeasure => ({ diffId: d, ...memo.get(d)!, memo: true });
+  const fromMemo = (d: string): LayerMeasure => ({ diffId: d, ...memo.get(d)!, source: 'memo' });
   const needed = new Set(diffIds.filter((d) => !memo.has(d)));
   if (needed.size === 0) return diffIds.map(fromMemo);
-  const slots = new Slots(opts.concurrency ?? Math.max(2, availableParallelism()));
+  const slots = compressionSlots(opts);
   const wanted = new Set(diffIds);
   const found = new Map<string, LayerMeasure>();
   let refuted = false;
@@ -178,7 +185,7 @@ export async function measureLayers(
     const id = named ?? `sha256:${hash!.digest('hex')}`;
     if (legacyDir) v1.set(legacyDir, id);
     if (!wanted.has(id)) continue; // a layer of another image in the same save: not ours
-    if (sizer) found.set(id, { diffId: id, tarBytes, compressedBytes: await sizer.end(), memo: false });
+    if (sizer) found.set(id, { diffId: id, tarBytes, compressedBytes: await sizer.end(), source: 'save' });
     else if (memo.has(id)) found.set(id, fromMemo(id));
     else refuted = true;
     needed.delete(id);
