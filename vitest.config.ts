@@ -11,6 +11,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/harness/e2e-teardown.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,

@@ -8,10 +8,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudflareEmulator } from '../emulator/server.js';
 import { runComposite, type CompositeRun } from '../src/lib/local-runner/composite.js';
+import { DOCKER, removeImageTags } from '../test/harness/docker.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER = 'loa-gateway-rehearsal';
-const DOCKER = process.env.SLIPWAY_DOCKER || '/usr/bin/docker';
 const REGISTRY = '127.0.0.1:5000';
 const TOKEN = 'rehearsal-token-not-a-secret';
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -103,6 +103,8 @@ async function main(): Promise<number> {
   const stopAll = async () => {
     await emu.stop().catch(() => undefined);
     rmSync(temp, { recursive: true, force: true });
+    // What was pushed to the emulator's deployments goes with them; the build (dev-local) stays.
+    removeImageTags(/(^|\/)slipway-rehearsal\/loa-core:slipway-[0-9a-f]{12}$/);
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {

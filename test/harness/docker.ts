@@ -34,6 +34,24 @@ export function requireEngine(): void {
   }
 }
 
+/** Removes every image tag (`<repository>:<tag>`) that matches. */
+export function removeImageTags(match: RegExp): void {
+  const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { allowFail: true })
+    .split('\n')
+    .filter((t) => match.test(t));
+  if (tags.length) docker(['image', 'rm', '-f', ...tags], { allowFail: true });
+  docker(['image', 'prune', '-f'], { allowFail: true });
+}
+
+/**
+ * Removes every image tag the end-to-end tests make: their own `slipway-e2e/` namespace and what
+ * wrangler builds from deploy/ for them, under any registry prefix too (what is pushed is tagged
+ * <registry>/<account>/<repository>). Run once after all e2e files: the tests leave no images behind.
+ */
+export function removeTestImages(): void {
+  removeImageTags(/(^|\/)(slipway-e2e\/[^:]+|loa-gateway-rehearsal-gateway-rehearsal):[^:/]+$/);
+}
+
 /** Forgets what the daemon knows of a repository's images and all build cache: a fresh runner. */
 export function forgetImages(repo: string): void {
   const ids = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', repo], { allowFail: true })
