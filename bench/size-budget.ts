@@ -3,31 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../test/harness/docker.js';
-import { ROOT, runAction } from '../test/harness/runner.js';
+import { buildFixture } from '../test/harness/images.js';
+import { runAction } from '../test/harness/runner.js';
 import type { Figure } from './build-image.js';
 
 const IMAGE = 'slipway-bench/big:latest';
 
-function buildBig(top: string): void {
-  const r = spawnSync(
-    DOCKER,
-    [
-      'build',
-      '-q',
-      '--network',
-      'host',
-      '-t',
-      IMAGE,
-      '--build-arg',
-      `BASE_IMAGE=${DEBIAN_IMAGE}`,
-      '--build-arg',
-      `TOP=${top}`,
-      join(ROOT, 'test/fixtures/big-image'),
-    ],
-    { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '1' } },
-  );
-  if (r.status !== 0) throw new Error(`building the big image failed: ${r.stderr}`);
-}
+const buildBig = (top: string) => buildFixture('big-image', IMAGE, { BASE_IMAGE: DEBIAN_IMAGE, TOP: top });
 
 /**
  * size-budget on an image of at least 1 GB, side by side with the peer pipe

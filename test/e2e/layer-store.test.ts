@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { execRunner } from '../../src/lib/exec.js';
 import { measureLayers } from '../../src/lib/size/compress.js';
 import { measureFromStore } from '../../src/lib/size/layer-store.js';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
+import { buildFixture } from '../harness/images.js';
 import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
 
 const IMAGE = 'slipway-e2e/layer-store:latest';
@@ -16,26 +17,7 @@ interface Inspect {
   GraphDriver: { Name: string; Data: Record<string, string> };
 }
 
-const build = (top: string) => {
-  const r = spawnSync(
-    DOCKER,
-    [
-      'build',
-      '-q',
-      '--network',
-      'host',
-      '-t',
-      IMAGE,
-      '--build-arg',
-      `BASE_IMAGE=${DEBIAN_IMAGE}`,
-      '--build-arg',
-      `TOP=${top}`,
-      join(ROOT, 'test/fixtures/layer-store'),
-    ],
-    { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '1' } },
-  );
-  if (r.status !== 0) throw new Error(`building the layer-store fixture failed: ${r.stderr}`);
-};
+const build = (top: string) => buildFixture('layer-store', IMAGE, { BASE_IMAGE: DEBIAN_IMAGE, TOP: top });
 const inspect = () => JSON.parse(docker(['image', 'inspect', '--format', '{{json .}}', IMAGE])) as Inspect;
 const helpers = () => docker(['ps', '-aq', '--filter', 'label=slipway.size-budget=helper']);
 const volumes = () => docker(['volume', 'ls', '-q']);

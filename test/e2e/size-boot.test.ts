@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE, DOCKER, REGISTRY, docker, requireEngine } from '../harness/docker.js';
-import { buildCore, CORE_IMAGE } from '../harness/images.js';
+import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
 import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
 
 const CORE = `${CORE_IMAGE}:latest`;
@@ -14,15 +14,6 @@ const RUSTY = 'slipway-e2e/rust-in-core:latest';
 const FORBID = 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers';
 const REQUIRE = 'node\njq\ngit\nrg';
 
-const build = (dir: string, tag: string, args: Record<string, string>) => {
-  const a = ['build', '-q', '--network', 'host', '-t', tag];
-  for (const [k, v] of Object.entries(args)) a.push('--build-arg', `${k}=${v}`);
-  const r = spawnSync(DOCKER, [...a, join(ROOT, 'test/fixtures', dir)], {
-    encoding: 'utf8',
-    env: { ...process.env, DOCKER_BUILDKIT: '1' },
-  });
-  if (r.status !== 0) throw new Error(`building ${dir} failed: ${r.stderr}`);
-};
 const explain = (r: ActionRun) =>
   `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-2500)}`;
 const bootContainers = () => docker(['ps', '-aq', '--filter', 'label=slipway.boot-test']);
@@ -40,8 +31,8 @@ describe('size-budget and boot-test, end to end through the bundles', () => {
     store = mkdtempSync(join(tmpdir(), 'slipway-size-store-'));
     reports = mkdtempSync(join(tmpdir(), 'slipway-size-reports-'));
     await buildCore();
-    build('size-60mb', BLOB, { BASE_IMAGE: DEBIAN_IMAGE });
-    build('exits', EXITS, { BASE_IMAGE: DEBIAN_IMAGE });
+    buildFixture('size-60mb', BLOB, { BASE_IMAGE: DEBIAN_IMAGE });
+    buildFixture('exits', EXITS, { BASE_IMAGE: DEBIAN_IMAGE });
   });
   afterAll(() => {
     for (const i of [BLOB, EXITS, RUSTY, `${REGISTRY}/slipway-e2e/size-60mb:e2e`])
@@ -163,7 +154,7 @@ describe('size-budget and boot-test, end to end through the bundles', () => {
     });
 
     it('a core image with a Rust toolchain layer fails naming rustc', async () => {
-      build('rust-in-core', RUSTY, { CORE_IMAGE: CORE });
+      buildFixture('rust-in-core', RUSTY, { CORE_IMAGE: CORE });
       const r = await size({ image: RUSTY, forbid: FORBID, require: REQUIRE });
       expect(r.code).toBe(1);
       expect(errorLines(r)).toHaveLength(1);

@@ -1,8 +1,23 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_IMAGE, DOCKER } from './docker.js';
 import { ROOT, runAction, type ActionRun } from './runner.js';
+
+/**
+ * Builds test/fixtures/<dir> as `tag` with these build args (BuildKit, host network), failing with
+ * the build's error.
+ */
+export function buildFixture(dir: string, tag: string, args: Record<string, string> = {}): void {
+  const a = ['build', '-q', '--network', 'host', '-t', tag];
+  for (const [k, v] of Object.entries(args)) a.push('--build-arg', `${k}=${v}`);
+  const r = spawnSync(DOCKER, [...a, join(ROOT, 'test/fixtures', dir)], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_BUILDKIT: '1' },
+  });
+  if (r.status !== 0) throw new Error(`building test/fixtures/${dir} failed: ${r.stderr}`);
+}
 
 export const NODE_IMAGE = process.env.SLIPWAY_NODE_IMAGE || 'slipway/node:20';
 export const CORE_IMAGE = 'slipway-e2e/loa-core';
