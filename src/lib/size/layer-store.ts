@@ -63,12 +63,12 @@ async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
   let rest = '';
   for await (const chunk of chunks) {
     rest += decoder.write(chunk);
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line) yield line;
+    let start = 0;
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n', start)) {
+      if (nl > start) yield rest.slice(start, nl);
+      start = nl + 1;
     }
+    rest = rest.slice(start);
   }
   rest += decoder.end();
   if (rest) yield rest;
