@@ -35018,8 +35018,8 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3864);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7073);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2038);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4456);
 
 
 
@@ -35037,7 +35037,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7073:
+/***/ 4456:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35326,6 +35326,25 @@ function summary(o, url, seconds, attempts, status, body) {
     return `${out.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lib/docker/owned.ts
+
+/**
+ * `rm -f -v` (its anonymous volumes too), synchronously. `first` stops what still streams from the
+ * container: the engine holds a container while it copies out of it, so a removal would wait on a
+ * copy that a blocked event loop no longer reads.
+ */
+function ownedContainer(bin, name, first) {
+    return {
+        name,
+        removeNow: () => {
+            first?.();
+            (0,external_node_child_process_namespaceObject.spawnSync)(bin, ['rm', '-f', '-v', name], { stdio: 'ignore' });
+        },
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
 var exec = __nccwpck_require__(7187);
 ;// CONCATENATED MODULE: ./src/lib/exec.ts
@@ -35351,8 +35370,8 @@ const execRunner = async (command, args, options = {}) => {
     return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 24 modules
-var runner = __nccwpck_require__(3864);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 23 modules
+var runner = __nccwpck_require__(2038);
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -35489,6 +35508,7 @@ function readInputs(get) {
 
 
 
+
 const STATE = 'container';
 /** Removes the container named in state: the post step, after a cancelled or crashed main. */
 async function post() {
@@ -35512,7 +35532,7 @@ async function run() {
         log: runner/* runnerLog */.t1,
         env: process.env,
         onContainer: (name) => {
-            track(name ? { bin: engine.bin, name } : undefined);
+            track(name ? ownedContainer(engine.bin, name) : undefined);
             core/* saveState */.LZ(STATE, name ?? '');
         },
     });
@@ -35525,7 +35545,7 @@ async function run() {
 
 /***/ }),
 
-/***/ 3864:
+/***/ 2038:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35538,8 +35558,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: runContext
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
 var core = __nccwpck_require__(3360);
 // EXTERNAL MODULE: external "fs"
@@ -40553,7 +40571,6 @@ var errors = __nccwpck_require__(7268);
 
 
 
-
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
     info: (m) => core/* info */.pq(m),
@@ -40584,8 +40601,7 @@ async function runAction(main) {
 function removeOnCancel(what) {
     let current;
     const onSignal = (signal) => {
-        if (current)
-            (0,external_node_child_process_namespaceObject.spawnSync)(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        current?.removeNow();
         core/* setFailed */.C1(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
         process.exit(1);
     };

@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9718);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2299);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4755);
 
 
@@ -29529,8 +29529,8 @@ async function reportToGitHub(o, request, log) {
     return result;
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 1 modules
-var runner = __nccwpck_require__(9718);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts
+var runner = __nccwpck_require__(2299);
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -29691,39 +29691,28 @@ async function run() {
 
 /***/ }),
 
-/***/ 9718:
+/***/ 2299:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Cs: () => (/* binding */ runAction),
-  t1: () => (/* binding */ runnerLog)
-});
-
-// UNUSED EXPORTS: removeOnCancel, runContext
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var lib_core = __nccwpck_require__(6257);
-// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js + 22 modules
-var lib_github = __nccwpck_require__(2413);
-// EXTERNAL MODULE: ./src/lib/errors.ts
-var errors = __nccwpck_require__(7268);
-;// CONCATENATED MODULE: ./src/actions/shared/runner.ts
-
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cs: () => (/* binding */ runAction),
+/* harmony export */   t1: () => (/* binding */ runnerLog)
+/* harmony export */ });
+/* unused harmony exports runContext, removeOnCancel */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2413);
+/* harmony import */ var _lib_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7268);
 
 
 
 
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
-    info: (m) => lib_core/* info */.pq(m),
-    warning: (m) => lib_core/* warning */.$e(m),
-    debug: (m) => lib_core/* debug */.Yz(m),
-    group: (name, fn) => lib_core/* group */.Os(name, fn),
-    secret: (v) => lib_core/* setSecret */.Pq(v),
+    info: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(m),
+    warning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(m),
+    debug: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(m),
+    group: (name, fn) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, fn),
+    secret: (v) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(v),
 };
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {
@@ -29735,8 +29724,8 @@ async function runAction(main) {
         await main();
     }
     catch (err) {
-        lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
-        lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err instanceof Error && err.stack ? err.stack : String(err));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1((0,_lib_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .U)(err));
     }
 }
 /**
@@ -29747,8 +29736,7 @@ async function runAction(main) {
 function removeOnCancel(what) {
     let current;
     const onSignal = (signal) => {
-        if (current)
-            spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        current?.removeNow();
         core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
         process.exit(1);
     };

@@ -39089,7 +39089,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2038);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3734);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6421);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +39099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3734:
+/***/ 6421:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39320,8 +39320,8 @@ const execRunner = async (command, args, options = {}) => {
     return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -96790,8 +96790,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: removeOnCancel, runContext
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "fs"
@@ -101805,7 +101803,6 @@ var errors = __nccwpck_require__(7268);
 
 
 
-
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
     info: (m) => lib_core/* info */.pq(m),
@@ -101836,8 +101833,7 @@ async function runAction(main) {
 function removeOnCancel(what) {
     let current;
     const onSignal = (signal) => {
-        if (current)
-            spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        current?.removeNow();
         core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
         process.exit(1);
     };
@@ -101944,13 +101940,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_h
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 1421:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 
 /***/ }),
 

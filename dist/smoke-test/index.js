@@ -35013,7 +35013,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3864:
+/***/ 2038:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35025,8 +35025,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: removeOnCancel, runContext
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var lib_core = __nccwpck_require__(6257);
 // EXTERNAL MODULE: external "fs"
@@ -40040,7 +40038,6 @@ var errors = __nccwpck_require__(7268);
 
 
 
-
 /** The lib's IO port on the Actions runner. */
 const runnerLog = {
     info: (m) => lib_core/* info */.pq(m),
@@ -40071,8 +40068,7 @@ async function runAction(main) {
 function removeOnCancel(what) {
     let current;
     const onSignal = (signal) => {
-        if (current)
-            spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+        current?.removeNow();
         core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
         process.exit(1);
     };
@@ -40090,7 +40086,7 @@ function removeOnCancel(what) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3864);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2038);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5744);
 
 
@@ -40412,8 +40408,8 @@ async function smokeTest(o, deps) {
     };
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 24 modules
-var runner = __nccwpck_require__(3864);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 23 modules
+var runner = __nccwpck_require__(2038);
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoreChoice } from './cache/store.js';
 import { detectEngine } from './docker/engine.js';
+import type { OwnedContainer } from './docker/owned.js';
 import { UserError } from './errors.js';
 import type { Runner } from './exec.js';
 import type { Log } from './io.js';
@@ -101,7 +102,7 @@ export async function sizeBudget(
     log: Log;
     env: Record<string, string | undefined>;
     /** Names the helper container while one exists (undefined once removed), for cancellation. */
-    onHelper?: (helper: { bin: string; name: string } | undefined) => void;
+    onHelper?: (helper: OwnedContainer | undefined) => void;
   },
 ): Promise<SizeBudgetResult> {
   const engine = await detectEngine(deps.run, deps.env, { probeBuildx: false });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,17 @@ interface Inspect {
 const build = (top: string) => buildFixture('layer-store', IMAGE, { BASE_IMAGE: DEBIAN_IMAGE, TOP: top });
 const inspect = () => JSON.parse(docker(['image', 'inspect', '--format', '{{json .}}', IMAGE])) as Inspect;
 const helpers = () => docker(['ps', '-aq', '--filter', 'label=slipway.size-budget=helper']);
+/** Whether a running process's command line matches (a `docker cp` of the action, here). */
+const copying = (command: RegExp) =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .some((p) => {
+      try {
+        return command.test(readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      } catch {
+        return false; // it ended meanwhile
+      }
+    });
 const volumes = () => docker(['volume', 'ls', '-q']);
 const explain = (r: ActionRun) =>
   `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-2500)}`;
@@ -107,38 +118,50 @@ describe("size-budget reads changed layers from the engine's layer store (real e
     expect(helpers()).toBe('');
   });
 
-  it('a cancelled run (SIGTERM) while it reads the store removes its helper container', async () => {
+  it('a cancelled run (SIGTERM) in the middle of a layer copy stops it and removes its helper container', async () => {
+    const bigLayer = inspect().RootFS.Layers.length - 2;
     const dir = mkdtempSync(join(tmpdir(), 'slipway-layer-store-cancel-'));
+    for (const f of ['state', 'out']) writeFileSync(join(dir, f), '');
+    const child = spawn(process.execPath, [join(ROOT, 'dist/size-budget/index.js')], {
+      env: {
+        ...process.env,
+        SLIPWAY_DOCKER: DOCKER,
+        INPUT_IMAGE: IMAGE,
+        INPUT_MEASURE: 'compressed',
+        'INPUT_MAX-SIZE': '10GB',
+        'INPUT_CACHE-DIR': join(dir, 'empty-memo'),
+        RUNNER_TEMP: dir,
+        GITHUB_STATE: join(dir, 'state'),
+        GITHUB_OUTPUT: join(dir, 'out'),
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
-      for (const f of ['state', 'out']) writeFileSync(join(dir, f), '');
-      const child = spawn(process.execPath, [join(ROOT, 'dist/size-budget/index.js')], {
-        env: {
-          ...process.env,
-          SLIPWAY_DOCKER: DOCKER,
-          INPUT_IMAGE: IMAGE,
-          INPUT_MEASURE: 'compressed',
-          'INPUT_MAX-SIZE': '10GB',
-          'INPUT_CACHE-DIR': join(dir, 'empty-memo'),
-          RUNNER_TEMP: dir,
-          GITHUB_STATE: join(dir, 'state'),
-          GITHUB_OUTPUT: join(dir, 'out'),
-        },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
-      const deadline = Date.now() + 20_000;
-      while (helpers() === '' && Date.now() < deadline && child.exitCode === null)
-        await new Promise((r) => setTimeout(r, 20));
-      expect(helpers(), `the helper should exist before the cancel; the run said:\n${stdout}`).not.toBe('');
+      // Cancel while the 260 MB layer (second from the top) is being copied out of the helper: the
+      // engine holds the container during a copy, so the removal must stop the copy first.
+      const big = `slipway-size-${child.pid}-[0-9a-f]+:/slipway/layer/${bigLayer}/`;
+      const deadline = Date.now() + 30_000;
+      while (!copying(new RegExp(big)) && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(
+        copying(new RegExp(big)),
+        `the big layer should be copying before the cancel; the run said:\n${stdout}`,
+      ).toBe(true);
       child.kill('SIGTERM');
-      expect(await closed).toBe(1);
+      const code = await Promise.race([
+        closed,
+        new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+      ]);
+      expect(code, 'the cancelled run should exit at once').toBe(1);
       expect(stdout).toMatch(
         /::error::size-budget cancelled \(SIGTERM\); its container slipway-size-\S+ was removed\./,
       );
       expect(helpers()).toBe('');
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL'); // a hung run must not hang the suite
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { bootTest } from '../../lib/boot-test.js';
 import { detectEngine } from '../../lib/docker/engine.js';
+import { ownedContainer } from '../../lib/docker/owned.js';
 import { execRunner } from '../../lib/exec.js';
 import { removeOnCancel, runnerLog } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
@@ -29,7 +30,7 @@ export async function run(): Promise<void> {
     log: runnerLog,
     env: process.env,
     onContainer: (name) => {
-      track(name ? { bin: engine.bin, name } : undefined);
+      track(name ? ownedContainer(engine.bin, name) : undefined);
       core.saveState(STATE, name ?? '');
     },
   });

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { describeError } from '../../lib/errors.js';
+import type { OwnedContainer } from '../../lib/docker/owned.js';
 import type { Log } from '../../lib/io.js';
 import { runContextFrom, type RunContext } from '../../lib/tags/metadata.js';
 
@@ -29,12 +29,6 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** A container an action made, named so a cancelled run can remove it. */
-export interface OwnedContainer {
-  bin: string;
-  name: string;
-}
-
 /**
  * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
  * the tracker to call with the container while it exists (undefined once it is gone). On a signal
@@ -43,7 +37,7 @@ export interface OwnedContainer {
 export function removeOnCancel(what: string): (c: OwnedContainer | undefined) => void {
   let current: OwnedContainer | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (current) spawnSync(current.bin, ['rm', '-f', '-v', current.name], { stdio: 'ignore' });
+    current?.removeNow();
     core.setFailed(
       `${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`,
     );

@@ -5,6 +5,7 @@ import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { ownedContainer, type OwnedContainer } from '../docker/owned.js';
 import type { Runner } from '../exec.js';
 import {
   compressionSlots,
@@ -175,6 +176,9 @@ export function locateLayers(inspect: ImageInspect, dataRoot: string): StoreLaye
   }));
 }
 
+/** Copies streaming now: a cancelled run stops them before it removes their container. */
+const copying = new Set<ChildProcess>();
+
 /** `docker cp <container>:<path> -` as tar entries, read as they are pulled. */
 class CopyOut {
   readonly entries: AsyncIterator<TarEntry>;
@@ -185,11 +189,12 @@ class CopyOut {
 
   constructor(bin: string, from: string) {
     this.child = spawn(bin, ['cp', from, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    copying.add(this.child);
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => {
+    this.exited = new Promise<number | null>((resolve) => {
       this.child.on('error', () => resolve(-1));
       this.child.on('exit', (code) => resolve(code));
-    });
+    }).finally(() => copying.delete(this.child));
     this.extract = tar.extract();
     this.child.stdout!.pipe(this.extract);
     // Entry bodies are Buffers (no encoding is set on the extract).
@@ -226,7 +231,7 @@ export async function measureFromStore(
   image: string,
   inspect: ImageInspect,
   wanted: Set<string>,
-  opts: CompressOptions & { onHelper?: (helper: { bin: string; name: string } | undefined) => void } = {},
+  opts: CompressOptions & { onHelper?: (helper: OwnedContainer | undefined) => void } = {},
 ): Promise<StoreResult> {
   const slots = compressionSlots(opts);
   const info = await run(bin, ['info', '--format', '{{.DockerRootDir}}'], { silent: true });
@@ -263,7 +268,11 @@ export async function measureFromStore(
   );
   if (created.code !== 0)
     return { measured: [], fallback: `no helper container (${created.stderr.trim().split('\n').pop()})` };
-  opts.onHelper?.({ bin, name });
+  opts.onHelper?.(
+    ownedContainer(bin, name, () => {
+      for (const c of copying) c.kill('SIGKILL');
+    }),
+  );
   const measured: LayerMeasure[] = [];
   try {
     // One copy at a time: the engine holds the container while it streams a copy out of it.
