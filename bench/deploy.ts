@@ -10,7 +10,7 @@ import {
   startContainer,
   waitFor,
 } from '../test/harness/containers.js';
-import { docker, requireEngine } from '../test/harness/docker.js';
+import { docker, removeTestImages, requireEngine } from '../test/harness/docker.js';
 import { buildCore, buildDev, CORE_IMAGE, DEV_IMAGE } from '../test/harness/images.js';
 import { ROOT } from '../test/harness/runner.js';
 import type { Figure } from './build-image.js';
@@ -127,5 +127,6 @@ export async function benchDeploy(): Promise<Figure[]> {
     return figures;
   } finally {
     cleanupLabelled();
+    removeTestImages();
   }
 }
