@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFileCommands } from '../../src/lib/local-runner/files.js';
+import { createFileCommandFiles, parseFileCommands } from '../../src/lib/local-runner/files.js';
 
 export { parseFileCommands };
 
@@ -32,13 +32,7 @@ export async function runAction(
   opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), `slipway-runner-${name}-`));
-  const files = {
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
-  };
-  for (const f of Object.values(files)) writeFileSync(f, '');
+  const files = createFileCommandFiles(dir);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // A clean runner: no inputs or file commands leak in from the test process.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { condition, interpolate, type ExprContext, type Value } from './expressions.js';
-import { parseFileCommands } from './files.js';
+import { createFileCommandFiles, parseFileCommands } from './files.js';
 
 export interface CompositeStep {
   id?: string;
@@ -98,13 +98,7 @@ export async function runComposite(
     if (!(name in given)) throw new Error(`Unexpected input "${name}": ${action.name} has no such input`);
 
   const dir = mkdtempSync(join(tmpdir(), 'slipway-composite-'));
-  const files = {
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_PATH: join(dir, 'path'),
-  };
-  for (const f of Object.values(files)) writeFileSync(f, '');
+  const files = createFileCommandFiles(dir);
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env ?? process.env))
     if (v !== undefined && !k.startsWith('INPUT_')) base[k] = v;

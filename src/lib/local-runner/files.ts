@@ -1,3 +1,22 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The runner's file-command files, created empty in `dir`, by the variable that names each: what a
+ * step gets to write its outputs, env, state, summary and PATH additions to.
+ */
+export function createFileCommandFiles(dir: string) {
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+    GITHUB_PATH: join(dir, 'path'),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  return files;
+}
+
 /** Parses the runner's file-command format: `name=value` lines and `name<<DELIM … DELIM` blocks. */
 export function parseFileCommands(text: string): Record<string, string> {
   const out: Record<string, string> = {};
