@@ -34,6 +34,16 @@ export default tseslint.config(
               name: '@actions/core',
               message: 'src/lib takes an IO port; only src/actions may import @actions/core.',
             },
+            {
+              name: '@actions/cache',
+              message:
+                'src/lib takes the CacheService port (Deps.cache); only src/actions may import @actions/cache.',
+            },
+            {
+              name: '@actions/github',
+              message:
+                'src/lib is given what it needs of the run; only src/actions may import @actions/github.',
+            },
           ],
         },
       ],
@@ -53,7 +63,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'deploy/**/*.mjs', 'bench/**/*.ts', 'test/**/*.ts'],
+    files: [
+      'scripts/**/*.mjs',
+      'deploy/**/*.mjs',
+      'bench/**/*.ts',
+      'test/**/*.ts',
+      'tools/**/*.ts',
+      'emulator/**/*.ts',
+    ],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
     },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudflareEmulator } from '../emulator/server.js';
-import { runComposite, type CompositeRun } from '../src/lib/local-runner/composite.js';
+import { runComposite, type CompositeRun } from '../tools/local-runner/composite.js';
 import { DOCKER, removeImageTags } from '../test/harness/docker.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execRunner } from '../../src/lib/exec.js';
+import { execRunner } from '../../src/lib/core/exec.js';
 import { measureLayers } from '../../src/lib/size/compress.js';
 import { measureFromStore } from '../../src/lib/size/layer-store.js';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';

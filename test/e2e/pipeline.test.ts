@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployPipeline } from '../../scripts/rehearse.js';
 import { CloudflareEmulator } from '../../emulator/server.js';
-import { runComposite, type CompositeRun } from '../../src/lib/local-runner/composite.js';
+import { runComposite, type CompositeRun } from '../../tools/local-runner/composite.js';
 import { docker, DOCKER, REGISTRY, requireEngine } from '../harness/docker.js';
 import { ROOT } from '../harness/runner.js';
 import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFileCommandFiles, parseFileCommands } from '../../src/lib/local-runner/files.js';
+import { createFileCommandFiles, parseFileCommands } from '../../tools/local-runner/files.js';
 
 export { parseFileCommands };
 

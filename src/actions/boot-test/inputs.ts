@@ -1,5 +1,5 @@
-import type { BootTestOptions } from '../../lib/boot-test.js';
-import { UserError } from '../../lib/errors.js';
+import type { BootTestOptions } from '../../lib/boot/index.js';
+import { UserError } from '../../lib/core/errors.js';
 import {
   parseBoolean,
   parseDuration,
@@ -7,7 +7,7 @@ import {
   parseList,
   parseNumber,
   parsePath,
-} from '../../lib/inputs.js';
+} from '../../lib/core/inputs.js';
 
 /** Input names, exactly as in actions/boot-test/action.yml (a test holds them equal). */
 export const INPUTS = {

@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
-import { bootTest } from '../../lib/boot-test.js';
-import { detectEngine } from '../../lib/docker/engine.js';
-import { ownedContainer } from '../../lib/docker/owned.js';
-import { execRunner } from '../../lib/exec.js';
+import { bootTest } from '../../lib/boot/index.js';
+import { detectEngine } from '../../lib/engine/engine.js';
+import { ownedContainer } from '../../lib/engine/owned.js';
+import { execRunner } from '../../lib/core/exec.js';
 import { removeOnCancel, runnerLog } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 

@@ -1,6 +1,6 @@
-import { CACHE_MODES, STORE_CHOICES, type BuildImageOptions } from '../../lib/build-image.js';
-import { defaultCacheDir } from '../../lib/cache/store.js';
-import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../lib/inputs.js';
+import { CACHE_MODES, type BuildImageOptions } from '../../lib/build/index.js';
+import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
+import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../lib/core/inputs.js';
 
 /** The action's input names, exactly as in actions/build-image/action.yml (a test holds them equal). */
 export const INPUTS = {

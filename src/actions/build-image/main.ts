@@ -1,15 +1,11 @@
 import * as core from '@actions/core';
-import { buildImage } from '../../lib/build-image.js';
-import { execRunner } from '../../lib/exec.js';
-import { runContext, runnerLog } from '../shared/runner.js';
+import { buildImage } from '../../lib/build/index.js';
+import { runContext, runnerDeps } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const inputs = readInputs((n) => core.getInput(n), process.env);
-  const r = await buildImage(
-    { ...inputs, run: runContext() },
-    { run: execRunner, log: runnerLog, env: process.env, now: () => new Date() },
-  );
+  const r = await buildImage({ ...inputs, run: runContext() }, runnerDeps());
   core.setOutput(OUTPUTS.image, r.image);
   core.setOutput(OUTPUTS.imageId, r.imageId);
   core.setOutput(OUTPUTS.tags, r.tags.join('\n'));

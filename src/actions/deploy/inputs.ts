@@ -1,5 +1,5 @@
-import type { DeployOptions } from '../../lib/deploy.js';
-import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/inputs.js';
+import type { DeployOptions } from '../../lib/deploy/deploy.js';
+import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/core/inputs.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 
 /** Input names, exactly as in actions/deploy/action.yml (a test holds them equal). */

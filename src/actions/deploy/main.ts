@@ -1,9 +1,7 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { deploy } from '../../lib/deploy.js';
-import { execRunner } from '../../lib/exec.js';
-import { runnerLog } from '../shared/runner.js';
-import { actionsToolCache } from '../shared/tool-cache.js';
+import { deploy } from '../../lib/deploy/deploy.js';
+import { runnerDeps } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
@@ -11,7 +9,7 @@ export async function run(): Promise<void> {
   const head = (github.context.payload as { head_commit?: { message?: string } }).head_commit;
   const r = await deploy(
     { ...o, commit: head?.message ? { subject: head.message, sha: github.context.sha } : undefined },
-    { run: execRunner, log: runnerLog, env: process.env, toolCache: actionsToolCache() },
+    runnerDeps(),
   );
   core.setOutput(OUTPUTS.versionId, r.versionId);
   core.setOutput(OUTPUTS.previousVersionId, r.previousVersionId);

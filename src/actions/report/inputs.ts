@@ -1,5 +1,5 @@
-import { UserError } from '../../lib/errors.js';
-import { parseBoolean, parseChoice } from '../../lib/inputs.js';
+import { UserError } from '../../lib/core/errors.js';
+import { parseBoolean, parseChoice } from '../../lib/core/inputs.js';
 
 /** Input names, exactly as in actions/report/action.yml (a test holds them equal). */
 export const INPUTS = {

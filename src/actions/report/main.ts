@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { reportToGitHub } from '../../lib/github/report.js';
+import { reportToGitHub } from '../../lib/report/index.js';
 import { readReport } from '../../lib/size/report.js';
 import { runnerLog } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';

@@ -1,5 +1,5 @@
-import { parseBoolean } from '../../lib/inputs.js';
-import type { RollbackOptions } from '../../lib/rollback.js';
+import { parseBoolean } from '../../lib/core/inputs.js';
+import type { RollbackOptions } from '../../lib/deploy/rollback.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 
 /** Input names, exactly as in actions/rollback/action.yml (a test holds them equal). */

@@ -1,11 +1,19 @@
+import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { describeError } from '../../lib/errors.js';
-import type { OwnedContainer } from '../../lib/docker/owned.js';
-import type { Log } from '../../lib/io.js';
-import { runContextFrom, type RunContext } from '../../lib/tags/metadata.js';
+import { describeError } from '../../lib/core/errors.js';
+import { execRunner } from '../../lib/core/exec.js';
+import type {
+  ActionResult,
+  CacheService,
+  Deps,
+  Log,
+  OutputValue,
+  OwnedContainer,
+} from '../../lib/core/io.js';
+import { runContextFrom, type RunContext } from '../../lib/build/tags.js';
 
-/** The lib's IO port on the Actions runner. */
+/** The lib's log port on the Actions runner. */
 export const runnerLog: Log = {
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
@@ -13,6 +21,52 @@ export const runnerLog: Log = {
   group: (name, fn) => core.group(name, fn),
   secret: (v) => core.setSecret(v),
 };
+
+/** The Actions cache port (@actions/cache), when this job has the service (GitHub-hosted runners do). */
+export function actionsCache(): CacheService | undefined {
+  if (!cache.isFeatureAvailable()) return undefined;
+  return {
+    restore: (path, key, prefixes = []) => cache.restoreCache([path], key, prefixes),
+    save: async (path, key) => {
+      try {
+        await cache.saveCache([path], key);
+      } catch (err) {
+        // Another job saved the same key first: that entry is as good as ours.
+        if (err instanceof Error && err.name === 'ReserveCacheError') return;
+        throw err;
+      }
+    },
+  };
+}
+
+/** The ports every action's logic gets on the runner; `own` is added by actions that make containers. */
+export function runnerDeps(extra: Partial<Deps> = {}): Deps {
+  return {
+    run: execRunner,
+    log: runnerLog,
+    env: process.env,
+    cache: actionsCache(),
+    now: () => new Date(),
+    ...extra,
+  };
+}
+
+/** An action's output names by the keys its logic returns them under (its OUTPUTS constant). */
+export type OutputNames<O> = { readonly [K in keyof O]: string };
+
+/**
+ * Hands a result to the runner: every output (as a string), the job summary, and the failure, if
+ * any, as the step's one error line. Outputs and summary are written even when the step fails.
+ */
+export async function publish<O extends { [K in keyof O]: OutputValue }>(
+  result: ActionResult<O>,
+  names: OutputNames<O>,
+): Promise<void> {
+  for (const key of Object.keys(names) as Array<keyof O>)
+    core.setOutput(names[key], String(result.outputs[key]));
+  if (result.summary) await core.summary.addRaw(result.summary, true).write();
+  if (result.failure) core.setFailed(result.failure);
+}
 
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 export function runContext(): RunContext {

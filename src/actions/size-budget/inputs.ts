@@ -1,10 +1,9 @@
-import { STORE_CHOICES } from '../../lib/build-image.js';
-import { defaultCacheDir } from '../../lib/cache/store.js';
-import { UserError } from '../../lib/errors.js';
-import { parseChoice, parseList, parseNumber } from '../../lib/inputs.js';
+import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
+import { UserError } from '../../lib/core/errors.js';
+import { parseChoice, parseList, parseNumber } from '../../lib/core/inputs.js';
 import { MEASURES, parseInstanceType } from '../../lib/size/budget.js';
-import { parseSize } from '../../lib/size/units.js';
-import type { SizeBudgetOptions } from '../../lib/size-budget.js';
+import { parseSize } from '../../lib/core/bytes.js';
+import type { SizeBudgetOptions } from '../../lib/size/index.js';
 
 /** Input names, exactly as in actions/size-budget/action.yml (a test holds them equal). */
 export const INPUTS = {

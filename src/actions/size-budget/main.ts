@@ -1,17 +1,11 @@
 import * as core from '@actions/core';
-import { execRunner } from '../../lib/exec.js';
-import { sizeBudget } from '../../lib/size-budget.js';
-import { removeOnCancel, runnerLog } from '../shared/runner.js';
+import { sizeBudget } from '../../lib/size/index.js';
+import { removeOnCancel, runnerDeps } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const inputs = readInputs((n) => core.getInput(n), process.env);
-  const r = await sizeBudget(inputs, {
-    run: execRunner,
-    log: runnerLog,
-    env: process.env,
-    onHelper: removeOnCancel('size-budget'),
-  });
+  const r = await sizeBudget(inputs, runnerDeps({ own: removeOnCancel('size-budget') }));
   const rep = r.report;
   core.setOutput(OUTPUTS.uncompressedBytes, String(rep.uncompressedBytes));
   core.setOutput(OUTPUTS.compressedBytes, String(rep.compressedBytes));

@@ -1,7 +1,7 @@
-import { UserError } from '../../lib/errors.js';
-import { parseDuration, parseList, parseNumber, parsePath } from '../../lib/inputs.js';
-import { parseSize } from '../../lib/size/units.js';
-import type { SmokeOptions } from '../../lib/smoke-test.js';
+import { UserError } from '../../lib/core/errors.js';
+import { parseDuration, parseList, parseNumber, parsePath } from '../../lib/core/inputs.js';
+import { parseSize } from '../../lib/core/bytes.js';
+import type { SmokeOptions } from '../../lib/smoke/index.js';
 
 /** Input names, exactly as in actions/smoke-test/action.yml (a test holds them equal). */
 export const INPUTS = {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { smokeTest } from '../../lib/smoke-test.js';
+import { smokeTest } from '../../lib/smoke/index.js';
 import { runnerLog } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 
 export type Measure = 'compressed' | 'uncompressed' | 'cloudflare';
 export const MEASURES: readonly Measure[] = ['compressed', 'uncompressed', 'cloudflare'];

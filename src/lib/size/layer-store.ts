@@ -5,8 +5,8 @@ import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { ownedContainer, type OwnedContainer } from '../docker/owned.js';
-import type { Runner } from '../exec.js';
+import { ownedContainer, type OwnedContainer } from '../engine/owned.js';
+import type { Runner } from '../core/exec.js';
 import {
   compressionSlots,
   ParallelGzipSizer,

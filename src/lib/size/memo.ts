@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as cache from '@actions/cache';
-import type { StoreChoice } from '../cache/store.js';
+import { NO_CACHE_SERVICE, storeKind, type StoreChoice } from '../core/cache.js';
+import type { CacheService, Env } from '../core/io.js';
+import { tempRoot } from '../core/temp.js';
 import type { Memo, V1Map } from './compress.js';
 
 /** Bump when the compressor (level, chunking) changes: old figures are then not reused. */
@@ -43,11 +43,17 @@ function serialise(m: Memos): string {
  */
 export class LayerMemo {
   private loaded = '';
+  /** `cache` set: the memo file is also restored from and saved to the Actions cache. */
   constructor(
-    private readonly kind: 'local' | 'actions',
     private readonly dir: string,
     private readonly warn: (m: string) => void,
+    private readonly cache?: CacheService | 'missing',
   ) {}
+
+  private service(): CacheService | undefined {
+    if (this.cache === 'missing') throw new Error(NO_CACHE_SERVICE);
+    return this.cache;
+  }
 
   private get file(): string {
     return join(this.dir, 'layer-sizes.json');
@@ -55,7 +61,7 @@ export class LayerMemo {
 
   async load(): Promise<Memos> {
     try {
-      if (this.kind === 'actions') await cache.restoreCache([this.file], `${PREFIX}${Date.now()}`, [PREFIX]);
+      await this.service()?.restore(this.file, `${PREFIX}${Date.now()}`, [PREFIX]);
       if (!existsSync(this.file)) return { sizes: new Map(), v1: new Map() };
       const text = readFileSync(this.file, 'utf8');
       const memo = parse(text);
@@ -75,9 +81,10 @@ export class LayerMemo {
       const tmp = `${this.file}.tmp-${process.pid}`;
       writeFileSync(tmp, text);
       renameSync(tmp, this.file);
-      if (this.kind === 'actions') {
+      const service = this.service();
+      if (service) {
         const key = `${PREFIX}${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
-        await cache.saveCache([this.file], key);
+        await service.save(this.file, key);
       }
     } catch (err) {
       this.warn(`layer size memo not saved (${(err as Error).message}); the next run compresses again`);
@@ -85,9 +92,13 @@ export class LayerMemo {
   }
 }
 
-export function chooseLayerMemo(choice: StoreChoice, cacheDir: string, warn: (m: string) => void): LayerMemo {
-  const actions = choice === 'actions' || (choice === 'auto' && cache.isFeatureAvailable());
-  return actions
-    ? new LayerMemo('actions', join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-layer-memo'), warn)
-    : new LayerMemo('local', cacheDir, warn);
+export function chooseLayerMemo(
+  choice: StoreChoice,
+  cacheDir: string,
+  warn: (m: string) => void,
+  cache: CacheService | undefined,
+  env: Env,
+): LayerMemo {
+  if (storeKind(choice, cache) === 'local') return new LayerMemo(cacheDir, warn);
+  return new LayerMemo(join(tempRoot(env), 'slipway-layer-memo'), warn, cache ?? 'missing');
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import * as tar from 'tar-stream';
-import type { Runner } from '../exec.js';
+import type { Runner } from '../core/exec.js';
 
 export interface FileInfo {
   type: 'file' | 'directory' | 'symlink' | 'other';

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 import { describeMeasure, type Measure } from './budget.js';
-import { formatDecimal } from './units.js';
+import { formatBytes } from '../core/bytes.js';
 
 export const REPORT_FORMAT = 'slipway-size-report/1';
 
@@ -83,7 +83,7 @@ function bar(fraction: number, width = 24): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-const signed = (n: number) => `${n >= 0 ? '+' : '−'}${formatDecimal(Math.abs(n))}`;
+const signed = (n: number) => `${n >= 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
 
 /** The job summary: the measure and its unit, used/budget with a bar, top layers, policy, delta. */
 export function renderSummary(r: SizeReport): string {
@@ -95,13 +95,13 @@ export function renderSummary(r: SizeReport): string {
     '',
     `Measure: **${r.measure}**, ${describeMeasure(r.measure)}. Sizes are decimal: 1 MB = 1,000,000 bytes.`,
     '',
-    `\`${bar(pct)}\` **${formatDecimal(used)}** of ${formatDecimal(r.budgetBytes)} (${(pct * 100).toFixed(1)}%), budget from ${r.budgetSource}`,
+    `\`${bar(pct)}\` **${formatBytes(used)}** of ${formatBytes(r.budgetBytes)} (${(pct * 100).toFixed(1)}%), budget from ${r.budgetSource}`,
     '',
     '| Figure | Bytes | |',
     '| --- | --- | --- |',
-    `| Uncompressed | ${r.uncompressedBytes} | ${formatDecimal(r.uncompressedBytes)} |`,
-    `| Compressed (${r.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed'}) | ${r.compressedBytes} | ${formatDecimal(r.compressedBytes)} |`,
-    `| Cloudflare gate | ${r.cloudflareBytes} | ${formatDecimal(r.cloudflareBytes)} |`,
+    `| Uncompressed | ${r.uncompressedBytes} | ${formatBytes(r.uncompressedBytes)} |`,
+    `| Compressed (${r.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed'}) | ${r.compressedBytes} | ${formatBytes(r.compressedBytes)} |`,
+    `| Cloudflare gate | ${r.cloudflareBytes} | ${formatBytes(r.cloudflareBytes)} |`,
     `| Layers | ${r.layerCount} | |`,
     '',
   ];
@@ -123,9 +123,9 @@ export function renderSummary(r: SizeReport): string {
         ? `\`${l.createdBy.replace(/\|/g, '\\|').replace(/`/g, "'")}\``
         : '(base layer)';
       const compressed = withCompressed
-        ? ` ${l.compressedBytes === undefined ? '–' : formatDecimal(l.compressedBytes)} |`
+        ? ` ${l.compressedBytes === undefined ? '–' : formatBytes(l.compressedBytes)} |`
         : '';
-      out.push(`| ${formatDecimal(l.sizeBytes)} |${compressed} ${made} |`);
+      out.push(`| ${formatBytes(l.sizeBytes)} |${compressed} ${made} |`);
     }
     out.push('');
   }
@@ -141,13 +141,13 @@ export function renderComment(r: SizeReport): string {
   const delta = r.baseline ? signed(r.baseline.deltaBytes) : 'no baseline';
   return [
     COMMENT_MARKER,
-    `**Image size** for \`${r.image}\`: ${r.violations.length ? '❌' : '✅'} ${formatDecimal(used)} of ${formatDecimal(r.budgetBytes)} (${r.measure})`,
+    `**Image size** for \`${r.image}\`: ${r.violations.length ? '❌' : '✅'} ${formatBytes(used)} of ${formatBytes(r.budgetBytes)} (${r.measure})`,
     '',
     '| Measure | Size | Delta |',
     '| --- | --- | --- |',
-    `| ${r.measure} | ${formatDecimal(used)} | ${delta} |`,
-    `| compressed | ${formatDecimal(r.compressedBytes)} | |`,
-    `| uncompressed | ${formatDecimal(r.uncompressedBytes)} | |`,
+    `| ${r.measure} | ${formatBytes(used)} | ${delta} |`,
+    `| compressed | ${formatBytes(r.compressedBytes)} | |`,
+    `| uncompressed | ${formatBytes(r.uncompressedBytes)} | |`,
     ...(r.violations.length ? ['', ...r.violations.map((v) => `- ❌ ${v.message}`)] : []),
     '',
   ].join('\n');

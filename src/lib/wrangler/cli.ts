@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../errors.js';
-import type { Runner } from '../exec.js';
+import { UserError } from '../core/errors.js';
+import type { Runner } from '../core/exec.js';
+import type { CacheService } from '../core/io.js';
+import { lastLine } from '../core/text.js';
 import { parseOutcome, type WranglerOutcome } from './output.js';
 
 /** The wrangler the kit installs when a project has none. */
@@ -31,21 +33,16 @@ export function wranglerVersionOf(bin: string): string | undefined {
 
 /**
  * The wrangler to run: the project's own when it has one (and no other version was asked for),
- * otherwise the requested or pinned version installed once into the tool directory with npm.
+ * otherwise the requested or pinned version installed once into the tool directory with npm, and
+ * kept in the Actions cache when the job has one.
  */
-/** A cache that outlives the runner (the Actions cache): restores and saves a directory by key. */
-export interface ToolCache {
-  restore(dir: string, key: string): Promise<boolean>;
-  save(dir: string, key: string): Promise<void>;
-}
-
 export async function resolveWrangler(
   run: Runner,
   workdir: string,
   requested: string,
   toolDir: string,
   log: (m: string) => void,
-  cache?: ToolCache,
+  cache?: CacheService,
 ): Promise<{ bin: string; version: string; source: string }> {
   const own = projectWrangler(workdir);
   const ownVersion = own ? wranglerVersionOf(own) : undefined;
@@ -60,7 +57,7 @@ export async function resolveWrangler(
   const bin = join(prefix, 'node_modules', '.bin', 'wrangler');
   const key = `slipway-wrangler-${version}-${process.platform}-${process.arch}`;
   if (existsSync(bin)) return { bin, version, source: `installed ${version}, reused from ${prefix}` };
-  const restored = await cache?.restore(prefix, key).catch(() => false);
+  const restored = await cache?.restore(prefix, key).catch(() => undefined);
   if (restored && existsSync(bin))
     return { bin, version, source: `installed ${version}, restored from the cache` };
   log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
@@ -78,8 +75,7 @@ export async function resolveWrangler(
     ],
     { silent: true },
   );
-  if (r.code !== 0)
-    throw new UserError(`Could not install wrangler ${version}: ${r.stderr.trim().split('\n').pop()}`);
+  if (r.code !== 0) throw new UserError(`Could not install wrangler ${version}: ${lastLine(r.stderr)}`);
   await cache
     ?.save(prefix, key)
     .catch((err: Error) => log(`Could not cache wrangler ${version}: ${err.message}`));

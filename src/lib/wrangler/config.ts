@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 
 /** The wrangler configuration file: `config` when given, else wrangler's own lookup order. */
 export function findWranglerConfig(cwd: string, config?: string): string {

@@ -1,8 +1,8 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { builderEnv, detectEngine } from '../docker/engine.js';
-import type { Runner } from '../exec.js';
+import { builderEnv, detectEngine } from '../engine/engine.js';
+import type { Runner } from '../core/exec.js';
 
 /**
  * wrangler builds container images with `docker build --load --provenance=false …`, flags only buildx

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { lastLine } from '../docker/client.js';
-import { UserError } from '../errors.js';
-import type { Runner } from '../exec.js';
-import type { Log } from '../io.js';
-import { resolveWrangler, runWrangler, type ToolCache, type WranglerRunResult } from './cli.js';
+import { lastLine } from '../core/text.js';
+import { UserError } from '../core/errors.js';
+import type { Deps } from '../core/io.js';
+import { resolveWrangler, runWrangler, type WranglerRunResult } from './cli.js';
 import { liveVersionFrom } from './output.js';
 
 /** The connection inputs deploy and rollback share. */
@@ -34,7 +33,7 @@ export interface WranglerSession {
  */
 export async function openWrangler(
   c: Connection,
-  deps: { run: Runner; log: Log; env: Record<string, string | undefined>; toolCache?: ToolCache },
+  deps: Pick<Deps, 'run' | 'log' | 'env' | 'cache'>,
   needsCredentials = true,
 ): Promise<WranglerSession> {
   const cwd = resolve(c.workingDirectory || '.');
@@ -55,7 +54,7 @@ export async function openWrangler(
     c.wranglerVersion,
     deps.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'slipway'),
     deps.log.info,
-    deps.toolCache,
+    deps.cache,
   );
   deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
   const common = [

@@ -1,0 +1,147 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { NO_CACHE_SERVICE, storeKind, type StoreChoice } from '../core/cache.js';
+import type { CacheService, Env } from '../core/io.js';
+import { tempRoot } from '../core/temp.js';
+
+/**
+ * Where stage artifacts live between builds. An entry is one archive file per key. Callers treat
+ * every fault as a warning: a store never fails a build.
+ */
+export interface StageStore {
+  readonly kind: 'local' | 'actions';
+  /** Where the store is, for messages. */
+  readonly location: string;
+  /** The archive for a key, or undefined on a miss. */
+  restore(key: string): Promise<string | undefined>;
+  /** Stores an archive under a key; an existing entry for the key is kept. */
+  save(key: string, archive: string): Promise<void>;
+  /** Drops an entry found corrupt (best effort). */
+  evict(key: string): Promise<void>;
+}
+
+/**
+ * A directory of `<key>.tar.gz` files; writes go to a temporary name and are renamed into place.
+ * A restore marks the entry used; after a save only the `keep` most recently used entries of that
+ * stage stay, so the directory does not grow without bound.
+ */
+export class LocalStore implements StageStore {
+  readonly kind = 'local';
+  constructor(
+    readonly location: string,
+    readonly keep = 3,
+  ) {}
+
+  private path(key: string): string {
+    return join(this.location, `${key}.tar.gz`);
+  }
+
+  async restore(key: string): Promise<string | undefined> {
+    const p = this.path(key);
+    if (!existsSync(p) || !statSync(p).isFile()) return undefined;
+    const now = new Date();
+    utimesSync(p, now, now);
+    return p;
+  }
+
+  async save(key: string, archive: string): Promise<void> {
+    const dest = this.path(key);
+    if (existsSync(dest)) return;
+    mkdirSync(this.location, { recursive: true });
+    const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      copyFileSync(archive, tmp);
+      renameSync(tmp, dest);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    this.prune(key);
+  }
+
+  /** Drops all but the newest `keep` entries of the key's stage (keys end in -<hash>). */
+  private prune(key: string): void {
+    const prefix = key.replace(/-[0-9a-f]+$/, '-');
+    const siblings = readdirSync(this.location)
+      .filter((f) => f.startsWith(prefix) && /^[0-9a-f]+\.tar\.gz$/.test(f.slice(prefix.length)))
+      .map((f) => ({ f, t: statSync(join(this.location, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of siblings.slice(this.keep)) rmSync(join(this.location, f), { force: true });
+  }
+
+  async evict(key: string): Promise<void> {
+    rmSync(this.path(key), { force: true });
+  }
+}
+
+/** The Actions cache service, through the cache port. Entries are immutable; eviction is left to GitHub. */
+export class ActionsStore implements StageStore {
+  readonly kind = 'actions';
+  readonly location = 'GitHub Actions cache';
+  private readonly dir: string;
+
+  constructor(
+    private readonly cache: CacheService,
+    env: Env,
+  ) {
+    // The Actions cache restores to the path it saved from: keep it the same across runs.
+    this.dir = join(tempRoot(env), 'slipway-stage-cache');
+  }
+
+  private path(key: string): string {
+    return join(this.dir, `${key}.tar.gz`);
+  }
+
+  async restore(key: string): Promise<string | undefined> {
+    const archive = this.path(key);
+    mkdirSync(dirname(archive), { recursive: true });
+    const hit = await this.cache.restore(archive, key);
+    return hit && existsSync(archive) ? archive : undefined;
+  }
+
+  async save(key: string, archive: string): Promise<void> {
+    const stored = this.path(key);
+    if (archive !== stored) {
+      mkdirSync(dirname(stored), { recursive: true });
+      copyFileSync(archive, stored);
+    }
+    await this.cache.save(stored, key);
+  }
+
+  async evict(): Promise<void> {}
+}
+
+/** auto: the Actions cache on a runner that has it, a local directory elsewhere. */
+export function chooseStore(
+  choice: StoreChoice,
+  cacheDir: string,
+  cache: CacheService | undefined,
+  env: Env,
+): StageStore {
+  if (storeKind(choice, cache) === 'local') return new LocalStore(cacheDir);
+  return cache ? new ActionsStore(cache, env) : new UnavailableStore();
+}
+
+/** cache-store: actions in a job without the cache service: every call is a fault, said plainly. */
+class UnavailableStore implements StageStore {
+  readonly kind = 'actions';
+  readonly location = 'GitHub Actions cache';
+  private fail(): never {
+    throw new Error(NO_CACHE_SERVICE);
+  }
+  async restore(): Promise<string | undefined> {
+    this.fail();
+  }
+  async save(): Promise<void> {
+    this.fail();
+  }
+  async evict(): Promise<void> {}
+}

