@@ -6,12 +6,10 @@
  * 127.0.0.1:<port>. Its errors carry the phrases @cloudflare/containers recognises ("the container
  * is not listening", "container exited with unexpected exit code: N").
  *
- * Returned as module source: it runs inside workerd, not in Node.
+ * Kept as module source: it runs inside workerd, not in Node. ADMIN and SCRIPT are prepended by
+ * containerShimModule.
  */
-export function containerShimModule(adminBase: string, script: string): string {
-  return `
-const ADMIN = ${JSON.stringify(adminBase)};
-const SCRIPT = ${JSON.stringify(script)};
+const SHIM_SOURCE = `
 const NO_INSTANCE = 'there is no container instance that can be provided to this durable object';
 
 class ContainerShim {
@@ -87,4 +85,10 @@ export function withContainer(Base, className) {
   };
 }
 `;
+
+/** The shim module for one Worker: its source, told where the emulator's /__containers calls go. */
+export function containerShimModule(adminBase: string, script: string): string {
+  return `
+const ADMIN = ${JSON.stringify(adminBase)};
+const SCRIPT = ${JSON.stringify(script)};${SHIM_SOURCE}`;
 }

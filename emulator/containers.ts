@@ -65,6 +65,32 @@ function docker(
   });
 }
 
+/** `docker run` arguments for one instance of the application, with the instance type's limits. */
+function runArgs(app: Application, envNames: string[], entrypoint: string[] | undefined): string[] {
+  const limits = INSTANCE_LIMITS[app.configuration.instance_type ?? 'dev'] ?? INSTANCE_LIMITS.dev!;
+  return [
+    'run',
+    '-d',
+    '--network',
+    'host',
+    '--pull',
+    'missing',
+    '--label',
+    'slipway.emulator=1',
+    '--label',
+    `slipway.application=${app.name}`,
+    '--memory',
+    limits.memory,
+    '--cpus',
+    limits.cpus,
+    // Values come from this process's environment, never the command line.
+    ...envNames.flatMap((name) => ['-e', name]),
+    ...(entrypoint?.length ? ['--entrypoint', entrypoint[0]!] : []),
+    app.configuration.image,
+    ...(entrypoint?.slice(1) ?? []),
+  ];
+}
+
 /**
  * Runs the live container application's image the way Cloudflare runs an instance: one container
  * per application, started on the Durable Object's first request, on the host network (the only
@@ -84,7 +110,7 @@ export class ContainerRuntime {
   ) {}
 
   byNamespace(namespaceId: string): Application | undefined {
-    return this.applications.find((a) => a.durable_objects?.namespace_id === namespaceId);
+    return this.applications.find((app) => app.durable_objects?.namespace_id === namespaceId);
   }
 
   create(body: ApplicationInput): Application {
@@ -100,17 +126,21 @@ export class ContainerRuntime {
   }
 
   modify(id: string, body: Partial<ApplicationInput>): Application | undefined {
-    const app = this.applications.find((a) => a.id === id);
+    const app = this.applications.find((candidate) => candidate.id === id);
     if (!app) return undefined;
     Object.assign(app, body, { configuration: { ...app.configuration, ...(body.configuration ?? {}) } });
     app.version++;
     return app;
   }
 
+  /**
+   * Moves the application to the rollout's target configuration, at once (the rollout is
+   * `completed` when created). Its running instance is replaced by the route (stopInstancesOf).
+   */
   rollout(id: string, body: Partial<Rollout>): Rollout | undefined {
-    const app = this.applications.find((a) => a.id === id);
+    const app = this.applications.find((candidate) => candidate.id === id);
     if (!app) return undefined;
-    const r: Rollout = {
+    const rollout: Rollout = {
       id: randomUUID(),
       application_id: id,
       created_at: new Date().toISOString(),
@@ -120,9 +150,14 @@ export class ContainerRuntime {
       target_configuration: { ...app.configuration, ...(body.target_configuration ?? {}) },
       status: 'completed',
     };
-    app.configuration = r.target_configuration;
-    this.rollouts.push(r);
-    return r;
+    app.configuration = rollout.target_configuration;
+    this.rollouts.push(rollout);
+    return rollout;
+  }
+
+  /** Stops the application's running containers: the next request starts one from its new image. */
+  async stopInstancesOf(app: Application): Promise<void> {
+    for (const instance of this.list()) if (instance.application === app.name) await this.stop(instance.id);
   }
 
   /** Starts (or reuses) the application's container; returns its docker id. */
@@ -133,33 +168,15 @@ export class ContainerRuntime {
       if (state.out === 'true') return current.id;
     }
     if (current) await this.stop(current.id);
-    const limits = INSTANCE_LIMITS[app.configuration.instance_type ?? 'dev'] ?? INSTANCE_LIMITS.dev!;
-    const all = { ...env, ...this.extraEnv };
-    const args = [
-      'run',
-      '-d',
-      '--network',
-      'host',
-      '--pull',
-      'missing',
-      '--label',
-      'slipway.emulator=1',
-      '--label',
-      `slipway.application=${app.name}`,
-      '--memory',
-      limits.memory,
-      '--cpus',
-      limits.cpus,
-      // Values come from this process's environment, never the command line.
-      ...Object.keys(all).flatMap((k) => ['-e', k]),
-      ...(entrypoint?.length ? ['--entrypoint', entrypoint[0]!] : []),
-      app.configuration.image,
-      ...(entrypoint?.slice(1) ?? []),
-    ];
-    const r = await docker(this.dockerBin, args, all);
-    if (r.code !== 0)
-      throw new Error(`could not start ${app.configuration.image}: ${r.out.split('\n').pop() ?? ''}`);
-    const id = r.out.split('\n').pop()!.trim();
+    const containerEnv = { ...env, ...this.extraEnv };
+    const result = await docker(
+      this.dockerBin,
+      runArgs(app, Object.keys(containerEnv), entrypoint),
+      containerEnv,
+    );
+    if (result.code !== 0)
+      throw new Error(`could not start ${app.configuration.image}: ${result.out.split('\n').pop() ?? ''}`);
+    const id = result.out.split('\n').pop()!.trim();
     this.running.set(app.id, { id, applicationId: app.id, image: app.configuration.image });
     this.log(`container ${id.slice(0, 12)} of ${app.name} started from ${app.configuration.image}`);
     return id;
@@ -167,33 +184,34 @@ export class ContainerRuntime {
 
   /** Resolves with the container's exit code when it stops. */
   wait(id: string): Promise<number> {
-    const r = [...this.running.values()].find((x) => x.id === id);
-    if (r?.exited) return r.exited;
+    const instance = [...this.running.values()].find((candidate) => candidate.id === id);
+    if (instance?.exited) return instance.exited;
     const exited = new Promise<number>((resolve) => {
       const child = spawn(this.dockerBin, ['wait', id], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.on('close', () => resolve(Number(out.trim() || '137')));
     });
-    if (r) r.exited = exited;
+    if (instance) instance.exited = exited;
     return exited;
   }
 
   async stop(id: string): Promise<void> {
     await docker(this.dockerBin, ['rm', '-f', id]);
-    for (const [k, v] of this.running) if (v.id === id) this.running.delete(k);
+    for (const [appId, instance] of this.running) if (instance.id === id) this.running.delete(appId);
   }
 
   /** The docker ids of the containers running now. */
   list(): Array<{ application: string; id: string; image: string }> {
-    return [...this.running.values()].map((r) => ({
-      application: this.applications.find((a) => a.id === r.applicationId)?.name ?? r.applicationId,
-      id: r.id,
-      image: r.image,
+    return [...this.running.values()].map((instance) => ({
+      application:
+        this.applications.find((app) => app.id === instance.applicationId)?.name ?? instance.applicationId,
+      id: instance.id,
+      image: instance.image,
     }));
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => this.stop(r.id)));
+    await Promise.all([...this.running.values()].map((instance) => this.stop(instance.id)));
   }
 }

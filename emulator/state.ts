@@ -55,9 +55,9 @@ export class CloudflareState {
   }
 
   ensureScript(name: string): Script {
-    let s = this.scripts.get(name);
-    if (!s) {
-      s = {
+    let script = this.scripts.get(name);
+    if (!script) {
+      script = {
         name,
         tag: randomUUID().replace(/-/g, ''),
         createdOn: new Date().toISOString(),
@@ -66,54 +66,54 @@ export class CloudflareState {
         workersDev: false,
         namespaces: new Map(),
       };
-      this.scripts.set(name, s);
+      this.scripts.set(name, script);
     }
-    return s;
+    return script;
   }
 
-  addVersion(s: Script, v: Omit<Version, 'id' | 'number' | 'createdOn'>): Version {
+  addVersion(script: Script, fields: Omit<Version, 'id' | 'number' | 'createdOn'>): Version {
     const version: Version = {
-      ...v,
+      ...fields,
       id: randomUUID(),
-      number: s.versions.length + 1,
+      number: script.versions.length + 1,
       createdOn: new Date().toISOString(),
     };
-    s.versions.push(version);
+    script.versions.push(version);
     return version;
   }
 
   deploy(
-    s: Script,
+    script: Script,
     versions: Deployment['versions'],
     message: string | undefined,
     source = 'wrangler',
   ): Deployment {
-    const d: Deployment = {
+    const deployment: Deployment = {
       id: randomUUID(),
       createdOn: new Date().toISOString(),
       source,
       message,
       versions,
     };
-    s.deployments.unshift(d);
-    return d;
+    script.deployments.unshift(deployment);
+    return deployment;
   }
 
   /** The namespace of a Durable Object class of a script (created on first use, like the API). */
-  namespace(s: Script, className: string): string {
-    let id = s.namespaces.get(className);
+  namespace(script: Script, className: string): string {
+    let id = script.namespaces.get(className);
     if (!id) {
       id = randomUUID().replace(/-/g, '');
-      s.namespaces.set(className, id);
+      script.namespaces.set(className, id);
     }
     return id;
   }
 
   /** The version serving 100% (or most) of traffic now. */
-  liveVersion(s: Script): Version | undefined {
-    const d = s.deployments[0];
-    if (!d) return undefined;
-    const top = [...d.versions].sort((a, b) => b.percentage - a.percentage)[0];
-    return s.versions.find((v) => v.id === top?.version_id);
+  liveVersion(script: Script): Version | undefined {
+    const latest = script.deployments[0];
+    if (!latest) return undefined;
+    const top = [...latest.versions].sort((first, second) => second.percentage - first.percentage)[0];
+    return script.versions.find((version) => version.id === top?.version_id);
   }
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
 import { containerShimModule } from './container-shim.js';
+import { readBody } from './router.js';
 import type { Module, Script, Version } from './state.js';
 
 /** A fault on a served Worker's responses (the smoke test's adversary). */
@@ -23,22 +24,91 @@ export interface WorkerFault {
 
 type ModuleType = 'ESModule' | 'CommonJS' | 'Text' | 'Data' | 'CompiledWasm';
 
+interface WorkerModule {
+  type: ModuleType;
+  path: string;
+  contents: Uint8Array | string;
+}
+
+type DurableObjects = Record<string, { className: string; useSQLite: boolean }>;
+
 /** Module types by the content type wrangler uploads them with (source maps are not code). */
-function moduleType(m: Module): ModuleType | undefined {
-  const t = m.type.split(';')[0]!.trim();
-  if (t === 'application/javascript+module') return 'ESModule';
-  if (t === 'application/javascript' || t === 'text/javascript') return 'CommonJS';
-  if (t === 'text/plain') return 'Text';
-  if (t === 'application/wasm') return 'CompiledWasm';
-  if (t === 'application/source-map') return undefined;
+function moduleType(module: Module): ModuleType | undefined {
+  const contentType = module.type.split(';')[0]!.trim();
+  if (contentType === 'application/javascript+module') return 'ESModule';
+  if (contentType === 'application/javascript' || contentType === 'text/javascript') return 'CommonJS';
+  if (contentType === 'text/plain') return 'Text';
+  if (contentType === 'application/wasm') return 'CompiledWasm';
+  if (contentType === 'application/source-map') return undefined;
   return 'Data';
+}
+
+/** The uploaded modules Miniflare can load, under /worker/. */
+function uploadedModules(version: Version): WorkerModule[] {
+  return version.modules.flatMap((module) => {
+    const type = moduleType(module);
+    return type ? [{ type, path: `/worker/${module.name}`, contents: module.content }] : [];
+  });
+}
+
+/** An entry module that re-exports the Worker with its container classes wrapped (withContainer). */
+function containerEntry(mainModule: string, containerClasses: string[]): WorkerModule {
+  return {
+    type: 'ESModule',
+    path: '/worker/__slipway_entry.mjs',
+    contents: [
+      `import * as worker from './${mainModule}';`,
+      `import { withContainer } from './__slipway_container.mjs';`,
+      `export * from './${mainModule}';`,
+      `export default worker.default;`,
+      ...containerClasses.map(
+        (className) =>
+          `export const ${className} = withContainer(worker.${className}, ${JSON.stringify(className)});`,
+      ),
+    ].join('\n'),
+  };
+}
+
+/** The request's headers, repeated ones kept, for dispatchFetch. */
+function requestHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) for (const each of value) headers.append(name, each);
+  }
+  return headers;
+}
+
+/** An unhealthy or wrong-version fault rewrites a JSON body; anything else is served as it came. */
+function faultedBody(fault: WorkerFault | undefined, body: Buffer): Buffer {
+  if (!fault || (fault.kind !== 'unhealthy' && fault.kind !== 'wrong-version')) return body;
+  try {
+    const doc = JSON.parse(body.toString()) as { status?: string; version?: { id?: string } };
+    if (fault.kind === 'unhealthy') doc.status = 'unhealthy';
+    else doc.version = { ...doc.version, id: '00000000-0000-4000-8000-000000000000' };
+    return Buffer.from(JSON.stringify(doc));
+  } catch {
+    return body; // not JSON: served as it came
+  }
+}
+
+/** Writes Miniflare's response with the (maybe rewritten) body and its true length. */
+function writeResponse(res: ServerResponse, response: Response, body: Buffer, method: string): void {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'content-length' && name !== 'content-encoding' && name !== 'transfer-encoding')
+      headers[name] = value;
+  });
+  headers['content-length'] = String(body.length);
+  res.writeHead(response.status, headers);
+  res.end(method === 'HEAD' ? undefined : body);
 }
 
 interface Served {
   name: string;
   server: Server;
   url: string;
-  mf?: Miniflare;
+  miniflare?: Miniflare;
   /** The version the Miniflare instance runs. */
   versionId?: string;
 }
@@ -61,7 +131,7 @@ export class WorkerHost {
     /** The live version of a Worker now (state lookup). */
     private readonly live: (name: string) => { script: Script; version?: Version } | undefined,
     private readonly adminBase: () => string,
-    private readonly log: (m: string) => void,
+    private readonly log: (message: string) => void,
   ) {}
 
   url(name: string): string | undefined {
@@ -70,7 +140,10 @@ export class WorkerHost {
 
   list(): Record<string, { url: string; version?: string }> {
     return Object.fromEntries(
-      [...this.served.values()].map((s) => [s.name, { url: s.url, version: this.live(s.name)?.version?.id }]),
+      [...this.served.values()].map((served) => [
+        served.name,
+        { url: served.url, version: this.live(served.name)?.version?.id },
+      ]),
     );
   }
 
@@ -79,31 +152,31 @@ export class WorkerHost {
     const existing = this.served.get(name);
     if (existing) return existing.url;
     const server = createServer((req, res) => {
-      this.handle(s, req, res).catch((err: Error) => {
+      this.handle(served, req, res).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`emulator: ${err.message}`);
       });
     });
-    const s: Served = { name, server, url: '' };
-    this.served.set(name, s);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    s.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return s.url;
+    const served: Served = { name, server, url: '' };
+    this.served.set(name, served);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    served.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return served.url;
   }
 
   /** Runs the live version in Miniflare, reconfiguring after a deployment or rollback. */
-  private async ensure(s: Served): Promise<Miniflare | undefined> {
+  private async ensure(served: Served): Promise<Miniflare | undefined> {
     const run = async () => {
-      const live = this.live(s.name);
+      const live = this.live(served.name);
       if (!live?.version) return undefined;
-      if (s.mf && s.versionId === live.version.id) return s.mf;
+      if (served.miniflare && served.versionId === live.version.id) return served.miniflare;
       const options = this.options(live.script, live.version);
-      if (s.mf) await s.mf.setOptions(options);
-      else s.mf = new Miniflare(options);
-      await s.mf.ready;
-      s.versionId = live.version.id;
-      this.log(`serving ${s.name} version ${live.version.id} at ${s.url}`);
-      return s.mf;
+      if (served.miniflare) await served.miniflare.setOptions(options);
+      else served.miniflare = new Miniflare(options);
+      await served.miniflare.ready;
+      served.versionId = live.version.id;
+      this.log(`serving ${served.name} version ${live.version.id} at ${served.url}`);
+      return served.miniflare;
     };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
@@ -111,59 +184,10 @@ export class WorkerHost {
   }
 
   private options(script: Script, version: Version): MiniflareOptions {
-    const bindings: Record<string, unknown> = {};
-    const durableObjects: Record<string, { className: string; useSQLite: boolean }> = {};
-    for (const b of version.bindings) {
-      const name = String(b.name);
-      if (b.type === 'plain_text') bindings[name] = String(b.text);
-      else if (b.type === 'json') bindings[name] = b.json;
-      else if (b.type === 'secret_text') bindings[name] = version.secrets[name] ?? '';
-      else if (b.type === 'inherit') bindings[name] = version.secrets[name] ?? '';
-      else if (b.type === 'version_metadata')
-        bindings[name] = { id: version.id, tag: version.tag ?? '', timestamp: version.createdOn };
-      else if (b.type === 'durable_object_namespace' && !b.script_name)
-        durableObjects[name] = { className: String(b.class_name), useSQLite: true };
-      else {
-        const what = `${String(b.type)} (binding ${name} of ${script.name})`;
-        if (!this.unsupported.includes(what)) this.unsupported.push(what);
-        this.log(`UNSUPPORTED BINDING: ${what} is not emulated; the Worker runs without it`);
-      }
-    }
-    const containerClasses = version.containerClasses.filter((c) =>
-      Object.values(durableObjects).some((d) => d.className === c),
+    const { bindings, durableObjects } = this.miniflareBindings(script, version);
+    const containerClasses = version.containerClasses.filter((className) =>
+      Object.values(durableObjects).some((durableObject) => durableObject.className === className),
     );
-    const modules = version.modules.flatMap((m) => {
-      const type = moduleType(m);
-      return type ? [{ type, path: `/worker/${m.name}`, contents: m.content }] : [];
-    });
-    const main = modules.find((m) => m.path === `/worker/${version.mainModule}`);
-    if (!main) throw new Error(`main module ${version.mainModule} was not uploaded`);
-    // Container classes get the emulator's ctx.container (see container-shim.ts) through an entry
-    // module that re-exports the Worker with those classes wrapped.
-    const entry = containerClasses.length
-      ? {
-          type: 'ESModule' as const,
-          path: '/worker/__slipway_entry.mjs',
-          contents: [
-            `import * as worker from './${version.mainModule}';`,
-            `import { withContainer } from './__slipway_container.mjs';`,
-            `export * from './${version.mainModule}';`,
-            `export default worker.default;`,
-            ...containerClasses.map(
-              (c) => `export const ${c} = withContainer(worker.${c}, ${JSON.stringify(c)});`,
-            ),
-          ].join('\n'),
-        }
-      : undefined;
-    const shim = containerClasses.length
-      ? [
-          {
-            type: 'ESModule' as const,
-            path: '/worker/__slipway_container.mjs',
-            contents: containerShimModule(`${this.adminBase()}/__containers`, script.name),
-          },
-        ]
-      : [];
     return {
       name: script.name,
       host: '127.0.0.1',
@@ -171,7 +195,7 @@ export class WorkerHost {
       log: new Log(LogLevel.WARN),
       cf: false,
       modulesRoot: '/worker',
-      modules: [...(entry ? [entry] : [main]), ...shim, ...modules.filter((m) => m !== main || entry)],
+      modules: this.miniflareModules(script, version, containerClasses),
       compatibilityDate: version.compatibilityDate ?? '2025-01-01',
       compatibilityFlags: version.compatibilityFlags,
       bindings: bindings as MiniflareOptions['bindings'],
@@ -179,67 +203,89 @@ export class WorkerHost {
     } as MiniflareOptions;
   }
 
-  private async handle(s: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const mf = await this.ensure(s);
-    if (!mf) {
+  /** Miniflare bindings for the version's uploaded ones; types not emulated are reported, loudly. */
+  private miniflareBindings(script: Script, version: Version) {
+    const bindings: Record<string, unknown> = {};
+    const durableObjects: DurableObjects = {};
+    for (const binding of version.bindings) {
+      const name = String(binding.name);
+      if (binding.type === 'plain_text') bindings[name] = String(binding.text);
+      else if (binding.type === 'json') bindings[name] = binding.json;
+      else if (binding.type === 'secret_text') bindings[name] = version.secrets[name] ?? '';
+      else if (binding.type === 'inherit') bindings[name] = version.secrets[name] ?? '';
+      else if (binding.type === 'version_metadata')
+        bindings[name] = { id: version.id, tag: version.tag ?? '', timestamp: version.createdOn };
+      else if (binding.type === 'durable_object_namespace' && !binding.script_name)
+        durableObjects[name] = { className: String(binding.class_name), useSQLite: true };
+      else {
+        const what = `${String(binding.type)} (binding ${name} of ${script.name})`;
+        if (!this.unsupported.includes(what)) this.unsupported.push(what);
+        this.log(`UNSUPPORTED BINDING: ${what} is not emulated; the Worker runs without it`);
+      }
+    }
+    return { bindings, durableObjects };
+  }
+
+  /** The modules to load, main module first (or the container entry that wraps it). */
+  private miniflareModules(script: Script, version: Version, containerClasses: string[]): WorkerModule[] {
+    const modules = uploadedModules(version);
+    const main = modules.find((module) => module.path === `/worker/${version.mainModule}`);
+    if (!main) throw new Error(`main module ${version.mainModule} was not uploaded`);
+    if (!containerClasses.length) return [main, ...modules.filter((module) => module !== main)];
+    // Container classes get the emulator's ctx.container (see container-shim.ts) through an entry
+    // module that re-exports the Worker with those classes wrapped.
+    const shim: WorkerModule = {
+      type: 'ESModule',
+      path: '/worker/__slipway_container.mjs',
+      contents: containerShimModule(`${this.adminBase()}/__containers`, script.name),
+    };
+    return [containerEntry(version.mainModule, containerClasses), shim, ...modules];
+  }
+
+  private async handle(served: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const miniflare = await this.ensure(served);
+    if (!miniflare) {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end(`There is nothing here yet: ${s.name} has no live version.`);
+      res.end(`There is nothing here yet: ${served.name} has no live version.`);
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const fault = this.faults.find(
-      (f) =>
-        (f.times === undefined || f.used < f.times) &&
-        (!f.script || f.script === s.name) &&
-        (!f.version || f.version === s.versionId) &&
-        (!f.notVersion || f.notVersion !== s.versionId) &&
-        (!f.path || new RegExp(f.path).test(path)),
-    );
-    if (fault) fault.used++;
-    if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    const requestBody = await readBody(req);
+    const fault = this.takeFault(served, new URL(req.url ?? '/', 'http://x').pathname);
+    if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
     if (fault?.kind === 'status') {
       res.writeHead(fault.status ?? 503, { 'content-type': 'text/plain' });
       res.end(`injected ${fault.status ?? 503}`);
       return;
     }
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === 'string') headers.set(k, v);
-      else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
-    }
     const method = req.method ?? 'GET';
-    const response = await mf.dispatchFetch(`http://${s.name}.workers.dev${req.url ?? '/'}`, {
+    const response = await miniflare.dispatchFetch(`http://${served.name}.workers.dev${req.url ?? '/'}`, {
       method,
-      headers: headers as never,
-      body: method === 'GET' || method === 'HEAD' ? undefined : Buffer.concat(chunks),
+      headers: requestHeaders(req) as never,
+      body: method === 'GET' || method === 'HEAD' ? undefined : requestBody,
       redirect: 'manual',
     });
-    let body = Buffer.from(await response.arrayBuffer());
-    if (fault && (fault.kind === 'unhealthy' || fault.kind === 'wrong-version')) {
-      try {
-        const doc = JSON.parse(body.toString()) as { status?: string; version?: { id?: string } };
-        if (fault.kind === 'unhealthy') doc.status = 'unhealthy';
-        else doc.version = { ...doc.version, id: '00000000-0000-4000-8000-000000000000' };
-        body = Buffer.from(JSON.stringify(doc));
-      } catch {
-        // not JSON: served as it came
-      }
-    }
-    const out: Record<string, string> = {};
-    response.headers.forEach((v, k) => {
-      if (k !== 'content-length' && k !== 'content-encoding' && k !== 'transfer-encoding') out[k] = v;
-    });
-    out['content-length'] = String(body.length);
-    res.writeHead(response.status, out);
-    res.end(method === 'HEAD' ? undefined : body);
+    const body = faultedBody(fault, Buffer.from(await response.arrayBuffer()));
+    writeResponse(res, response, body, method);
+  }
+
+  /** The first fault in force for this Worker, version and path, counted as used. */
+  private takeFault(served: Served, path: string): (WorkerFault & { used: number }) | undefined {
+    const fault = this.faults.find(
+      (candidate) =>
+        (candidate.times === undefined || candidate.used < candidate.times) &&
+        (!candidate.script || candidate.script === served.name) &&
+        (!candidate.version || candidate.version === served.versionId) &&
+        (!candidate.notVersion || candidate.notVersion !== served.versionId) &&
+        (!candidate.path || new RegExp(candidate.path).test(path)),
+    );
+    if (fault) fault.used++;
+    return fault;
   }
 
   async stop(): Promise<void> {
-    for (const s of this.served.values()) {
-      await s.mf?.dispose().catch(() => undefined);
-      await new Promise<void>((r) => s.server.close(() => r()));
+    for (const served of this.served.values()) {
+      await served.miniflare?.dispose().catch(() => undefined);
+      await new Promise<void>((resolve) => served.server.close(() => resolve()));
     }
     this.served.clear();
   }

@@ -13,13 +13,13 @@ export function createFileCommandFiles(dir: string) {
     GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
     GITHUB_PATH: join(dir, 'path'),
   };
-  for (const f of Object.values(files)) writeFileSync(f, '');
+  for (const file of Object.values(files)) writeFileSync(file, '');
   return files;
 }
 
 /** Parses the runner's file-command format: `name=value` lines and `name<<DELIM … DELIM` blocks. */
 export function parseFileCommands(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const values: Record<string, string> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -28,10 +28,10 @@ export function parseFileCommands(text: string): Record<string, string> {
       const [, name, delim] = heredoc;
       const value: string[] = [];
       for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
-      out[name!] = value.join('\n');
+      values[name!] = value.join('\n');
     } else if (line.includes('=')) {
-      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+      values[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
     }
   }
-  return out;
+  return values;
 }

@@ -1,4 +1,4 @@
-import type { BootTestOptions } from '../../lib/boot/index.js';
+import type { BootOutputs, BootTestOptions } from '../../lib/boot/index.js';
 import { UserError } from '../../lib/core/errors.js';
 import {
   parseBoolean,
@@ -8,6 +8,7 @@ import {
   parseNumber,
   parsePath,
 } from '../../lib/core/inputs.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/boot-test/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -25,9 +26,13 @@ export const INPUTS = {
   timeout: 'timeout',
 } as const;
 
-export const OUTPUTS = { bootSeconds: 'boot-seconds', health: 'health', status: 'status' } as const;
+export const OUTPUTS = {
+  bootSeconds: 'boot-seconds',
+  health: 'health',
+  status: 'status',
+} as const satisfies OutputNames<BootOutputs>;
 
-/** Typed inputs; network "auto" is settled by the entry (bridge when the engine has one). */
+/** Typed inputs; network "auto" is settled by bootTest (bridge when the engine has one). */
 export function readInputs(get: (name: string) => string): BootTestOptions {
   const image = get(INPUTS.image).trim();
   if (!image)

@@ -1,6 +1,7 @@
-import { CACHE_MODES, type BuildImageOptions } from '../../lib/build/index.js';
+import { CACHE_MODES, type BuildImageOptions, type BuildOutputs } from '../../lib/build/index.js';
 import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
 import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../lib/core/inputs.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** The action's input names, exactly as in actions/build-image/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -27,7 +28,7 @@ export const OUTPUTS = {
   cacheHitRatio: 'cache-hit-ratio',
   stageCache: 'stage-cache',
   durationSeconds: 'duration-seconds',
-} as const;
+} as const satisfies OutputNames<BuildOutputs>;
 
 export type Inputs = Omit<BuildImageOptions, 'run'>;
 

@@ -1,6 +1,7 @@
-import type { DeployOptions } from '../../lib/deploy/deploy.js';
+import type { DeployOptions, DeployOutputs } from '../../lib/deploy/deploy.js';
 import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/core/inputs.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/deploy/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -14,6 +15,7 @@ export const INPUTS = {
   image: 'image',
 } as const;
 
+/** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 export const OUTPUTS = {
   versionId: 'version-id',
   previousVersionId: 'previous-version-id',
@@ -22,7 +24,7 @@ export const OUTPUTS = {
   deployed: 'deployed',
   liveVersionId: 'live-version-id',
   productionChanged: 'production-changed',
-} as const;
+} as const satisfies OutputNames<DeployOutputs>;
 
 export function readInputs(get: (name: string) => string): DeployOptions {
   return {

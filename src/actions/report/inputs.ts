@@ -1,5 +1,7 @@
 import { UserError } from '../../lib/core/errors.js';
 import { parseBoolean, parseChoice } from '../../lib/core/inputs.js';
+import type { ReportOutputs, RunState } from '../../lib/report/index.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/report/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -14,11 +16,14 @@ export const INPUTS = {
   rolledBack: 'rolled-back',
 } as const;
 
-export const OUTPUTS = { commentId: 'comment-id', deploymentId: 'deployment-id' } as const;
+export const OUTPUTS = {
+  commentId: 'comment-id',
+  deploymentId: 'deployment-id',
+} as const satisfies OutputNames<ReportOutputs>;
 
 export interface ReportInputs {
   token: string;
-  state: 'success' | 'failure' | 'pending' | 'error';
+  state: RunState;
   statusContext: string;
   description: string;
   sizeReport?: string;

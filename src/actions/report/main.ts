@@ -1,43 +1,42 @@
-import { existsSync } from 'node:fs';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { reportToGitHub } from '../../lib/report/index.js';
-import { readReport } from '../../lib/size/report.js';
-import { runnerLog } from '../shared/runner.js';
-import { OUTPUTS, readInputs } from './inputs.js';
+import { loadSizeReport, reportToGitHub, type ReportOptions } from '../../lib/report/index.js';
+import { publish, runnerDeps } from '../shared/runner.js';
+import { OUTPUTS, readInputs, type ReportInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
-  const o = readInputs((n) => core.getInput(n));
-  core.setSecret(o.token);
+  const inputs = readInputs((name) => core.getInput(name));
+  core.setSecret(inputs.token);
+  const octokit = github.getOctokit(inputs.token);
+  const deps = runnerDeps({ github: (route, params) => octokit.request(route, params) });
+  const result = await reportToGitHub(reportOptions(inputs), deps);
+  await publish(result, OUTPUTS);
+}
+
+/** The inputs with what the run's GitHub context says: which commit, which pull request, which run. */
+function reportOptions(inputs: ReportInputs): ReportOptions {
   const { context } = github;
-  const pr = context.payload.pull_request as { number: number; head: { sha: string } } | undefined;
-  const octokit = github.getOctokit(o.token);
-  const runUrl =
-    context.runId && process.env.GITHUB_SERVER_URL
-      ? `${process.env.GITHUB_SERVER_URL}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`
-      : undefined;
-  const r = await reportToGitHub(
-    {
-      repo: context.repo,
-      sha: pr?.head.sha ?? context.sha,
-      pullNumber: pr?.number,
-      state: o.state,
-      statusContext: o.statusContext,
-      description: o.description,
-      targetUrl: runUrl,
-      sizeReport: o.sizeReport && existsSync(o.sizeReport) ? readReport(o.sizeReport) : undefined,
-      deployment: o.environment
-        ? {
-            environment: o.environment,
-            url: o.environmentUrl,
-            versionId: o.versionId,
-            rolledBack: o.rolledBack,
-          }
-        : undefined,
-    },
-    (route, params) => octokit.request(route, params),
-    runnerLog,
-  );
-  core.setOutput(OUTPUTS.commentId, r.commentId ? String(r.commentId) : '');
-  core.setOutput(OUTPUTS.deploymentId, r.deploymentId ? String(r.deploymentId) : '');
+  const pullRequest = context.payload.pull_request as { number: number; head: { sha: string } } | undefined;
+  const serverUrl = process.env.GITHUB_SERVER_URL;
+  const { owner, repo } = context.repo;
+  return {
+    repo: context.repo,
+    // On a pull request, GITHUB_SHA is the merge commit; the status belongs on the head commit.
+    sha: pullRequest?.head.sha ?? context.sha,
+    pullNumber: pullRequest?.number,
+    state: inputs.state,
+    statusContext: inputs.statusContext,
+    description: inputs.description,
+    targetUrl:
+      context.runId && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${context.runId}` : undefined,
+    sizeReport: loadSizeReport(inputs.sizeReport),
+    deployment: inputs.environment
+      ? {
+          environment: inputs.environment,
+          url: inputs.environmentUrl,
+          versionId: inputs.versionId,
+          rolledBack: inputs.rolledBack,
+        }
+      : undefined,
+  };
 }

@@ -1,6 +1,7 @@
 import { parseBoolean } from '../../lib/core/inputs.js';
-import type { RollbackOptions } from '../../lib/deploy/rollback.js';
+import type { RollbackOptions, RollbackOutputs } from '../../lib/deploy/rollback.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/rollback/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -11,11 +12,12 @@ export const INPUTS = {
   force: 'force',
 } as const;
 
+/** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 export const OUTPUTS = {
   rolledBack: 'rolled-back',
   fromVersion: 'from-version',
   toVersion: 'to-version',
-} as const;
+} as const satisfies OutputNames<RollbackOutputs>;
 
 export function readInputs(get: (name: string) => string): RollbackOptions {
   return {

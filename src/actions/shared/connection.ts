@@ -11,13 +11,13 @@ export const CONNECTION_INPUTS = {
 } as const;
 
 export function readConnection(get: (name: string) => string): Connection {
-  const I = CONNECTION_INPUTS;
+  const names = CONNECTION_INPUTS;
   return {
-    apiToken: get(I.apiToken).trim(),
-    accountId: get(I.accountId).trim(),
-    workingDirectory: get(I.workingDirectory) || '.',
-    config: get(I.config).trim() || undefined,
-    environment: get(I.environment).trim() || undefined,
-    wranglerVersion: get(I.wranglerVersion).trim(),
+    apiToken: get(names.apiToken).trim(),
+    accountId: get(names.accountId).trim(),
+    workingDirectory: get(names.workingDirectory) || '.',
+    config: get(names.config).trim() || undefined,
+    environment: get(names.environment).trim() || undefined,
+    wranglerVersion: get(names.wranglerVersion).trim(),
   };
 }

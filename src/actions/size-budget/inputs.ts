@@ -3,7 +3,8 @@ import { UserError } from '../../lib/core/errors.js';
 import { parseChoice, parseList, parseNumber } from '../../lib/core/inputs.js';
 import { MEASURES, parseInstanceType } from '../../lib/size/budget.js';
 import { parseSize } from '../../lib/core/bytes.js';
-import type { SizeBudgetOptions } from '../../lib/size/index.js';
+import type { SizeBudgetOptions, SizeOutputs } from '../../lib/size/index.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/size-budget/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -31,7 +32,7 @@ export const OUTPUTS = {
   deltaBytes: 'delta-bytes',
   violations: 'violations',
   report: 'report',
-} as const;
+} as const satisfies OutputNames<SizeOutputs>;
 
 export function readInputs(
   get: (name: string) => string,

@@ -1,7 +1,8 @@
 import { UserError } from '../../lib/core/errors.js';
 import { parseDuration, parseList, parseNumber, parsePath } from '../../lib/core/inputs.js';
 import { parseSize } from '../../lib/core/bytes.js';
-import type { SmokeOptions } from '../../lib/smoke/index.js';
+import type { SmokeOptions, SmokeOutputs } from '../../lib/smoke/index.js';
+import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/smoke-test/action.yml (a test holds them equal). */
 export const INPUTS = {
@@ -27,7 +28,7 @@ export const OUTPUTS = {
   elapsedSeconds: 'elapsed-seconds',
   status: 'status',
   health: 'health',
-} as const;
+} as const satisfies OutputNames<SmokeOutputs>;
 
 const STATUSES = ['healthy', 'degraded', 'unhealthy'];
 
@@ -38,12 +39,12 @@ export function parseHeaders(value: string): Array<[string, string]> {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map((line, i) => {
-      const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*(.*)$/.exec(line);
-      if (!m)
+      const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*(.*)$/.exec(line);
+      if (!match)
         throw new UserError(
           `Input "headers" line ${i + 1} is not "Name: value" (values are not shown: they are masked).`,
         );
-      return [m[1]!, m[2]!];
+      return [match[1]!, match[2]!];
     });
 }
 

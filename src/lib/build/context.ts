@@ -20,13 +20,13 @@ export class ContextFiles {
     readonly dir: string,
     dockerignore?: string,
   ) {
-    const ig = ignoreFactory().add(readIgnore(dir, dockerignore));
+    const ignored = ignoreFactory().add(readIgnore(dir, dockerignore));
     const files: string[] = [];
     const walk = (rel: string) => {
-      for (const ent of readdirSync(join(dir, rel), { withFileTypes: true })) {
-        const p = rel ? `${rel}/${ent.name}` : ent.name;
-        if (ent.isDirectory()) walk(p);
-        else if (!ig.ignores(p)) files.push(p);
+      for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) walk(path);
+        else if (!ignored.ignores(path)) files.push(path);
       }
     };
     walk('');
@@ -35,36 +35,36 @@ export class ContextFiles {
 
   /** Context files a source (file, directory, or wildcard pattern; relative to the context) reads. */
   match(source: string): string[] {
-    const src = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (src === '.' || src === '') return this.files;
-    if (/[*?[]/.test(src)) {
-      const isMatch = picomatch(src, { dot: true });
-      return this.files.filter((f) => {
-        const parts = f.split('/');
-        return parts.some((_, i) => isMatch(parts.slice(0, i + 1).join('/')));
+    const wanted = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (wanted === '.' || wanted === '') return this.files;
+    if (/[*?[]/.test(wanted)) {
+      const isMatch = picomatch(wanted, { dot: true });
+      return this.files.filter((file) => {
+        const parts = file.split('/');
+        return parts.some((_, depth) => isMatch(parts.slice(0, depth + 1).join('/')));
       });
     }
-    return this.files.filter((f) => f === src || f.startsWith(`${src}/`));
+    return this.files.filter((file) => file === wanted || file.startsWith(`${wanted}/`));
   }
 
   /** One hash over path, executable bit and content of every file the sources read. */
   hash(sources: string[]): string {
-    const h = createHash('sha256');
-    const files = [...new Set(sources.flatMap((s) => this.match(s)))].sort();
-    for (const f of files) h.update(`${f}\0${this.fileHash(f)}\n`);
-    return h.digest('hex');
+    const hash = createHash('sha256');
+    const files = [...new Set(sources.flatMap((source) => this.match(source)))].sort();
+    for (const file of files) hash.update(`${file}\0${this.fileHash(file)}\n`);
+    return hash.digest('hex');
   }
 
   private fileHash(rel: string): string {
-    let v = this.hashes.get(rel);
-    if (!v) {
+    let hash = this.hashes.get(rel);
+    if (!hash) {
       const abs = join(this.dir, rel);
-      const st = lstatSync(abs);
-      const body = st.isSymbolicLink() ? Buffer.from(`link:${readlinkSync(abs)}`) : readFileSync(abs);
-      v = `${st.mode & 0o111 ? 'x' : '-'}${createHash('sha256').update(body).digest('hex')}`;
-      this.hashes.set(rel, v);
+      const stat = lstatSync(abs);
+      const body = stat.isSymbolicLink() ? Buffer.from(`link:${readlinkSync(abs)}`) : readFileSync(abs);
+      hash = `${stat.mode & 0o111 ? 'x' : '-'}${createHash('sha256').update(body).digest('hex')}`;
+      this.hashes.set(rel, hash);
     }
-    return v;
+    return hash;
   }
 }
 
@@ -73,6 +73,6 @@ function readIgnore(dir: string, explicit?: string): string[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
 }

@@ -18,20 +18,20 @@ const PREFIX = /^slipway:cache(\s|$)/;
 /** Reads the slipway:cache directives of a Dockerfile; malformed ones are errors naming the line. */
 export function parseDirectives(df: Dockerfile, file = 'Dockerfile'): CacheDirective[] {
   const out: CacheDirective[] = [];
-  for (const c of df.comments) {
-    const text = c.text.trim();
+  for (const comment of df.comments) {
+    const text = comment.text.trim();
     if (!PREFIX.test(text)) continue;
-    const where = `${file}:${c.line + 1}`;
+    const where = `${file}:${comment.line + 1}`;
     const fields: Record<string, string> = {};
-    for (const tok of text.replace(PREFIX, '').trim().split(/\s+/).filter(Boolean)) {
-      const eq = tok.indexOf('=');
-      const k = eq < 0 ? tok : tok.slice(0, eq);
-      if (!['stage', 'outputs', 'refresh'].includes(k) || eq < 0) {
+    for (const field of text.replace(PREFIX, '').trim().split(/\s+/).filter(Boolean)) {
+      const eq = field.indexOf('=');
+      const name = eq < 0 ? field : field.slice(0, eq);
+      if (!['stage', 'outputs', 'refresh'].includes(name) || eq < 0) {
         throw new UserError(
-          `${where}: "${tok}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
+          `${where}: "${field}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
         );
       }
-      fields[k] = tok.slice(eq + 1);
+      fields[name] = field.slice(eq + 1);
     }
     if (!fields.stage || !fields.outputs) {
       throw new UserError(
@@ -48,17 +48,22 @@ export function parseDirectives(df: Dockerfile, file = 'Dockerfile'): CacheDirec
         `${where}: outputs=${fields.outputs} must be an absolute directory other than / (e.g. outputs=/out).`,
       );
     }
-    if (out.some((d) => d.stage === fields.stage!.toLowerCase())) {
+    if (out.some((directive) => directive.stage === fields.stage!.toLowerCase())) {
       throw new UserError(`${where}: stage ${fields.stage} has two slipway:cache directives: keep one.`);
     }
-    out.push({ stage: fields.stage.toLowerCase(), outputs, refresh: refresh as Refresh, line: c.line + 1 });
+    out.push({
+      stage: fields.stage.toLowerCase(),
+      outputs,
+      refresh: refresh as Refresh,
+      line: comment.line + 1,
+    });
   }
   return out;
 }
 
 function within(path: string, dir: string): boolean {
-  const p = posix.normalize(path.startsWith('/') ? path : `/${path}`);
-  return p === dir || p.startsWith(`${dir}/`);
+  const normalized = posix.normalize(path.startsWith('/') ? path : `/${path}`);
+  return normalized === dir || normalized.startsWith(`${dir}/`);
 }
 
 /**
@@ -71,47 +76,66 @@ export function validateDirectives(
   file = 'Dockerfile',
 ): Map<string, Stage> {
   const stages = new Map<string, Stage>();
-  for (const d of directives) {
-    const where = `${file}:${d.line}`;
-    const stage = findStage(df, d.stage);
-    if (!stage || stage.name !== d.stage) {
-      const names =
-        df.stages
-          .filter((s) => s.name)
-          .map((s) => s.name)
-          .join(', ') || 'none are named';
-      throw new UserError(
-        `${where}: slipway:cache names stage "${d.stage}", which is not a stage of ${file} (named stages: ${names}).`,
-      );
-    }
+  for (const directive of directives) {
+    const stage = directiveStage(df, directive, file);
     let consumers = 0;
-    for (const later of df.stages.slice(stage.index + 1)) {
-      if (findStage(df, later.from, later.index) === stage) {
-        throw new UserError(
-          `${file}:${later.fromInstruction.startLine + 1}: stage ${later.name ?? later.index} is built FROM ${d.stage}, which slipway:cache replaces by its outputs: COPY --from=${d.stage} ${d.outputs} instead, or drop the directive.`,
-        );
-      }
-      for (const ins of later.instructions) {
-        for (const [k, v] of ins.flags) {
-          const ref = k === 'from' ? v : k === 'mount' ? mountOptions(v).from : undefined;
-          if (!ref || findStage(df, ref, later.index) !== stage) continue;
-          consumers++;
-          const paths = k === 'from' ? ins.args.slice(0, -1) : [mountOptions(v).source ?? '/'];
-          const outside = paths.find((p) => !within(p, d.outputs));
-          if (outside !== undefined) {
-            throw new UserError(
-              `${file}:${ins.startLine + 1}: ${ins.keyword} takes ${outside} from ${d.stage}, outside its cached outputs ${d.outputs}: write it under ${d.outputs} in that stage, or widen outputs=.`,
-            );
-          }
-        }
-      }
-    }
+    for (const later of df.stages.slice(stage.index + 1))
+      consumers += takers(df, later, stage, directive, file);
     if (consumers === 0) {
       throw new UserError(
-        `${where}: no later stage takes anything from ${d.stage} with COPY --from=${d.stage}: the stage cache stores what other stages copy out of a builder; add the COPY or drop the directive.`,
+        `${file}:${directive.line}: no later stage takes anything from ${directive.stage} with COPY --from=${directive.stage}: the stage cache stores what other stages copy out of a builder; add the COPY or drop the directive.`,
       );
     }
-    stages.set(d.stage, stage);
+    stages.set(directive.stage, stage);
   }
   return stages;
+}
+
+/** The named stage a directive caches; an error listing the named stages when there is none. */
+function directiveStage(df: Dockerfile, directive: CacheDirective, file: string): Stage {
+  const stage = findStage(df, directive.stage);
+  if (stage && stage.name === directive.stage) return stage;
+  const names =
+    df.stages
+      .filter((candidate) => candidate.name)
+      .map((candidate) => candidate.name)
+      .join(', ') || 'none are named';
+  throw new UserError(
+    `${file}:${directive.line}: slipway:cache names stage "${directive.stage}", which is not a stage of ${file} (named stages: ${names}).`,
+  );
+}
+
+/**
+ * How many instructions of a later stage take from the cached stage. Building FROM it, or taking a
+ * path outside its cached outputs, is an error: the stage is replaced by just those outputs.
+ */
+function takers(
+  df: Dockerfile,
+  later: Stage,
+  cached: Stage,
+  directive: CacheDirective,
+  file: string,
+): number {
+  const { stage: name, outputs } = directive;
+  if (findStage(df, later.from, later.index) === cached) {
+    throw new UserError(
+      `${file}:${later.fromInstruction.startLine + 1}: stage ${later.name ?? later.index} is built FROM ${name}, which slipway:cache replaces by its outputs: COPY --from=${name} ${outputs} instead, or drop the directive.`,
+    );
+  }
+  let count = 0;
+  for (const instruction of later.instructions) {
+    for (const [flag, value] of instruction.flags) {
+      const ref = flag === 'from' ? value : flag === 'mount' ? mountOptions(value).from : undefined;
+      if (!ref || findStage(df, ref, later.index) !== cached) continue;
+      count++;
+      const paths = flag === 'from' ? instruction.args.slice(0, -1) : [mountOptions(value).source ?? '/'];
+      const outside = paths.find((path) => !within(path, outputs));
+      if (outside !== undefined) {
+        throw new UserError(
+          `${file}:${instruction.startLine + 1}: ${instruction.keyword} takes ${outside} from ${name}, outside its cached outputs ${outputs}: write it under ${outputs} in that stage, or widen outputs=.`,
+        );
+      }
+    }
+  }
+  return count;
 }

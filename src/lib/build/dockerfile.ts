@@ -1,4 +1,4 @@
-import { DockerfileParser } from 'dockerfile-ast';
+import { DockerfileParser, type Instruction as ParsedInstruction } from 'dockerfile-ast';
 import { UserError } from '../core/errors.js';
 
 /** One instruction, with its continuation lines joined and its flags split out. */
@@ -36,16 +36,20 @@ export interface Dockerfile {
   lines: string[];
 }
 
-function fold(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
+function fold(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
+/** Keywords whose arguments may be written in exec form (a JSON array). */
+const EXEC_FORM = ['COPY', 'ADD', 'RUN', 'CMD', 'ENTRYPOINT', 'VOLUME', 'SHELL'];
+
 function decodeArgs(keyword: string, content: string, plain: string[]): string[] {
-  const t = content.trim();
-  if (t.startsWith('[') && ['COPY', 'ADD', 'RUN', 'CMD', 'ENTRYPOINT', 'VOLUME', 'SHELL'].includes(keyword)) {
+  const trimmed = content.trim();
+  if (trimmed.startsWith('[') && EXEC_FORM.includes(keyword)) {
     try {
-      const v: unknown = JSON.parse(t);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+      const decoded: unknown = JSON.parse(trimmed);
+      if (Array.isArray(decoded) && decoded.every((arg) => typeof arg === 'string'))
+        return decoded as string[];
     } catch {
       /* not exec form after all: shell form that starts with "[" */
     }
@@ -53,131 +57,137 @@ function decodeArgs(keyword: string, content: string, plain: string[]): string[]
   return plain;
 }
 
+/**
+ * Parses a Dockerfile into its global ARGs, stages and comments. A file without FROM, a FROM without
+ * an image, or an instruction other than ARG before the first FROM is a UserError naming the line.
+ */
 export function parseDockerfile(source: string, file = 'Dockerfile'): Dockerfile {
-  const doc = DockerfileParser.parse(source);
   const lines = source.split(/\r?\n/);
   const stages: Stage[] = [];
   const globalArgs: Dockerfile['globalArgs'] = [];
-
-  for (const ins of doc.getInstructions()) {
-    const keyword = ins.getKeyword().toUpperCase();
-    const range = ins.getRange();
-    const flags: Array<[string, string]> =
-      'getFlags' in ins && typeof ins.getFlags === 'function'
-        ? (ins.getFlags() as Array<{ getName(): string; getValue(): string | null }>).map((f) => [
-            f.getName().toLowerCase(),
-            f.getValue() ?? '',
-          ])
-        : [];
-    const content = ins.getArgumentsContent() ?? '';
-    const args = decodeArgs(
-      keyword,
-      content,
-      ins.getArguments().map((a) => a.getValue()),
-    );
-    const instruction: Instruction = {
-      keyword,
-      args,
-      flags,
-      text: fold([keyword, ...flags.map(([k, v]) => `--${k}=${v}`), content].join(' ')),
-      startLine: range.start.line,
-      endLine: range.end.line,
-    };
-
-    if (keyword === 'FROM') {
-      const from = args[0];
-      if (!from)
-        throw new UserError(
-          `${file}:${range.start.line + 1}: FROM has no image: write FROM <image> [AS <name>].`,
-        );
-      const as = args.length >= 3 && args[1]?.toUpperCase() === 'AS' ? args[2]?.toLowerCase() : undefined;
-      stages.push({ index: stages.length, name: as, from, fromInstruction: instruction, instructions: [] });
-    } else if (stages.length === 0) {
-      if (keyword !== 'ARG') {
-        throw new UserError(
-          `${file}:${range.start.line + 1}: ${keyword} before the first FROM: only ARG may come before FROM.`,
-        );
-      }
-      for (const a of args) {
-        const eq = a.indexOf('=');
-        globalArgs.push(eq < 0 ? { name: a } : { name: a.slice(0, eq), value: unquote(a.slice(eq + 1)) });
-      }
-    } else {
-      stages[stages.length - 1]!.instructions.push(instruction);
-    }
+  for (const node of DockerfileParser.parse(source).getInstructions()) {
+    const instruction = toInstruction(node);
+    const where = `${file}:${instruction.startLine + 1}`;
+    if (instruction.keyword === 'FROM') stages.push(newStage(instruction, stages.length, where));
+    else if (stages.length) stages.at(-1)!.instructions.push(instruction);
+    else if (instruction.keyword === 'ARG') globalArgs.push(...instruction.args.map(parseArg));
+    else
+      throw new UserError(
+        `${where}: ${instruction.keyword} before the first FROM: only ARG may come before FROM.`,
+      );
   }
   if (stages.length === 0)
     throw new UserError(`${file} has no FROM instruction: it is not a Dockerfile, or it is empty.`);
-
-  // Every line that starts with "#" is a comment (the parser reads a first-line "# key=value" as a
-  // parser directive, which a slipway:cache line is not).
-  const comments = lines.flatMap((l, line) => {
-    const m = /^\s*#(.*)$/.exec(l);
-    return m ? [{ line, text: m[1]!.trim() }] : [];
-  });
-  return { globalArgs, stages, comments, lines };
+  return { globalArgs, stages, comments: readComments(lines), lines };
 }
 
-function unquote(v: string): string {
-  return /^(["']).*\1$/.test(v) ? v.slice(1, -1) : v;
+/** One parsed instruction in our shape: keyword, decoded arguments, flags and its folded text. */
+function toInstruction(node: ParsedInstruction): Instruction {
+  const keyword = node.getKeyword().toUpperCase();
+  const range = node.getRange();
+  const flags: Array<[string, string]> =
+    'getFlags' in node && typeof node.getFlags === 'function'
+      ? (node.getFlags() as Array<{ getName(): string; getValue(): string | null }>).map((flag) => [
+          flag.getName().toLowerCase(),
+          flag.getValue() ?? '',
+        ])
+      : [];
+  const content = node.getArgumentsContent() ?? '';
+  const plain = node.getArguments().map((arg) => arg.getValue());
+  return {
+    keyword,
+    args: decodeArgs(keyword, content, plain),
+    flags,
+    text: fold([keyword, ...flags.map(([name, value]) => `--${name}=${value}`), content].join(' ')),
+    startLine: range.start.line,
+    endLine: range.end.line,
+  };
+}
+
+/** A stage from its FROM instruction: `FROM <image> [AS <name>]`. */
+function newStage(from: Instruction, index: number, where: string): Stage {
+  const image = from.args[0];
+  if (!image) throw new UserError(`${where}: FROM has no image: write FROM <image> [AS <name>].`);
+  const name =
+    from.args.length >= 3 && from.args[1]?.toUpperCase() === 'AS' ? from.args[2]?.toLowerCase() : undefined;
+  return { index, name, from: image, fromInstruction: from, instructions: [] };
+}
+
+/**
+ * Every line that starts with "#" is a comment (the parser reads a first-line "# key=value" as a
+ * parser directive, which a slipway:cache line is not).
+ */
+function readComments(lines: string[]): Dockerfile['comments'] {
+  return lines.flatMap((text, line) => {
+    const match = /^\s*#(.*)$/.exec(text);
+    return match ? [{ line, text: match[1]!.trim() }] : [];
+  });
+}
+
+/** `NAME` or `NAME=default` (quotes around the default removed). */
+function parseArg(declaration: string): { name: string; value?: string } {
+  const eq = declaration.indexOf('=');
+  return eq < 0
+    ? { name: declaration }
+    : { name: declaration.slice(0, eq), value: unquote(declaration.slice(eq + 1)) };
+}
+
+function unquote(value: string): string {
+  return /^(["']).*\1$/.test(value) ? value.slice(1, -1) : value;
 }
 
 /** The ARG declarations of an instruction list: name and default (when given). */
 export function argDeclarations(instructions: Instruction[]): Array<{ name: string; value?: string }> {
   return instructions
-    .filter((i) => i.keyword === 'ARG')
-    .flatMap((i) =>
-      i.args.map((a) => {
-        const eq = a.indexOf('=');
-        return eq < 0 ? { name: a } : { name: a.slice(0, eq), value: unquote(a.slice(eq + 1)) };
-      }),
-    );
+    .filter((instruction) => instruction.keyword === 'ARG')
+    .flatMap((instruction) => instruction.args.map(parseArg));
 }
 
 /** Expands $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} with the given variables. */
 export function expandVars(text: string, vars: Record<string, string | undefined>): string {
   return text.replace(
     /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
-    (_m, braced, op, word, bare) => {
-      const name = (braced ?? bare) as string;
-      const v = vars[name];
-      if (op === '-') return v ? v : (word as string);
-      if (op === '+') return v ? (word as string) : '';
-      return v ?? '';
+    (_match, braced, op, word, bare) => {
+      const value = vars[(braced ?? bare) as string];
+      if (op === '-') return value ? value : (word as string);
+      if (op === '+') return value ? (word as string) : '';
+      return value ?? '';
     },
   );
 }
 
 /** The stage a reference (name or index) points at, if it is a stage of this file before `before`. */
 export function findStage(df: Dockerfile, ref: string, before = Infinity): Stage | undefined {
-  const r = ref.toLowerCase();
-  const s = /^\d+$/.test(r) ? df.stages[Number(r)] : df.stages.find((st) => st.name === r);
-  return s && s.index < before ? s : undefined;
+  const wanted = ref.toLowerCase();
+  const stage = /^\d+$/.test(wanted)
+    ? df.stages[Number(wanted)]
+    : df.stages.find((candidate) => candidate.name === wanted);
+  return stage && stage.index < before ? stage : undefined;
 }
 
 /** Stages another stage depends on: its base (FROM <stage>), COPY --from and RUN --mount from=. */
 export function stageDependencies(df: Dockerfile, stage: Stage): Stage[] {
-  const deps = new Map<number, Stage>();
+  const dependencies = new Map<number, Stage>();
   const add = (ref: string | undefined) => {
-    const s = ref ? findStage(df, ref, stage.index) : undefined;
-    if (s) deps.set(s.index, s);
+    const found = ref ? findStage(df, ref, stage.index) : undefined;
+    if (found) dependencies.set(found.index, found);
   };
   add(stage.from);
-  for (const i of stage.instructions) {
-    for (const [k, v] of i.flags) {
-      if (k === 'from') add(v);
-      if (k === 'mount') add(mountOptions(v).from);
+  for (const instruction of stage.instructions) {
+    for (const [flag, value] of instruction.flags) {
+      if (flag === 'from') add(value);
+      if (flag === 'mount') add(mountOptions(value).from);
     }
   }
-  return [...deps.values()];
+  return [...dependencies.values()];
 }
 
 /** Parses a --mount value (type=bind,from=x,source=y,target=z). */
 export function mountOptions(value: string): Record<string, string> {
   return Object.fromEntries(
-    value.split(',').map((kv) => {
-      const eq = kv.indexOf('=');
-      return eq < 0 ? [kv.trim(), 'true'] : [kv.slice(0, eq).trim(), kv.slice(eq + 1).trim()];
+    value.split(',').map((option) => {
+      const eq = option.indexOf('=');
+      return eq < 0 ? [option.trim(), 'true'] : [option.slice(0, eq).trim(), option.slice(eq + 1).trim()];
     }),
   );
 }
@@ -185,23 +195,23 @@ export function mountOptions(value: string): Record<string, string> {
 /** The stage a build ends at: the named target, else the last stage. */
 export function targetStage(df: Dockerfile, target: string | undefined, file = 'Dockerfile'): Stage {
   if (!target) return df.stages[df.stages.length - 1]!;
-  const s = findStage(df, target);
-  if (!s) {
-    const names = df.stages.map((st) => st.name ?? String(st.index)).join(', ');
+  const stage = findStage(df, target);
+  if (!stage) {
+    const names = df.stages.map((candidate) => candidate.name ?? String(candidate.index)).join(', ');
     throw new UserError(
       `Target "${target}" is not a stage of ${file} (stages: ${names}): set "target" to one of them.`,
     );
   }
-  return s;
+  return stage;
 }
 
 /** The stages a build of `target` needs, target included, in file order. */
 export function reachableStages(df: Dockerfile, target: Stage): Stage[] {
   const seen = new Map<number, Stage>();
-  const visit = (s: Stage) => {
-    if (seen.has(s.index)) return;
-    seen.set(s.index, s);
-    stageDependencies(df, s).forEach(visit);
+  const visit = (stage: Stage) => {
+    if (seen.has(stage.index)) return;
+    seen.set(stage.index, stage);
+    stageDependencies(df, stage).forEach(visit);
   };
   visit(target);
   return [...seen.values()].sort((a, b) => a.index - b.index);

@@ -5,6 +5,7 @@ import {
   findStage,
   mountOptions,
   type Dockerfile,
+  type Instruction,
   type Stage,
 } from './dockerfile.js';
 import type { ContextFiles } from './context.js';
@@ -19,12 +20,12 @@ export function refreshBucket(refresh: Refresh, now: Date): string {
   if (refresh === 'monthly')
     return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
   // ISO 8601 week: the week with the year's first Thursday is week 1.
-  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const day = d.getUTCDay() || 7;
-  d.setUTCDate(d.getUTCDate() + 4 - day);
-  const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
-  const week = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
-  return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+  const thursday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const day = thursday.getUTCDay() || 7;
+  thursday.setUTCDate(thursday.getUTCDate() + 4 - day);
+  const yearStart = Date.UTC(thursday.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((thursday.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${thursday.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
 export interface KeyContext {
@@ -40,8 +41,9 @@ export function globalArgValues(
   buildArgs: Record<string, string>,
 ): Record<string, string | undefined> {
   const vars: Record<string, string | undefined> = {};
-  for (const a of df.globalArgs) {
-    vars[a.name] = buildArgs[a.name] ?? (a.value === undefined ? undefined : expandVars(a.value, vars));
+  for (const arg of df.globalArgs) {
+    vars[arg.name] =
+      buildArgs[arg.name] ?? (arg.value === undefined ? undefined : expandVars(arg.value, vars));
   }
   return vars;
 }
@@ -56,52 +58,73 @@ export function stageFingerprint(ctx: KeyContext, stage: Stage, memo = new Map<n
   const known = memo.get(stage.index);
   if (known) return known;
   const globals = globalArgValues(ctx.df, ctx.buildArgs);
-  const fromRef = expandVars(stage.from, globals);
-  const baseStage = findStage(ctx.df, fromRef, stage.index);
-  const dep = (ref: string) => {
-    const s = findStage(ctx.df, ref, stage.index);
-    return s ? { stage: stageFingerprint(ctx, s, memo) } : { image: ref };
+  const dependency: Dependency = (ref) => {
+    const found = findStage(ctx.df, ref, stage.index);
+    return found ? { stage: stageFingerprint(ctx, found, memo) } : { image: ref };
   };
-
-  // ARGs in scope: declared in the stage; a declaration without a default inherits the global value.
-  const vars: Record<string, string | undefined> = {};
-  const args: Record<string, string | null> = {};
-  for (const a of argDeclarations(stage.instructions)) {
-    const v = ctx.buildArgs[a.name] ?? (a.value !== undefined ? expandVars(a.value, vars) : globals[a.name]);
-    vars[a.name] = v;
-    args[a.name] = v ?? null;
-  }
-
-  const steps = stage.instructions.map((ins) => {
-    const step: Record<string, unknown> = { text: ins.text };
-    const from = ins.flags.find(([k]) => k === 'from')?.[1];
-    if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && ins.args.length > 1) {
-      const sources = ins.args.slice(0, -1).map((s) => expandVars(s, vars));
-      if (from) step.from = dep(expandVars(from, vars));
-      else {
-        const local = sources.filter((s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !s.startsWith('git@'));
-        step.files = ctx.files.hash(local);
-      }
-    }
-    for (const [k, v] of ins.flags) {
-      if (k !== 'mount') continue;
-      const m = mountOptions(expandVars(v, vars));
-      if ((m.type ?? 'bind') !== 'bind') continue;
-      if (m.from) step.mountFrom = [...((step.mountFrom as unknown[]) ?? []), dep(m.from)];
-      else step.mountFiles = [...((step.mountFiles as string[]) ?? []), ctx.files.hash([m.source ?? '.'])];
-    }
-    return step;
-  });
-
-  const fromFlags = stage.fromInstruction.flags.map(([k, v]) => `${k}=${expandVars(v, globals)}`);
-  const fp = {
-    base: baseStage ? { stage: stageFingerprint(ctx, baseStage, memo) } : { image: fromRef },
-    fromFlags,
+  const { vars, args } = stageArgs(ctx, stage, globals);
+  const steps = stage.instructions.map((instruction) => stepFingerprint(ctx, instruction, vars, dependency));
+  const fingerprint = {
+    base: dependency(expandVars(stage.from, globals)),
+    fromFlags: stage.fromInstruction.flags.map(([name, value]) => `${name}=${expandVars(value, globals)}`),
     args,
     steps,
   };
-  memo.set(stage.index, fp);
-  return fp;
+  memo.set(stage.index, fingerprint);
+  return fingerprint;
+}
+
+/** What a reference stands for: an earlier stage's fingerprint, or an image by name. */
+type Dependency = (ref: string) => { stage: unknown } | { image: string };
+
+/** ARGs in scope: declared in the stage; a declaration without a default inherits the global value. */
+function stageArgs(
+  ctx: KeyContext,
+  stage: Stage,
+  globals: Record<string, string | undefined>,
+): { vars: Record<string, string | undefined>; args: Record<string, string | null> } {
+  const vars: Record<string, string | undefined> = {};
+  const args: Record<string, string | null> = {};
+  for (const declaration of argDeclarations(stage.instructions)) {
+    const value =
+      ctx.buildArgs[declaration.name] ??
+      (declaration.value !== undefined ? expandVars(declaration.value, vars) : globals[declaration.name]);
+    vars[declaration.name] = value;
+    args[declaration.name] = value ?? null;
+  }
+  return { vars, args };
+}
+
+/**
+ * One instruction's part of the fingerprint: its text, the context files a COPY/ADD or bind mount
+ * reads, and the stages or images it copies or mounts from.
+ */
+function stepFingerprint(
+  ctx: KeyContext,
+  instruction: Instruction,
+  vars: Record<string, string | undefined>,
+  dependency: Dependency,
+): Record<string, unknown> {
+  const step: Record<string, unknown> = { text: instruction.text };
+  const from = instruction.flags.find(([name]) => name === 'from')?.[1];
+  if ((instruction.keyword === 'COPY' || instruction.keyword === 'ADD') && instruction.args.length > 1) {
+    const sources = instruction.args.slice(0, -1).map((source) => expandVars(source, vars));
+    if (from) step.from = dependency(expandVars(from, vars));
+    else step.files = ctx.files.hash(sources.filter(isContextSource));
+  }
+  for (const [name, value] of instruction.flags) {
+    if (name !== 'mount') continue;
+    const mount = mountOptions(expandVars(value, vars));
+    if ((mount.type ?? 'bind') !== 'bind') continue;
+    if (mount.from) step.mountFrom = [...((step.mountFrom as unknown[]) ?? []), dependency(mount.from)];
+    else step.mountFiles = [...((step.mountFiles as string[]) ?? []), ctx.files.hash([mount.source ?? '.'])];
+  }
+  return step;
+}
+
+/** A COPY/ADD source read from the context (not a URL or a git remote). */
+function isContextSource(source: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('git@');
 }
 
 /** The store key of a cached stage: readable prefix, then a hash of all it depends on. */

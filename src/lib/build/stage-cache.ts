@@ -1,6 +1,7 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dockerfile, Stage } from './dockerfile.js';
+import type { Dockerfile } from './dockerfile.js';
+import type { CachedStage } from './plan.js';
 import type { DockerClient } from '../engine/client.js';
 import { lastLine } from '../core/text.js';
 import { describeError } from '../core/errors.js';
@@ -9,6 +10,7 @@ import type { Log } from '../core/io.js';
 import type { CacheDirective } from './directives.js';
 import { stageKey, type KeyContext } from './key.js';
 import type { StageStore } from './store.js';
+import { secondsSince } from './output.js';
 
 export interface StageReport {
   stage: string;
@@ -41,7 +43,7 @@ export function replaceStages(df: Dockerfile, replacements: Map<number, string>)
   for (const [index, image] of replacements) {
     const stage = df.stages[index]!;
     const last = stage.instructions.at(-1)?.endLine ?? stage.fromInstruction.endLine;
-    for (let l = stage.fromInstruction.startLine; l <= last; l++) lines[l] = '';
+    for (let line = stage.fromInstruction.startLine; line <= last; line++) lines[line] = '';
     lines[stage.fromInstruction.startLine] = `FROM ${image} AS ${stage.name ?? `stage-${index}`}`;
   }
   return lines.join('\n');
@@ -54,7 +56,7 @@ export interface StageCacheParams {
   store: StageStore;
   keyContext: KeyContext;
   /** The cached stages this build needs, with their directives. */
-  stages: Array<{ stage: Stage; directive: CacheDirective }>;
+  stages: CachedStage[];
   /** The user's Dockerfile and build settings, for building a stage on a miss. */
   file: string;
   context: string;
@@ -75,123 +77,171 @@ export interface StageCacheResult {
   images: string[];
 }
 
+export function emptyStageCache(): StageCacheResult {
+  return { reports: [], replacements: new Map(), output: '', images: [] };
+}
+
+/** One cached stage on its way: its store key and the image that will stand in for it. */
+interface StageWork {
+  name: string;
+  directive: CacheDirective;
+  key: string;
+  standIn: string;
+  report: StageReport;
+}
+
 /**
  * For each cached stage: restore its outputs from the store (hit), or build the stage, export its
  * outputs and store them (miss). Either way the stage is then stood in for by a small image holding
  * just those outputs, so the main build never runs it and cold and warm builds copy the same bytes.
  * Store faults and corrupt entries warn and fall back to building; they never fail the build.
+ * `into` is filled as each stage is done, so that when a stage fails to build (StageBuildError) it
+ * still holds the output so far and every temporary image to remove.
  */
-export async function prepareCachedStages(p: StageCacheParams): Promise<StageCacheResult> {
-  const result: StageCacheResult = { reports: [], replacements: new Map(), output: '', images: [] };
-  for (const { stage, directive } of p.stages) {
+export async function prepareCachedStages(
+  params: StageCacheParams,
+  into: StageCacheResult = emptyStageCache(),
+): Promise<StageCacheResult> {
+  for (const { stage, directive } of params.stages) {
+    const started = performance.now();
     const name = stage.name!;
-    const t0 = performance.now();
-    const { key, bucket } = stageKey(p.keyContext, stage, directive, p.now);
-    const short = key.slice(-12);
-    const standIn = `slipway-stage/${name}:${short}`;
+    const { key, bucket } = stageKey(params.keyContext, stage, directive, params.now);
     const report: StageReport = { stage: name, key, bucket, result: 'miss', bytes: 0, seconds: 0 };
-
-    let archive: string | undefined;
-    try {
-      archive = await p.store.restore(key);
-    } catch (err) {
-      p.log.warning(
-        `Stage cache: could not read ${p.store.location} for ${name} (${describeError(err)}); building it uncached.`,
-      );
-    }
-    if (archive) {
-      try {
-        report.bytes = await importOutputs(
-          p,
-          archive,
-          directive.outputs,
-          standIn,
-          join(p.tmp, `${name}-restore`),
-        );
-        report.result = 'hit';
-        p.log.info(
-          `Stage cache hit for ${name}: restored ${directive.outputs} from ${p.store.location}; the stage will not run.`,
-        );
-      } catch (err) {
-        p.log.warning(
-          `Stage cache entry for ${name} is unusable (${describeError(err)}); dropping it and rebuilding the stage.`,
-        );
-        await p.store.evict(key).catch(() => undefined);
-        archive = undefined;
-      }
-    }
-
-    if (!archive) {
-      p.log.info(`Stage cache miss for ${name} (key ${key}): building the stage.`);
-      const built = `slipway-stage-build/${name}:${short}`;
-      result.images.push(built);
-      const b = await p.client.build({
-        context: p.context,
-        file: p.file,
-        target: name,
-        buildArgs: p.buildArgs,
-        labels: [],
-        tags: [built],
-        platforms: p.platforms,
-        network: p.network,
-      });
-      result.output += `${b.output}\n`;
-      if (b.code !== 0) throw new StageBuildError(name, b.output);
-      const fresh = join(p.tmp, `${key}.tar.gz`);
-      try {
-        report.bytes = await p.client.exportPath(built, directive.outputs, fresh);
-      } catch (err) {
-        report.result = 'uncached';
-        report.note = `could not export ${directive.outputs}: ${describeError(err)}`;
-        p.log.warning(`Stage cache: ${name} ${report.note}; the build goes on without the cache.`);
-      }
-      if (report.result === 'miss') {
-        try {
-          await p.store.save(key, fresh);
-        } catch (err) {
-          report.note = `not stored: ${describeError(err)}`;
-          p.log.warning(
-            `Stage cache: could not store ${name} in ${p.store.location} (${describeError(err)}); the build goes on.`,
-          );
-        }
-        await importOutputs(p, fresh, directive.outputs, standIn, join(p.tmp, `${name}-import`));
-      }
-    }
+    const work: StageWork = {
+      name,
+      directive,
+      key,
+      standIn: `slipway-stage/${name}:${key.slice(-12)}`,
+      report,
+    };
+    if (!(await restoreStage(params, work))) await buildStage(params, work, into);
     if (report.result !== 'uncached') {
-      result.replacements.set(stage.index, standIn);
-      result.images.push(standIn);
+      into.replacements.set(stage.index, work.standIn);
+      into.images.push(work.standIn);
     }
-    report.seconds = Math.round((performance.now() - t0) / 100) / 10;
-    result.reports.push(report);
+    report.seconds = secondsSince(started);
+    into.reports.push(report);
   }
-  return result;
+  return into;
+}
+
+/** A hit: the stored outputs become the stand-in image. False on a miss, or on an unusable entry (dropped). */
+async function restoreStage(params: StageCacheParams, work: StageWork): Promise<boolean> {
+  const archive = await readStore(params, work);
+  if (!archive) return false;
+  const { name, directive, report } = work;
+  try {
+    const dir = join(params.tmp, `${name}-restore`);
+    report.bytes = await importOutputs(params, archive, directive.outputs, work.standIn, dir);
+    report.result = 'hit';
+    params.log.info(
+      `Stage cache hit for ${name}: restored ${directive.outputs} from ${params.store.location}; the stage will not run.`,
+    );
+    return true;
+  } catch (err) {
+    params.log.warning(
+      `Stage cache entry for ${name} is unusable (${describeError(err)}); dropping it and rebuilding the stage.`,
+    );
+    await params.store.evict(work.key).catch(() => undefined);
+    return false;
+  }
+}
+
+/** The stored archive for the stage, or undefined on a miss or a store fault (which warns). */
+async function readStore(params: StageCacheParams, work: StageWork): Promise<string | undefined> {
+  try {
+    return await params.store.restore(work.key);
+  } catch (err) {
+    params.log.warning(
+      `Stage cache: could not read ${params.store.location} for ${work.name} (${describeError(err)}); building it uncached.`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * A miss: builds the stage, exports its outputs, stores them and makes the stand-in image of them.
+ * A failed build throws StageBuildError; an export or store fault only warns.
+ */
+async function buildStage(params: StageCacheParams, work: StageWork, into: StageCacheResult): Promise<void> {
+  const { name, key, directive } = work;
+  params.log.info(`Stage cache miss for ${name} (key ${key}): building the stage.`);
+  const image = `slipway-stage-build/${name}:${key.slice(-12)}`;
+  into.images.push(image);
+  const built = await params.client.build({
+    context: params.context,
+    file: params.file,
+    target: name,
+    buildArgs: params.buildArgs,
+    labels: [],
+    tags: [image],
+    platforms: params.platforms,
+    network: params.network,
+  });
+  into.output += `${built.output}\n`;
+  if (built.code !== 0) throw new StageBuildError(name, built.output);
+  const archive = join(params.tmp, `${key}.tar.gz`);
+  if (!(await exportStage(params, work, image, archive))) return;
+  await storeStage(params, work, archive);
+  await importOutputs(params, archive, directive.outputs, work.standIn, join(params.tmp, `${name}-import`));
+}
+
+/** Writes the stage's outputs to an archive; false (the stage goes uncached) when it cannot. */
+async function exportStage(
+  params: StageCacheParams,
+  work: StageWork,
+  image: string,
+  archive: string,
+): Promise<boolean> {
+  const { report } = work;
+  try {
+    report.bytes = await params.client.exportPath(image, work.directive.outputs, archive);
+    return true;
+  } catch (err) {
+    report.result = 'uncached';
+    report.note = `could not export ${work.directive.outputs}: ${describeError(err)}`;
+    params.log.warning(`Stage cache: ${work.name} ${report.note}; the build goes on without the cache.`);
+    return false;
+  }
+}
+
+/** Saves the archive in the store; a fault is noted and warned about, never fatal. */
+async function storeStage(params: StageCacheParams, work: StageWork, archive: string): Promise<void> {
+  try {
+    await params.store.save(work.key, archive);
+  } catch (err) {
+    work.report.note = `not stored: ${describeError(err)}`;
+    params.log.warning(
+      `Stage cache: could not store ${work.name} in ${params.store.location} (${describeError(err)}); the build goes on.`,
+    );
+  }
 }
 
 /** Unpacks an archive of outputs and builds `FROM scratch` + those outputs as the stand-in image. */
 async function importOutputs(
-  p: StageCacheParams,
+  params: StageCacheParams,
   archive: string,
   outputs: string,
   image: string,
   dir: string,
 ): Promise<number> {
   mkdirSync(dir, { recursive: true });
-  const x = await p.run('tar', ['-xzf', archive, '-C', dir], { silent: true });
-  if (x.code !== 0) throw new Error(`tar could not unpack it: ${lastLine(x.stderr)}`);
+  const unpacked = await params.run('tar', ['-xzf', archive, '-C', dir], { silent: true });
+  if (unpacked.code !== 0) throw new Error(`tar could not unpack it: ${lastLine(unpacked.stderr)}`);
   const top = basename(outputs);
   writeFileSync(join(dir, 'Dockerfile'), `FROM scratch\nCOPY ${JSON.stringify([top, `${outputs}/`])}\n`);
-  const b = await p.client.build(
+  const built = await params.client.build(
     {
       context: dir,
       file: join(dir, 'Dockerfile'),
       buildArgs: [],
       labels: [],
       tags: [image],
-      platforms: p.platforms,
-      network: p.network,
+      platforms: params.platforms,
+      network: params.network,
     },
     { silent: true },
   );
-  if (b.code !== 0) throw new Error(`could not build the stand-in image: ${lastLine(b.output)}`);
+  if (built.code !== 0) throw new Error(`could not build the stand-in image: ${lastLine(built.output)}`);
   return statSync(archive).size;
 }

@@ -46,11 +46,11 @@ export class LocalStore implements StageStore {
   }
 
   async restore(key: string): Promise<string | undefined> {
-    const p = this.path(key);
-    if (!existsSync(p) || !statSync(p).isFile()) return undefined;
+    const archive = this.path(key);
+    if (!existsSync(archive) || !statSync(archive).isFile()) return undefined;
     const now = new Date();
-    utimesSync(p, now, now);
-    return p;
+    utimesSync(archive, now, now);
+    return archive;
   }
 
   async save(key: string, archive: string): Promise<void> {
@@ -71,10 +71,10 @@ export class LocalStore implements StageStore {
   private prune(key: string): void {
     const prefix = key.replace(/-[0-9a-f]+$/, '-');
     const siblings = readdirSync(this.location)
-      .filter((f) => f.startsWith(prefix) && /^[0-9a-f]+\.tar\.gz$/.test(f.slice(prefix.length)))
-      .map((f) => ({ f, t: statSync(join(this.location, f)).mtimeMs }))
-      .sort((a, b) => b.t - a.t);
-    for (const { f } of siblings.slice(this.keep)) rmSync(join(this.location, f), { force: true });
+      .filter((file) => file.startsWith(prefix) && /^[0-9a-f]+\.tar\.gz$/.test(file.slice(prefix.length)))
+      .map((file) => ({ file, used: statSync(join(this.location, file)).mtimeMs }))
+      .sort((a, b) => b.used - a.used);
+    for (const { file } of siblings.slice(this.keep)) rmSync(join(this.location, file), { force: true });
   }
 
   async evict(key: string): Promise<void> {

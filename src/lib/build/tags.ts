@@ -16,9 +16,9 @@ export interface RunContext {
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
 
 /** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
-export function sanitizeTag(s: string): string {
-  const t = s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '');
-  return (t || 'unnamed').slice(0, 128);
+export function sanitizeTag(text: string): string {
+  const tag = text.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '');
+  return (tag || 'unnamed').slice(0, 128);
 }
 
 export interface TagPlan {
@@ -39,15 +39,15 @@ export interface TagPlan {
 export function planTags(ctx: RunContext): TagPlan {
   const sha7 = ctx.sha ? ctx.sha.slice(0, 7) : 'local';
   if (ctx.eventName === 'pull_request' || ctx.eventName === 'pull_request_target') {
-    const n = ctx.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]);
-    if (!n) throw new UserError('This pull_request event has no pull request number in its payload or ref.');
-    return { tags: [`pr-${n}`], version: `pr-${n}` };
+    const pr = ctx.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]);
+    if (!pr) throw new UserError('This pull_request event has no pull request number in its payload or ref.');
+    return { tags: [`pr-${pr}`], version: `pr-${pr}` };
   }
   if (ctx.ref.startsWith('refs/tags/')) {
     const tag = ctx.ref.slice('refs/tags/'.length);
-    const m = SEMVER.exec(tag);
-    if (!m) return { tags: [sanitizeTag(tag)], version: tag };
-    const [, maj, min, pat, pre] = m;
+    const semver = SEMVER.exec(tag);
+    if (!semver) return { tags: [sanitizeTag(tag)], version: tag };
+    const [, maj, min, pat, pre] = semver;
     const full = `${maj}.${min}.${pat}${pre ? `-${pre}` : ''}`;
     if (pre) return { tags: [sanitizeTag(`v${full}`)], version: full };
     const tags = [`v${full}`, `v${maj}.${min}`];
@@ -65,29 +65,30 @@ const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 
 /** Checks an image name (no tag): registry host optional, path components lower-case. */
 export function validateImageName(image: string): string {
-  const i = image.trim();
-  const slash = i.indexOf('/');
-  const host = slash > 0 && /[.:]|^localhost$/.test(i.slice(0, slash)) ? i.slice(0, slash) : '';
-  const path = host ? i.slice(slash + 1) : i;
-  if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || i.includes('@')) {
+  const name = image.trim();
+  const slash = name.indexOf('/');
+  const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
+  const path = host ? name.slice(slash + 1) : name;
+  if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
     throw new UserError(
       `Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`,
     );
   }
-  return i;
+  return name;
 }
 
 /** Full references: the planned tags on the image, then extra tags (bare tags or full references). */
 export function fullReferences(image: string, planned: string[], extra: string[]): string[] {
-  const refs = planned.map((t) => `${image}:${t}`);
-  for (const e of extra) {
-    const lastSlash = e.lastIndexOf('/');
-    const hasTag = e.slice(lastSlash + 1).includes(':');
-    if (!hasTag && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(e)) refs.push(`${image}:${e}`);
-    else if (hasTag && /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(e)) refs.push(e);
+  const refs = planned.map((tag) => `${image}:${tag}`);
+  for (const wanted of extra) {
+    const lastSlash = wanted.lastIndexOf('/');
+    const hasTag = wanted.slice(lastSlash + 1).includes(':');
+    if (!hasTag && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted)) refs.push(`${image}:${wanted}`);
+    else if (hasTag && /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted))
+      refs.push(wanted);
     else
       throw new UserError(
-        `Input "tags" has "${e}", which is neither a tag (v1, edge) nor a reference (ghcr.io/o/app:v1).`,
+        `Input "tags" has "${wanted}", which is neither a tag (v1, edge) nor a reference (ghcr.io/o/app:v1).`,
       );
   }
   return [...new Set(refs)];
@@ -106,7 +107,7 @@ export function ociLabels(ctx: RunContext, version: string, now: Date): Array<[s
 
 /** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
 export function runContextFrom(env: Record<string, string | undefined>, payload: unknown): RunContext {
-  const p = (payload ?? {}) as {
+  const event = (payload ?? {}) as {
     repository?: { default_branch?: string; full_name?: string };
     pull_request?: { number?: number };
     number?: number;
@@ -115,10 +116,11 @@ export function runContextFrom(env: Record<string, string | undefined>, payload:
     eventName: env.GITHUB_EVENT_NAME ?? '',
     ref: env.GITHUB_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
-    defaultBranch: p.repository?.default_branch,
+    defaultBranch: event.repository?.default_branch,
     prNumber:
-      p.pull_request?.number ?? (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? p.number : undefined),
+      event.pull_request?.number ??
+      (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-    repository: env.GITHUB_REPOSITORY || p.repository?.full_name,
+    repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
   };
 }

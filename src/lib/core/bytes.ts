@@ -9,15 +9,15 @@ const BINARY: Record<string, number> = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 3
  * "M" or "G" included (which would be ambiguous), is an error naming the input and the fix.
  */
 export function parseSize(input: string, value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() ?? '';
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
+  const unit = match?.[2]?.toLowerCase() ?? '';
   const factor = unit === '' ? 1 : (DECIMAL[unit] ?? BINARY[unit]);
-  if (!m || factor === undefined) {
+  if (!match || factor === undefined) {
     throw new UserError(
       `Input "${input}" is "${value}": give a number of bytes or a size with its unit, e.g. 950MB or 1GB (decimal), 900MiB or 1GiB (binary).`,
     );
   }
-  const bytes = Number(m[1]) * factor;
+  const bytes = Number(match[1]) * factor;
   if (unit === '' && !Number.isInteger(bytes))
     throw new UserError(`Input "${input}" is "${value}": a bare number is whole bytes.`);
   return Math.round(bytes);
@@ -30,12 +30,14 @@ export function parseSize(input: string, value: string): number {
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '–';
   const sign = bytes < 0 ? '-' : '';
-  let v = Math.abs(bytes);
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
+  let amount = Math.abs(bytes);
+  let unit = 0;
+  while (amount >= 1000 && unit < units.length - 1) {
+    amount /= 1000;
+    unit++;
   }
-  return `${sign}${i === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+  // Three significant figures from KB up: 1.23 MB, 13.5 MB, 600 MB.
+  const digits = amount >= 100 ? 0 : amount >= 10 ? 1 : 2;
+  return `${sign}${unit === 0 ? amount : amount.toFixed(digits)} ${units[unit]}`;
 }

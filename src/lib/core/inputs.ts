@@ -5,14 +5,14 @@ import { UserError } from './errors.js';
 /** Lines of a multiline input, trimmed, without blanks and `#` comments. Commas also split when asked. */
 export function parseList(value: string, opts: { commas?: boolean } = {}): string[] {
   const parts = value.split(/\r?\n/).flatMap((line) => (opts.commas ? line.split(',') : [line]));
-  return parts.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+  return parts.map((part) => part.trim()).filter((part) => part !== '' && !part.startsWith('#'));
 }
 
 export function parseBoolean(name: string, value: string, fallback: boolean): boolean {
-  const v = value.trim().toLowerCase();
-  if (v === '') return fallback;
-  if (['true', 'yes', '1', 'on'].includes(v)) return true;
-  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  const word = value.trim().toLowerCase();
+  if (word === '') return fallback;
+  if (['true', 'yes', '1', 'on'].includes(word)) return true;
+  if (['false', 'no', '0', 'off'].includes(word)) return false;
   throw new UserError(`Input "${name}" is "${value}": use true or false.`);
 }
 
@@ -22,9 +22,9 @@ export function parseChoice<T extends string, F extends T | undefined>(
   choices: readonly T[],
   fallback: F,
 ): T | F {
-  const v = value.trim().toLowerCase();
-  if (v === '') return fallback;
-  if ((choices as readonly string[]).includes(v)) return v as T;
+  const choice = value.trim().toLowerCase();
+  if (choice === '') return fallback;
+  if ((choices as readonly string[]).includes(choice)) return choice as T;
   throw new UserError(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 
@@ -51,17 +51,17 @@ export function parseKeyValues(name: string, value: string): Array<[string, stri
 
 /** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
 export function parseDuration(name: string, value: string, fallback: number): number {
-  const v = value.trim().toLowerCase();
-  if (v === '') return fallback;
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const text = value.trim().toLowerCase();
+  if (text === '') return fallback;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const seconds = { ms: 0.001, s: 1, m: 60, h: 3600 };
   let total = 0;
   let consumed = '';
-  for (const m of v.matchAll(re)) {
-    total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    consumed += m[0];
+  for (const [part, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * seconds[unit as keyof typeof seconds];
+    consumed += part;
   }
-  if (!consumed || consumed !== v.replace(/\s+/g, '') || total <= 0) {
+  if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
     throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
   }
   return total;
@@ -77,13 +77,13 @@ export function parseNumber(
   integer = false,
 ): number {
   if (!value.trim()) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+  const number = Number(value);
+  if (!Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min || number > max) {
     throw new UserError(
       `Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`,
     );
   }
-  return n;
+  return number;
 }
 
 /** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */

@@ -35,6 +35,12 @@ export interface OwnedContainer {
   removeNow(): void;
 }
 
+/**
+ * One GitHub REST call: Octokit's `request` on the runner (GITHUB_API_URL points it at a local server
+ * in tests), a scripted fake in unit tests. Rejects with an Error carrying the HTTP `status`.
+ */
+export type GitHubRequest = (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }>;
+
 /** What every action's logic is given. */
 export interface Deps {
   run: Runner;
@@ -48,6 +54,8 @@ export interface Deps {
    * cancellation removes it and a post step can find it.
    */
   own?: (container: OwnedContainer | undefined) => void;
+  /** The GitHub API, for the actions that report to it. */
+  github?: GitHubRequest;
 }
 
 /** An output's value before the runner turns it into a string. */

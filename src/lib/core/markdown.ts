@@ -5,9 +5,9 @@ export function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
-/** A Markdown table. Cells are used as given: pass free text through `cell`. */
+/** A Markdown table. Cells are used as given: pass free text through `cell`. An empty cell is `| |`. */
 export function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const line = (cells: string[]) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 

@@ -1,12 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastLine } from '../core/text.js';
 import { UserError } from '../core/errors.js';
-import type { Runner } from '../core/exec.js';
-import type { Deps, Log } from '../core/io.js';
+import type { ActionResult, Deps } from '../core/io.js';
+import { cell, facts } from '../core/markdown.js';
+import { makeTempDir } from '../core/temp.js';
+import { lastLine } from '../core/text.js';
 import type { WranglerRunResult } from '../wrangler/cli.js';
-import { cutBytes, errorDetail } from '../wrangler/output.js';
 import {
   findWranglerConfig,
   imageNotApplicable,
@@ -14,7 +13,8 @@ import {
   withContainerImage,
 } from '../wrangler/config.js';
 import { registryLoginGuard, wranglerDockerEnv } from '../wrangler/docker.js';
-import { openWrangler, type Connection } from '../wrangler/session.js';
+import { cutBytes, errorDetail } from '../wrangler/output.js';
+import { openWrangler, type Connection, type WranglerSession } from '../wrangler/session.js';
 
 export interface DeployOptions extends Connection {
   message?: string;
@@ -33,7 +33,8 @@ export interface DeployOptions extends Connection {
   commit?: { subject: string; sha: string };
 }
 
-export interface DeployResult {
+/** deploy's outputs, keyed as src/actions/deploy/inputs.ts OUTPUTS names them. */
+export interface DeployOutputs {
   versionId: string;
   previousVersionId: string;
   deploymentUrl: string;
@@ -43,10 +44,10 @@ export interface DeployResult {
   liveVersionId: string;
   /** Production serves something other than before: a rollback has something to undo. */
   productionChanged: boolean;
-  summary: string;
-  /** One line when the step must fail; production's state is in it. */
-  failure?: string;
 }
+
+/** deploy's result; `failure` says production's state. */
+export type DeployResult = ActionResult<DeployOutputs>;
 
 /** The default message: the commit subject and short sha, cut to the API's 100 bytes. */
 export function defaultMessage(commit?: { subject: string; sha: string }): string | undefined {
@@ -60,116 +61,176 @@ export function defaultMessage(commit?: { subject: string; sha: string }): strin
  * deploy: record the live version, run `wrangler deploy` (secrets uploaded with the same version
  * through a 0600 file), read what became live, and say exactly what state production is in.
  */
-export async function deploy(o: DeployOptions, deps: Deps): Promise<DeployResult> {
-  const session = await openWrangler(o, deps, !o.dryRun);
-  for (const [, v] of o.secrets) deps.log.secret(v);
-  const { common, live } = session;
-
-  const message = o.message || defaultMessage(o.commit);
-  const tmp = mkdtempSync(join(deps.env.RUNNER_TEMP || tmpdir(), 'slipway-deploy-'));
-  let derived: string | undefined;
+export async function deploy(options: DeployOptions, deps: Deps): Promise<DeployResult> {
+  const session = await openWrangler(options, deps, !options.dryRun);
+  for (const [, value] of options.secrets) deps.log.secret(value);
+  const workDir = makeTempDir(deps.env, 'slipway-deploy-');
+  let derivedConfig: string | undefined;
   try {
-    // A Worker with containers makes wrangler build, tag and push images with docker.
-    const docker = await wranglerDockerEnv(deps.run, deps.env, tmp);
-    if (docker.note) deps.log.info(docker.note);
-    const wr = (args: string[], silent = true) => session.run(args, silent, docker.env);
-    const logout = registryLoginGuard(deps.run, deps.env);
-    const dockerBin =
+    const deploying = await openDeploySession(session, deps, workDir);
+    const target = await shipImage(options, deploying);
+    derivedConfig = target.derivedConfig;
+    const args = deployArguments(options, target.args, workDir);
+    return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(args, deploying);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+    if (derivedConfig) rmSync(derivedConfig, { force: true });
+  }
+}
+
+/** One deploy's wrangler session with the container engine wrangler builds and pushes images with. */
+interface DeploySession {
+  session: WranglerSession;
+  deps: Deps;
+  /** Runs wrangler with the engine's environment; silent unless told otherwise. */
+  wrangler(args: string[], silent?: boolean): Promise<WranglerRunResult>;
+  /** The docker client wrangler logs in to the registry with (the real one behind a shim). */
+  dockerBin: string;
+  /** Logs out of the container registry when wrangler's was the login. */
+  logout(dockerBin?: string): Promise<void>;
+}
+
+async function openDeploySession(
+  session: WranglerSession,
+  deps: Deps,
+  workDir: string,
+): Promise<DeploySession> {
+  // A Worker with containers makes wrangler build, tag and push images with docker.
+  const docker = await wranglerDockerEnv(deps.run, deps.env, workDir);
+  if (docker.note) deps.log.info(docker.note);
+  return {
+    session,
+    deps,
+    wrangler: (args, silent = true) => session.run(args, silent, docker.env),
+    logout: registryLoginGuard(deps.run, deps.env),
+    dockerBin:
       docker.env.SLIPWAY_REAL_DOCKER ??
       docker.env.WRANGLER_DOCKER_BIN ??
-      (deps.env.SLIPWAY_DOCKER || 'docker');
-    let deployWith = common;
-    const config = o.image ? findWranglerConfig(session.cwd, o.config) : undefined;
-    const notApplicable = config && imageNotApplicable(config, o.environment);
-    if (notApplicable) deps.log.warning(`Input "image" (${o.image}) is not used: ${notApplicable}.`);
-    if (o.image && config && !notApplicable) {
-      // Ship the image that was built and tested, not a rebuild: the config's containers point at it.
-      const ref =
-        isRegistryReference(o.image) || o.dryRun
-          ? o.image
-          : await pushImage(o.image, dockerBin, deps, (a) => wr(a, false)).finally(() => logout(dockerBin));
-      derived = withContainerImage(config, ref, o.environment);
-      deployWith = ['--config', derived, ...(o.environment ? ['--env', o.environment] : [])];
-      deps.log.info(`Containers run ${ref} (the image input), not a build of the config's Dockerfile.`);
-    }
-    const args = ['deploy', ...deployWith];
-    if (message) args.push('--message', cutBytes(message));
-    if (o.tag) args.push('--tag', o.tag);
-    for (const [k, v] of o.vars) args.push('--var', `${k}:${v}`);
-    if (o.containersRollout) args.push('--containers-rollout', o.containersRollout);
-    if (o.secrets.length) {
-      // One version carries the code and its secrets: no window where either is on the wrong Worker.
-      const file = join(tmp, 'secrets.json');
-      writeFileSync(file, JSON.stringify(Object.fromEntries(o.secrets)), { mode: 0o600 });
-      chmodSync(file, 0o600);
-      args.push('--secrets-file', file);
-    }
-    if (o.dryRun) {
-      args.push('--dry-run', '--outdir', join(tmp, 'bundle'));
-      const r = await deps.log.group('wrangler deploy --dry-run', () => wr(args, false));
-      if (r.code !== 0)
-        throw new UserError(
-          `wrangler deploy --dry-run failed: ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`,
-        );
-      return {
-        versionId: '',
-        previousVersionId: '',
-        deploymentUrl: '',
-        workerName: r.outcome.workerName ?? '',
-        deployed: false,
-        liveVersionId: '',
-        productionChanged: false,
-        summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
-      };
-    }
+      (deps.env.SLIPWAY_DOCKER || 'docker'),
+  };
+}
 
-    const previous = await live();
-    deps.log.info(
-      previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.',
-    );
-    const r = await deps.log.group('wrangler deploy', () => wr(args, false)).finally(() => logout(dockerBin));
-    const after = await live().catch(() => '');
-    const versionId = r.outcome.versionId ?? '';
-    const deployed = r.code === 0 && !!versionId && after === versionId;
-    const result: DeployResult = {
-      versionId,
-      previousVersionId: previous,
-      deploymentUrl: r.outcome.urls[0] ?? '',
-      workerName: r.outcome.workerName ?? '',
-      deployed,
-      liveVersionId: after,
-      productionChanged: !!after && after !== previous,
-      summary: '',
-    };
-    const state =
-      after === previous
-        ? `production is unchanged (still ${previous || 'nothing'})`
-        : after === versionId
-          ? `production now serves the new version ${versionId}`
-          : `production serves ${after || 'nothing'}, neither the previous ${previous || '(none)'} nor a version of this deploy`;
-    if (r.code !== 0 || !deployed) {
-      const f = r.outcome.failure;
-      const detail = errorDetail(`${r.stdout}\n${r.stderr}`);
-      const said = [f?.message ?? lastLine(r.stderr || r.stdout), detail].filter(Boolean).join(' ');
-      result.failure = `wrangler deploy failed${f?.code ? ` (code ${f.code})` : ''}: ${said || 'no message'}; ${state}.`;
-    }
-    result.summary = [
-      `### deploy: \`${result.workerName || 'worker'}\` ${deployed ? '✅ live' : '❌ not deployed'}`,
-      '',
-      '| | |',
-      '| --- | --- |',
-      `| Version | \`${versionId || '–'}\` |`,
-      `| Previous | \`${previous || '(first deploy)'}\` |`,
-      `| URL | ${result.deploymentUrl || '–'} |`,
-      `| Production | ${state} |`,
-      ...(result.failure ? [`| Error | ${result.failure.replace(/\|/g, '\\|')} |`] : []),
-      '',
-    ].join('\n');
-    return result;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    if (derived) rmSync(derived, { force: true });
+/**
+ * Ships the image that was built and tested, not a rebuild: with an `image` input and a config with
+ * containers, a copy of the config points them at the image (pushed first when it is local). Returns
+ * the `--config`/`--env` arguments to deploy with, and the copy to remove afterwards.
+ */
+async function shipImage(
+  options: DeployOptions,
+  deploying: DeploySession,
+): Promise<{ args: string[]; derivedConfig?: string }> {
+  const { session, deps } = deploying;
+  const config = options.image ? findWranglerConfig(session.cwd, options.config) : undefined;
+  const notApplicable = config && imageNotApplicable(config, options.environment);
+  if (notApplicable) deps.log.warning(`Input "image" (${options.image}) is not used: ${notApplicable}.`);
+  if (!options.image || !config || notApplicable) return { args: session.common };
+  const reference =
+    isRegistryReference(options.image) || options.dryRun
+      ? options.image
+      : await pushImage(options.image, deploying).finally(() => deploying.logout(deploying.dockerBin));
+  const derivedConfig = withContainerImage(config, reference, options.environment);
+  deps.log.info(`Containers run ${reference} (the image input), not a build of the config's Dockerfile.`);
+  return {
+    args: ['--config', derivedConfig, ...(options.environment ? ['--env', options.environment] : [])],
+    derivedConfig,
+  };
+}
+
+/** `wrangler deploy`'s arguments; the secrets go into a 0600 file in `workDir`. */
+function deployArguments(options: DeployOptions, target: string[], workDir: string): string[] {
+  const args = ['deploy', ...target];
+  const message = options.message || defaultMessage(options.commit);
+  if (message) args.push('--message', cutBytes(message));
+  if (options.tag) args.push('--tag', options.tag);
+  for (const [name, value] of options.vars) args.push('--var', `${name}:${value}`);
+  if (options.containersRollout) args.push('--containers-rollout', options.containersRollout);
+  if (options.secrets.length) {
+    // One version carries the code and its secrets: no window where either is on the wrong Worker.
+    const file = join(workDir, 'secrets.json');
+    writeFileSync(file, JSON.stringify(Object.fromEntries(options.secrets)), { mode: 0o600 });
+    chmodSync(file, 0o600);
+    args.push('--secrets-file', file);
   }
+  if (options.dryRun) args.push('--dry-run', '--outdir', join(workDir, 'bundle'));
+  return args;
+}
+
+/** A dry run bundles and builds; nothing reaches Cloudflare, so production is not read either. */
+async function dryRun(args: string[], deploying: DeploySession): Promise<DeployResult> {
+  const result = await deploying.deps.log.group('wrangler deploy --dry-run', () =>
+    deploying.wrangler(args, false),
+  );
+  const outputs: DeployOutputs = {
+    versionId: '',
+    previousVersionId: '',
+    deploymentUrl: '',
+    workerName: result.outcome.workerName ?? '',
+    deployed: false,
+    liveVersionId: '',
+    productionChanged: false,
+  };
+  if (result.code === 0)
+    return {
+      outputs,
+      summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
+    };
+  const failure = `wrangler deploy --dry-run failed: ${result.outcome.failure?.message ?? lastLine(result.stderr || result.stdout)}`;
+  return { outputs, failure, summary: `### deploy: dry run ❌\n\n${facts([['Error', cell(failure)]])}\n` };
+}
+
+/** Records the live version, deploys, and reads back what is live now (never assumed). */
+async function deployAndReadBack(args: string[], deploying: DeploySession): Promise<DeployResult> {
+  const { session, deps } = deploying;
+  const previous = await session.live();
+  deps.log.info(
+    previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.',
+  );
+  const result = await deps.log
+    .group('wrangler deploy', () => deploying.wrangler(args, false))
+    .finally(() => deploying.logout(deploying.dockerBin));
+  const after = await session.live().catch(() => '');
+  const versionId = result.outcome.versionId ?? '';
+  const outputs: DeployOutputs = {
+    versionId,
+    previousVersionId: previous,
+    deploymentUrl: result.outcome.urls[0] ?? '',
+    workerName: result.outcome.workerName ?? '',
+    deployed: result.code === 0 && !!versionId && after === versionId,
+    liveVersionId: after,
+    productionChanged: !!after && after !== previous,
+  };
+  const state = productionState(previous, after, versionId);
+  const failure = outputs.deployed ? undefined : deployFailure(result, state);
+  return { outputs, failure, summary: deploySummary(outputs, state, failure) };
+}
+
+/** What production serves after the deploy, against what it served before. */
+function productionState(previous: string, after: string, versionId: string): string {
+  if (after === previous) return `production is unchanged (still ${previous || 'nothing'})`;
+  if (after === versionId) return `production now serves the new version ${versionId}`;
+  return `production serves ${after || 'nothing'}, neither the previous ${previous || '(none)'} nor a version of this deploy`;
+}
+
+/** The step's one error line: wrangler's code and words (and the API's, under them), then production's state. */
+function deployFailure(result: WranglerRunResult, state: string): string {
+  const failed = result.outcome.failure;
+  const detail = errorDetail(`${result.stdout}\n${result.stderr}`);
+  const said = [failed?.message ?? lastLine(result.stderr || result.stdout), detail]
+    .filter(Boolean)
+    .join(' ');
+  return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
+}
+
+function deploySummary(outputs: DeployOutputs, state: string, failure?: string): string {
+  const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
+  const rows: Array<[string, string]> = [
+    ['Version', `\`${outputs.versionId || '–'}\``],
+    ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
+    ['URL', cell(outputs.deploymentUrl || '–')],
+    ['Production', cell(state)],
+    ...(failure ? [['Error', cell(failure)] as [string, string]] : []),
+  ];
+  return `${title}\n\n${facts(rows)}\n`;
 }
 
 /**
@@ -177,12 +238,8 @@ export async function deploy(o: DeployOptions, deps: Deps): Promise<DeployResult
  * the same reference, a changed one a new reference, so the container application rolls out exactly
  * when the image changed). Returns the pushed reference.
  */
-async function pushImage(
-  image: string,
-  dockerBin: string,
-  deps: { run: Runner; log: Log },
-  wrangler: (args: string[]) => Promise<WranglerRunResult>,
-): Promise<string> {
+async function pushImage(image: string, deploying: DeploySession): Promise<string> {
+  const { deps, dockerBin } = deploying;
   const inspect = await deps.run(dockerBin, ['image', 'inspect', '--format', '{{.Id}}', image], {
     silent: true,
   });
@@ -197,13 +254,13 @@ async function pushImage(
   const tagged = `${image.replace(/[:@][^/]*$/, '')}:slipway-${id}`;
   const tag = await deps.run(dockerBin, ['tag', image, tagged], { silent: true });
   if (tag.code !== 0) throw new UserError(`Could not tag ${image} as ${tagged}: ${lastLine(tag.stderr)}`);
-  const r = await deps.log.group(`wrangler containers push ${tagged}`, () =>
-    wrangler(['containers', 'push', tagged, '--path-to-docker', dockerBin]),
+  const pushed = await deps.log.group(`wrangler containers push ${tagged}`, () =>
+    deploying.wrangler(['containers', 'push', tagged, '--path-to-docker', dockerBin], false),
   );
-  const pushed = /Pushed image: (\S+)/.exec(r.stdout)?.[1];
-  if (r.code !== 0 || !pushed)
+  const reference = /Pushed image: (\S+)/.exec(pushed.stdout)?.[1];
+  if (pushed.code !== 0 || !reference)
     throw new UserError(
-      `Could not push ${tagged} to the Cloudflare registry: ${r.outcome.failure?.message ?? errorDetail(`${r.stdout}\n${r.stderr}`) ?? lastLine(r.stderr || r.stdout)}`,
+      `Could not push ${tagged} to the Cloudflare registry: ${pushed.outcome.failure?.message ?? errorDetail(`${pushed.stdout}\n${pushed.stderr}`) ?? lastLine(pushed.stderr || pushed.stdout)}`,
     );
-  return pushed;
+  return reference;
 }

@@ -46,9 +46,9 @@ export function buildArgs(builder: Builder, spec: BuildSpec): string[] {
   if (spec.target) args.push('--target', spec.target);
   if (spec.network) args.push('--network', spec.network);
   if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
-  for (const [k, v] of spec.buildArgs) args.push('--build-arg', `${k}=${v}`);
-  for (const [k, v] of spec.labels) args.push('--label', `${k}=${v}`);
-  for (const t of spec.tags) args.push('--tag', t);
+  for (const [name, value] of spec.buildArgs) args.push('--build-arg', `${name}=${value}`);
+  for (const [name, value] of spec.labels) args.push('--label', `${name}=${value}`);
+  for (const tag of spec.tags) args.push('--tag', tag);
   if (spec.iidfile) args.push('--iidfile', spec.iidfile);
   if (builder === 'buildx') {
     if (spec.metadataFile) args.push('--metadata-file', spec.metadataFile);
@@ -56,8 +56,8 @@ export function buildArgs(builder: Builder, spec: BuildSpec): string[] {
     args.push(spec.push || multi ? '--push' : '--load');
     if (spec.cache?.gha) {
       const { scope, readScopes } = spec.cache.gha;
-      for (const s of [scope, ...readScopes.filter((r) => r !== scope)])
-        args.push('--cache-from', `type=gha,scope=${s}`);
+      for (const read of [scope, ...readScopes.filter((other) => other !== scope)])
+        args.push('--cache-from', `type=gha,scope=${read}`);
       args.push('--cache-to', `type=gha,scope=${scope},mode=max,ignore-error=true`);
     }
     if (spec.cache?.registry) {
@@ -68,59 +68,6 @@ export function buildArgs(builder: Builder, spec: BuildSpec): string[] {
   }
   args.push(spec.context);
   return args;
-}
-
-/** A gha cache scope: per image and branch, safe for the service (no slashes or commas). */
-export function ghaScope(image: string, branch: string): string {
-  return `${image}-${branch}`.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 200);
-}
-
-export interface StepCount {
-  cached: number;
-  total: number;
-}
-
-/**
- * Cached build steps over all steps, read from a build's output. Only steps that do work are
- * counted (RUN, COPY, ADD, WORKDIR): the same set on every builder. FROM, BuildKit's internal steps
- * and metadata (LABEL, ENV, CMD…; the classic builder runs --label as LABEL steps that never cache
- * because the created label changes) are not.
- * - BuildKit (plain progress): `#7 [stage 2/3] RUN …` and later `#7 CACHED`
- * - classic builder: `Step 2/5 : RUN …` followed by ` ---> Using cache`
- * - buildah (podman): `STEP 2/5: RUN …` followed by `--> Using cache …`
- */
-const WORK = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
-
-export function countCachedSteps(output: string): StepCount {
-  const lines = output.split(/\r?\n/);
-  const steps = new Set<string>();
-  const cached = new Set<string>();
-  let current: string | undefined;
-  let n = 0;
-  for (const line of lines) {
-    const bk = /^#(\d+) \[[^\]]*\d+\/\d+\] (\S+)/.exec(line);
-    if (bk) {
-      if (WORK.has(bk[2]!.toUpperCase())) steps.add(`bk${bk[1]}`);
-      continue;
-    }
-    const bkCached = /^#(\d+) CACHED\s*$/.exec(line);
-    if (bkCached) {
-      if (steps.has(`bk${bkCached[1]}`)) cached.add(`bk${bkCached[1]}`);
-      continue;
-    }
-    const classic = /^(?:Step|STEP) \d+\/\d+ ?: ?(\S+)/.exec(line);
-    if (classic) {
-      current = WORK.has(classic[1]!.toUpperCase()) ? `c${n++}` : undefined;
-      if (current) steps.add(current);
-      continue;
-    }
-    if (current && /^\s*-+> Using cache/.test(line)) cached.add(current);
-  }
-  return { cached: cached.size, total: steps.size };
-}
-
-export function ratio(c: StepCount): number {
-  return c.total === 0 ? 0 : Math.round((c.cached / c.total) * 1000) / 1000;
 }
 
 /** The engine-specific verb for a build, for messages. */

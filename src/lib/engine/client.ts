@@ -3,7 +3,6 @@ import { createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Runner } from '../core/exec.js';
-import type { Log } from '../core/io.js';
 import { lastLine } from '../core/text.js';
 import { buildArgs, type BuildSpec } from './build-command.js';
 import { builderEnv, type Engine } from './engine.js';
@@ -18,18 +17,17 @@ export class DockerClient {
   constructor(
     readonly engine: Engine,
     private readonly run: Runner,
-    private readonly log: Log,
   ) {}
 
   /** Runs a build, echoing its output to the log and capturing it (BuildKit writes to stderr). */
-  async build(spec: BuildSpec, opts: { silent?: boolean } = {}): Promise<BuildResult> {
+  async build(spec: BuildSpec, options: { silent?: boolean } = {}): Promise<BuildResult> {
     const lines: string[] = [];
-    const res = await this.run(this.engine.bin, buildArgs(this.engine.builder, spec), {
+    const result = await this.run(this.engine.bin, buildArgs(this.engine.builder, spec), {
       env: builderEnv(this.engine.builder),
-      silent: opts.silent,
-      onLine: (l) => void lines.push(l),
+      silent: options.silent,
+      onLine: (line) => void lines.push(line),
     });
-    return { code: res.code, output: lines.join('\n') };
+    return { code: result.code, output: lines.join('\n') };
   }
 
   /** Writes a directory of an image to a gzip'd tar (entries named after the directory). Returns bytes. */
@@ -37,13 +35,13 @@ export class DockerClient {
     const created = await this.run(this.engine.bin, ['create', image, '/slipway-export'], { silent: true });
     if (created.code !== 0)
       throw new Error(`could not create a container of ${image}: ${lastLine(created.stderr)}`);
-    const id = created.stdout.trim().split('\n').pop()!;
+    const id = lastLine(created.stdout);
     try {
       const child = spawn(this.engine.bin, ['cp', `${id}:${path}`, '-'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number>((resolve, reject) => {
         child.on('error', reject);
         child.on('close', (code) => resolve(code ?? 1));
@@ -62,14 +60,15 @@ export class DockerClient {
   }
 
   async inspect(image: string, format: string): Promise<string | undefined> {
-    const r = await this.run(this.engine.bin, ['image', 'inspect', '--format', format, image], {
+    const result = await this.run(this.engine.bin, ['image', 'inspect', '--format', format, image], {
       silent: true,
     });
-    return r.code === 0 ? r.stdout.trim() : undefined;
+    return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
   async push(ref: string): Promise<void> {
-    const r = await this.run(this.engine.bin, ['push', ref], {});
-    if (r.code !== 0) throw new Error(`push of ${ref} failed: ${lastLine(r.stderr || r.stdout)}`);
+    const result = await this.run(this.engine.bin, ['push', ref], {});
+    if (result.code !== 0)
+      throw new Error(`push of ${ref} failed: ${lastLine(result.stderr || result.stdout)}`);
   }
 }

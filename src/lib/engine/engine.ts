@@ -2,6 +2,7 @@ import { which } from '@actions/io';
 import { UserError } from '../core/errors.js';
 import type { Runner } from '../core/exec.js';
 import type { Env } from '../core/io.js';
+import { lastLine } from '../core/text.js';
 
 /**
  * How images get built on this machine:
@@ -26,21 +27,22 @@ export const INSTALL_HINT =
   'install Docker (Debian/Ubuntu: apt-get install docker.io; elsewhere https://docs.docker.com/engine/install/) or Podman, or set SLIPWAY_DOCKER to the client binary';
 
 function major(version: string): number {
-  const m = /^(\d+)/.exec(version);
-  return m ? Number(m[1]) : 0;
+  const match = /^(\d+)/.exec(version);
+  return match ? Number(match[1]) : 0;
 }
 
 /** Which builder a client can use. `DOCKER_BUILDKIT=0` asks for the classic builder explicitly. */
-export function chooseBuilder(e: {
+export function chooseBuilder(client: {
   kind: Engine['kind'];
   clientVersion: string;
   buildx: boolean;
   env?: Record<string, string | undefined>;
 }): Builder {
-  if (e.kind === 'podman') return 'buildah';
-  if (e.env?.DOCKER_BUILDKIT === '0') return 'classic';
-  if (e.buildx) return 'buildx';
-  return major(e.clientVersion) > 0 && major(e.clientVersion) < 23 ? 'buildkit' : 'classic';
+  if (client.kind === 'podman') return 'buildah';
+  if (client.env?.DOCKER_BUILDKIT === '0') return 'classic';
+  if (client.buildx) return 'buildx';
+  const version = major(client.clientVersion);
+  return version > 0 && version < 23 ? 'buildkit' : 'classic';
 }
 
 /** Environment a build command needs for the chosen builder. */
@@ -63,44 +65,15 @@ interface VersionDoc {
 export async function detectEngine(
   run: Runner,
   env: Env,
-  opts: { probeBuildx?: boolean } = {},
+  options: { probeBuildx?: boolean } = {},
 ): Promise<Engine> {
-  let bin = env.SLIPWAY_DOCKER?.trim() || '';
-  if (bin && !(await which(bin, false))) {
-    throw new UserError(
-      `SLIPWAY_DOCKER is "${bin}", which is not an executable: point it at a docker or podman client.`,
-    );
-  }
-  if (!bin) bin = (await which('docker', false)) || (await which('podman', false));
-  if (!bin)
-    throw new UserError(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
-  bin = (await which(bin, true)) || bin;
+  const bin = await findClient(env);
   const kind: Engine['kind'] = /podman[^/]*$/.test(bin) ? 'podman' : 'docker';
-
-  const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
-  const res = await run(bin, args, { silent: true });
-  let doc: VersionDoc;
-  try {
-    doc = JSON.parse(res.stdout.trim().split('\n')[0] || '{}') as VersionDoc;
-  } catch {
-    doc = {};
-  }
-  const clientVersion = doc.Client?.Version ?? doc.Version ?? '';
-  const server = doc.Server;
-  const serverVersion =
-    server?.Version ??
-    server?.Components?.find((c) => c.Name === 'Engine')?.Version ??
-    (kind === 'podman' ? clientVersion : '');
-  if (res.code !== 0 || !serverVersion) {
-    const why = (res.stderr.trim().split('\n').pop() || 'no answer').trim();
-    throw new UserError(
-      `The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`,
-    );
-  }
+  const { clientVersion, serverVersion } = await readVersions(run, bin, kind);
   // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
   const buildx =
     kind === 'docker' &&
-    opts.probeBuildx !== false &&
+    options.probeBuildx !== false &&
     (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
   return {
     kind,
@@ -110,4 +83,51 @@ export async function detectEngine(
     buildx,
     builder: chooseBuilder({ kind, clientVersion, buildx, env }),
   };
+}
+
+/** The client binary's full path: SLIPWAY_DOCKER when set (it must be an executable), else docker or podman. */
+async function findClient(env: Env): Promise<string> {
+  const chosen = env.SLIPWAY_DOCKER?.trim() || '';
+  if (chosen && !(await which(chosen, false))) {
+    throw new UserError(
+      `SLIPWAY_DOCKER is "${chosen}", which is not an executable: point it at a docker or podman client.`,
+    );
+  }
+  const bin = chosen || (await which('docker', false)) || (await which('podman', false));
+  if (!bin)
+    throw new UserError(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
+  return (await which(bin, true)) || bin;
+}
+
+/** Client and server versions from `version`; a daemon that does not answer is an error saying how to start it. */
+async function readVersions(
+  run: Runner,
+  bin: string,
+  kind: Engine['kind'],
+): Promise<{ clientVersion: string; serverVersion: string }> {
+  const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
+  const result = await run(bin, args, { silent: true });
+  const doc = parseVersionDoc(result.stdout);
+  const clientVersion = doc.Client?.Version ?? doc.Version ?? '';
+  const server = doc.Server;
+  const serverVersion =
+    server?.Version ??
+    server?.Components?.find((component) => component.Name === 'Engine')?.Version ??
+    (kind === 'podman' ? clientVersion : '');
+  if (result.code !== 0 || !serverVersion) {
+    const why = lastLine(result.stderr) || 'no answer';
+    throw new UserError(
+      `The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`,
+    );
+  }
+  return { clientVersion, serverVersion };
+}
+
+/** The JSON document on the first line of `version` output; empty when there is none. */
+function parseVersionDoc(stdout: string): VersionDoc {
+  try {
+    return JSON.parse(stdout.trim().split('\n')[0] || '{}') as VersionDoc;
+  } catch {
+    return {};
+  }
 }

@@ -1,124 +1,234 @@
-import type { Log } from '../core/io.js';
-import { COMMENT_MARKER, renderComment, type SizeReport } from '../size/report.js';
+import { existsSync } from 'node:fs';
+import type { ActionResult, Deps, GitHubRequest, Log } from '../core/io.js';
+import { cell, table } from '../core/markdown.js';
+import { COMMENT_MARKER, readReport, renderComment, type SizeReport } from '../size/index.js';
 
-/** The one GitHub call the report needs: Octokit's `request` (tests point it at a local server). */
-export type GitHubRequest = (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }>;
+export type RunState = 'success' | 'failure' | 'pending' | 'error';
 
 export interface ReportOptions {
   repo: { owner: string; repo: string };
   sha: string;
   pullNumber?: number;
-  /** success | failure | pending | error: the run's outcome. */
-  state: 'success' | 'failure' | 'pending' | 'error';
+  /** The run's outcome. */
+  state: RunState;
   statusContext: string;
   description: string;
+  /** The run's page: the status's and the deployment's link. */
   targetUrl?: string;
   /** The size-budget report (JSON), rendered as the pull request comment. */
   sizeReport?: SizeReport;
   /** A GitHub deployment to record: environment, URL, and whether the deploy was rolled back. */
-  deployment?: { environment: string; url?: string; versionId?: string; rolledBack: boolean };
+  deployment?: DeploymentReport;
 }
 
-export interface ReportResult {
-  commentId?: number;
-  deploymentId?: number;
+export interface DeploymentReport {
+  environment: string;
+  url?: string;
+  versionId?: string;
+  rolledBack: boolean;
+}
+
+/** The ids GitHub gave the comment and the deployment, as strings; '' when none was made. */
+export interface ReportOutputs {
+  commentId: string;
+  deploymentId: string;
+}
+
+export type ReportResult = ActionResult<ReportOutputs> & {
   /** Calls that failed (a fork's read-only token, say): reported as warnings, never fatal. */
   problems: string[];
+};
+
+/** One line of the summary: what was reported, and how it went. */
+type Reported = [what: string, outcome: string];
+
+/** Runs one GitHub call; a failure becomes a warning and a problem entry, and the call's result undefined. */
+type Attempt = <T>(what: string, call: () => Promise<T>) => Promise<T | undefined>;
+
+/** What each reporting step works with. */
+interface Reporter {
+  github: GitHubRequest;
+  options: ReportOptions;
+  attempt: Attempt;
+  log: Log;
 }
 
-const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+/** GitHub refuses descriptions over 140 characters. */
+const MAX_DESCRIPTION = 140;
+
+function clip(text: string, limit = MAX_DESCRIPTION): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/** The size-budget report a run wrote (report-path), when the file exists; it becomes the PR comment. */
+export function loadSizeReport(path: string | undefined): SizeReport | undefined {
+  return path && existsSync(path) ? readReport(path) : undefined;
+}
 
 /**
  * Reports a run to GitHub: a commit status, the pull request comment (one, found again by its hidden
  * marker and updated in place), and for deploys a GitHub deployment with its environment URL and
- * status. Each call is best effort: a failure is a warning, since the run's own outcome stands.
+ * status. Each call is best effort: a failure is a warning, since the run's own outcome stands; so the
+ * result never carries a failure.
  */
-export async function reportToGitHub(
-  o: ReportOptions,
-  request: GitHubRequest,
-  log: Log,
-): Promise<ReportResult> {
-  const result: ReportResult = { problems: [] };
-  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+export async function reportToGitHub(options: ReportOptions, deps: Deps): Promise<ReportResult> {
+  if (!deps.github) throw new Error('reportToGitHub needs the github port (Deps.github)');
+  const problems: string[] = [];
+  const reporter: Reporter = {
+    github: deps.github,
+    options,
+    attempt: bestEffort(deps.log, problems),
+    log: deps.log,
+  };
+  const outputs: ReportOutputs = { commentId: '', deploymentId: '' };
+  const reported: Reported[] = [await reportStatus(reporter)];
+  const { pullNumber, sizeReport, deployment } = options;
+  if (pullNumber && sizeReport) {
+    const comment = await reportComment(reporter, pullNumber, sizeReport);
+    outputs.commentId = comment.id;
+    reported.push(comment.row);
+  }
+  if (deployment) {
+    const recorded = await reportDeployment(reporter, deployment);
+    outputs.deploymentId = recorded.id;
+    reported.push(recorded.row);
+  }
+  return { outputs, summary: renderSummary(reported, problems), problems };
+}
+
+async function reportStatus({ github, options, attempt }: Reporter): Promise<Reported> {
+  const set = await attempt('set the commit status', async () => {
+    await github('POST /repos/{owner}/{repo}/statuses/{sha}', {
+      ...options.repo,
+      sha: options.sha,
+      state: options.state,
+      context: options.statusContext,
+      description: clip(options.description),
+      ...(options.targetUrl ? { target_url: options.targetUrl } : {}),
+    });
+    return true;
+  });
+  return ['commit status', set ? `${options.state} (${cell(options.statusContext)})` : 'not set'];
+}
+
+async function reportComment(
+  reporter: Reporter,
+  pullNumber: number,
+  sizeReport: SizeReport,
+): Promise<{ id: string; row: Reported }> {
+  const comment = await reporter.attempt('update the pull request comment', () =>
+    upsertSizeComment(reporter, pullNumber, sizeReport),
+  );
+  const id = comment ? String(comment.id) : '';
+  return { id, row: ['pull request comment', comment ? `${comment.change} (${id})` : 'not written'] };
+}
+
+/**
+ * The deployment's id is an output as soon as it exists, even when its status then cannot be set;
+ * both calls' failures read as one: the deployment could not be recorded.
+ */
+async function reportDeployment(
+  reporter: Reporter,
+  deployment: DeploymentReport,
+): Promise<{ id: string; row: Reported }> {
+  const what = 'record the GitHub deployment';
+  const where = cell(deployment.environment);
+  const id = await reporter.attempt(what, () => createDeployment(reporter, deployment));
+  if (id === undefined) return { id: '', row: ['deployment', `${where}: not recorded`] };
+  const state = await reporter.attempt(what, () => setDeploymentStatus(reporter, deployment, id));
+  return { id: String(id), row: ['deployment', `${where} (${id}): ${state ?? 'status not set'}`] };
+}
+
+/** The calls' safety net: a failed call is told as a warning (with a hint for a 403) and collected. */
+function bestEffort(log: Log, problems: string[]): Attempt {
+  return async (what, call) => {
     try {
-      return await fn();
+      return await call();
     } catch (err) {
-      const e = err as Error & { status?: number };
-      const hint = e.status === 403 ? ' (the token cannot write here: a fork, or missing permissions)' : '';
-      result.problems.push(`${what}: ${e.status ? `HTTP ${e.status} ` : ''}${e.message}${hint}`);
-      log.warning(`Could not ${what}: ${e.message}${hint}`);
+      const error = err as Error & { status?: number };
+      const hint =
+        error.status === 403 ? ' (the token cannot write here: a fork, or missing permissions)' : '';
+      problems.push(`${what}: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}${hint}`);
+      log.warning(`Could not ${what}: ${error.message}${hint}`);
       return undefined;
     }
   };
-  const base = { owner: o.repo.owner, repo: o.repo.repo };
+}
 
-  await attempt('set the commit status', () =>
-    request('POST /repos/{owner}/{repo}/statuses/{sha}', {
-      ...base,
-      sha: o.sha,
-      state: o.state,
-      context: o.statusContext,
-      description: cut(o.description, 140),
-      ...(o.targetUrl ? { target_url: o.targetUrl } : {}),
-    }),
+/** The size comment: the one already carrying the marker is updated in place, else one is created. */
+async function upsertSizeComment(
+  { github, options, log }: Reporter,
+  pullNumber: number,
+  sizeReport: SizeReport,
+): Promise<{ id: number; change: 'created' | 'updated' }> {
+  const verdict = options.state === 'success' ? '✅' : '❌';
+  const body = `${renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
+  const { data: comments } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+    ...options.repo,
+    issue_number: pullNumber,
+    per_page: 100,
+  });
+  const existing = (comments as Array<{ id: number; body?: string }>).find((comment) =>
+    comment.body?.includes(COMMENT_MARKER),
   );
-
-  if (o.pullNumber && o.sizeReport) {
-    const body = `${renderComment(o.sizeReport)}\n${o.state === 'success' ? '✅' : '❌'} ${o.description}\n`;
-    await attempt('update the pull request comment', async () => {
-      const { data } = await request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        ...base,
-        issue_number: o.pullNumber,
-        per_page: 100,
-      });
-      const existing = (data as Array<{ id: number; body?: string }>).find((c) =>
-        c.body?.includes(COMMENT_MARKER),
-      );
-      if (existing) {
-        await request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
-          ...base,
-          comment_id: existing.id,
-          body,
-        });
-        result.commentId = existing.id;
-        log.info(`Updated the pull request comment ${existing.id}.`);
-      } else {
-        const created = await request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-          ...base,
-          issue_number: o.pullNumber,
-          body,
-        });
-        result.commentId = (created.data as { id: number }).id;
-        log.info(`Created the pull request comment ${result.commentId}.`);
-      }
+  if (existing) {
+    await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+      ...options.repo,
+      comment_id: existing.id,
+      body,
     });
+    log.info(`Updated the pull request comment ${existing.id}.`);
+    return { id: existing.id, change: 'updated' };
   }
+  const { data: created } = await github('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+    ...options.repo,
+    issue_number: pullNumber,
+    body,
+  });
+  const id = (created as { id: number }).id;
+  log.info(`Created the pull request comment ${id}.`);
+  return { id, change: 'created' };
+}
 
-  if (o.deployment) {
-    const d = o.deployment;
-    await attempt('record the GitHub deployment', async () => {
-      const created = await request('POST /repos/{owner}/{repo}/deployments', {
-        ...base,
-        ref: o.sha,
-        environment: d.environment,
-        auto_merge: false,
-        required_contexts: [],
-        description: cut(d.versionId ? `Worker version ${d.versionId}` : o.description, 140),
-        payload: { versionId: d.versionId ?? '', rolledBack: d.rolledBack },
-      });
-      result.deploymentId = (created.data as { id: number }).id;
-      const state = o.state === 'success' && !d.rolledBack ? 'success' : 'failure';
-      await request('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
-        ...base,
-        deployment_id: result.deploymentId,
-        state,
-        description: cut(d.rolledBack ? `Rolled back: ${o.description}` : o.description, 140),
-        ...(d.url ? { environment_url: d.url } : {}),
-        ...(o.targetUrl ? { log_url: o.targetUrl } : {}),
-        auto_inactive: state === 'success',
-      });
-      log.info(`GitHub deployment ${result.deploymentId} (${d.environment}): ${state}.`);
-    });
-  }
-  return result;
+/** A GitHub deployment of the commit; its id. */
+async function createDeployment(
+  { github, options }: Reporter,
+  { environment, versionId, rolledBack }: DeploymentReport,
+): Promise<number> {
+  const { data: created } = await github('POST /repos/{owner}/{repo}/deployments', {
+    ...options.repo,
+    ref: options.sha,
+    environment,
+    auto_merge: false,
+    required_contexts: [],
+    description: clip(versionId ? `Worker version ${versionId}` : options.description),
+    payload: { versionId: versionId ?? '', rolledBack },
+  });
+  return (created as { id: number }).id;
+}
+
+/** The deployment's status: success only when the run succeeded and was not rolled back. */
+async function setDeploymentStatus(
+  { github, options, log }: Reporter,
+  { environment, url, rolledBack }: DeploymentReport,
+  deploymentId: number,
+): Promise<'success' | 'failure'> {
+  const state = options.state === 'success' && !rolledBack ? 'success' : 'failure';
+  await github('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+    ...options.repo,
+    deployment_id: deploymentId,
+    state,
+    description: clip(rolledBack ? `Rolled back: ${options.description}` : options.description),
+    ...(url ? { environment_url: url } : {}),
+    ...(options.targetUrl ? { log_url: options.targetUrl } : {}),
+    auto_inactive: state === 'success',
+  });
+  log.info(`GitHub deployment ${deploymentId} (${environment}): ${state}.`);
+  return state;
+}
+
+function renderSummary(reported: Reported[], problems: string[]): string {
+  const lines = ['### Slipway report', '', table(['reported', 'outcome'], reported)];
+  if (problems.length) lines.push('', ...problems.map((problem) => `- ⚠️ ${cell(problem)}`));
+  return `${lines.join('\n')}\n`;
 }

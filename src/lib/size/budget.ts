@@ -30,10 +30,10 @@ export function instanceDiskBytes(type: InstanceType): number {
 }
 
 export function parseInstanceType(value: string): InstanceType | undefined {
-  const v = value.trim().toLowerCase();
-  if (!v) return undefined;
-  if (v === 'standard') return 'standard-1';
-  if ((INSTANCE_TYPES as string[]).includes(v)) return v as InstanceType;
+  const name = value.trim().toLowerCase();
+  if (!name) return undefined;
+  if (name === 'standard') return 'standard-1';
+  if ((INSTANCE_TYPES as string[]).includes(name)) return name as InstanceType;
   throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
 }
 
@@ -51,21 +51,6 @@ export function resolveBudget(
     bytes: instanceDiskBytes(type),
     source: `instance type ${type} (${INSTANCE_DISK_MB[type] / 1000} GB disk)${instanceType ? '' : ', the default'}`,
   };
-}
-
-export interface Figures {
-  uncompressedBytes: number;
-  compressedBytes: number;
-  cloudflareBytes: number;
-  layers: number;
-}
-
-export function measured(f: Figures, measure: Measure): number {
-  return measure === 'compressed'
-    ? f.compressedBytes
-    : measure === 'uncompressed'
-      ? f.uncompressedBytes
-      : f.cloudflareBytes;
 }
 
 /** What each measure means, for summaries and errors: every figure says which size it is. */

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { constants, deflateRaw } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { lastLine } from '../core/text.js';
 
 const deflateRawAsync = promisify(deflateRaw) as (buf: Buffer, opts: object) => Promise<Buffer>;
 
@@ -20,7 +21,7 @@ export class Slots {
       this.free--;
       return;
     }
-    await new Promise<void>((r) => this.waiting.push(r));
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
   give(): void {
     const next = this.waiting.shift();
@@ -120,6 +121,28 @@ export type Memo = Map<string, { tarBytes: number; compressedBytes: number }>;
 /** Legacy `docker save` directory (v1 id) → the diff id of its layer.tar, learnt on earlier runs. */
 export type V1Map = Map<string, string>;
 
+/** An entry of a tar being extracted: its header, and its body as a stream. */
+export type TarEntry = AsyncIterable<Buffer> & { header: tar.Header; resume(): unknown };
+
+/** What a pass over `docker save` knows and finds. */
+interface SaveScan {
+  diffIds: string[];
+  wanted: Set<string>;
+  memo: Memo;
+  v1: V1Map;
+  found: Map<string, LayerMeasure>;
+  slots: Slots;
+  opts: CompressOptions;
+  /** A memo guess the hash refuted: the pass is repeated without the memo. */
+  refuted: boolean;
+}
+
+const fromMemo = (memo: Memo, diffId: string): LayerMeasure => ({
+  diffId,
+  ...memo.get(diffId)!,
+  source: 'memo',
+});
+
 /**
  * Compressed size of every layer of an image, by streaming `docker save` and stopping as soon as
  * every layer not in the memo has been measured. In the OCI layout (Docker 25+) a layer is named
@@ -136,74 +159,116 @@ export async function measureLayers(
   memo: Memo,
   opts: CompressOptions & { v1?: V1Map } = {},
 ): Promise<LayerMeasure[]> {
-  const v1 = opts.v1 ?? new Map<string, string>();
-  const fromMemo = (d: string): LayerMeasure => ({ diffId: d, ...memo.get(d)!, source: 'memo' });
-  const needed = new Set(diffIds.filter((d) => !memo.has(d)));
-  if (needed.size === 0) return diffIds.map(fromMemo);
-  const slots = compressionSlots(opts);
-  const wanted = new Set(diffIds);
-  const found = new Map<string, LayerMeasure>();
-  let refuted = false;
-
-  const child = spawn(bin, ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c ?? 1));
-  });
-  const extract = tar.extract();
-  child.stdout.pipe(extract);
+  const needed = new Set(diffIds.filter((diffId) => !memo.has(diffId)));
+  if (needed.size === 0) return diffIds.map((diffId) => fromMemo(memo, diffId));
+  const scan: SaveScan = {
+    diffIds,
+    wanted: new Set(diffIds),
+    memo,
+    v1: opts.v1 ?? new Map<string, string>(),
+    found: new Map(),
+    slots: compressionSlots(opts),
+    opts,
+    refuted: false,
+  };
+  const save = startSave(bin, image);
   let stoppedEarly = false;
-
-  for await (const entry of extract) {
-    const name = entry.header.name;
-    const oci = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-    const legacyDir = /^([0-9a-f]{64})\/layer\.tar$/.exec(name)?.[1];
-    const named =
-      oci && wanted.has(`sha256:${oci[1]}`)
-        ? `sha256:${oci[1]}`
-        : legacyDir && v1.has(legacyDir)
-          ? v1.get(legacyDir)
-          : undefined;
-    const legacy = !named && /(^|\/)layer\.tar$/.test(name) && entry.header.type === 'file';
-    if ((!named && !legacy) || (named && memo.has(named))) {
-      entry.resume(); // not a layer, or a known one: tar-stream moves on once it is drained
-      continue;
-    }
-    const size = entry.header.size ?? 0;
-    // Without a name, a memoised layer of this image with exactly this tar size is the candidate.
-    const guess = !named && diffIds.some((d) => !found.has(d) && memo.get(d)?.tarBytes === size);
-    const hash = named ? undefined : createHash('sha256');
-    const sizer = guess ? undefined : new ParallelGzipSizer(slots, opts);
-    let tarBytes = 0;
-    for await (const data of entry as unknown as AsyncIterable<Buffer>) {
-      tarBytes += data.length;
-      hash?.update(data);
-      if (sizer) await sizer.write(data);
-    }
-    const id = named ?? `sha256:${hash!.digest('hex')}`;
-    if (legacyDir) v1.set(legacyDir, id);
-    if (!wanted.has(id)) continue; // a layer of another image in the same save: not ours
-    if (sizer) found.set(id, { diffId: id, tarBytes, compressedBytes: await sizer.end(), source: 'save' });
-    else if (memo.has(id)) found.set(id, fromMemo(id));
-    else refuted = true;
-    needed.delete(id);
-    if (needed.size === 0 && !refuted) {
+  for await (const entry of save.entries) {
+    // Entry bodies are Buffers (no encoding is set on the extract).
+    const diffId = await readSaveEntry(entry as unknown as TarEntry, scan);
+    if (diffId) needed.delete(diffId);
+    if (diffId && needed.size === 0 && !scan.refuted) {
       // Every unknown layer is measured: the rest of the stream holds only known layers.
       stoppedEarly = true;
-      child.kill('SIGTERM');
-      extract.destroy();
+      save.stop();
       break;
     }
   }
-  const code = await exited;
-  if (code !== 0 && !stoppedEarly)
-    throw new Error(`${bin} save ${image} failed: ${stderr.trim().split('\n').pop()}`);
-  if (refuted) return measureLayers(bin, image, diffIds, new Map(), opts);
-  return diffIds.map((d) => {
-    const m = found.get(d) ?? (memo.has(d) ? fromMemo(d) : undefined);
-    if (!m) throw new Error(`layer ${d} of ${image} was not in the docker save output`);
-    return m;
+  const code = await save.exited;
+  if (code !== 0 && !stoppedEarly) throw new Error(`${bin} save ${image} failed: ${lastLine(save.stderr())}`);
+  if (scan.refuted) return measureLayers(bin, image, diffIds, new Map(), opts);
+  return diffIds.map((diffId) => {
+    const layer = scan.found.get(diffId) ?? (memo.has(diffId) ? fromMemo(memo, diffId) : undefined);
+    if (!layer) throw new Error(`layer ${diffId} of ${image} was not in the docker save output`);
+    return layer;
   });
+}
+
+/** `docker save` as tar entries read as they are pulled, its exit code, and a way to stop it early. */
+function startSave(bin: string, image: string) {
+  const child = spawn(bin, ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+  const entries = tar.extract();
+  child.stdout.pipe(entries);
+  const stop = () => {
+    child.kill('SIGTERM');
+    entries.destroy();
+  };
+  return { entries, exited, stderr: () => stderr, stop };
+}
+
+/** The diff id a save entry is known to hold: an OCI blob of this image, or a legacy directory learnt before. */
+function knownLayer(name: string, scan: SaveScan): string | undefined {
+  const oci = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name)?.[1];
+  if (oci && scan.wanted.has(`sha256:${oci}`)) return `sha256:${oci}`;
+  const legacyDir = legacyDirOf(name);
+  return legacyDir ? scan.v1.get(legacyDir) : undefined;
+}
+
+const legacyDirOf = (name: string) => /^([0-9a-f]{64})\/layer\.tar$/.exec(name)?.[1];
+
+/**
+ * Reads one entry of the save: a layer of this image not in the memo is measured (or, a legacy
+ * layer of a memoised size, only hashed to confirm it). Returns the diff id of a layer of this
+ * image it read, else undefined (not a layer, a known one, another image's).
+ */
+async function readSaveEntry(entry: TarEntry, scan: SaveScan): Promise<string | undefined> {
+  const { name, type, size = 0 } = entry.header;
+  const named = knownLayer(name, scan);
+  const legacy = !named && /(^|\/)layer\.tar$/.test(name) && type === 'file';
+  if ((!named && !legacy) || (named && scan.memo.has(named))) {
+    entry.resume(); // not a layer, or a known one: tar-stream moves on once it is drained
+    return undefined;
+  }
+  // Without a name, a memoised layer of this image with exactly this tar size is the candidate.
+  const guess =
+    !named &&
+    scan.diffIds.some((diffId) => !scan.found.has(diffId) && scan.memo.get(diffId)?.tarBytes === size);
+  const sizer = guess ? undefined : new ParallelGzipSizer(scan.slots, scan.opts);
+  const read = await readLayerTar(entry, !named, sizer);
+  const diffId = named ?? read.digest!;
+  const legacyDir = legacyDirOf(name);
+  if (legacyDir) scan.v1.set(legacyDir, diffId);
+  if (!scan.wanted.has(diffId)) return undefined; // a layer of another image in the same save: not ours
+  if (sizer)
+    scan.found.set(diffId, {
+      diffId,
+      tarBytes: read.tarBytes,
+      compressedBytes: await sizer.end(),
+      source: 'save',
+    });
+  else if (scan.memo.has(diffId)) scan.found.set(diffId, fromMemo(scan.memo, diffId));
+  else scan.refuted = true;
+  return diffId;
+}
+
+/** Streams a layer tar through the hash (when asked) and the sizer (when given). */
+async function readLayerTar(
+  entry: AsyncIterable<Buffer>,
+  hashIt: boolean,
+  sizer: ParallelGzipSizer | undefined,
+): Promise<{ tarBytes: number; digest?: string }> {
+  const hash = hashIt ? createHash('sha256') : undefined;
+  let tarBytes = 0;
+  for await (const data of entry) {
+    tarBytes += data.length;
+    hash?.update(data);
+    if (sizer) await sizer.write(data);
+  }
+  return { tarBytes, ...(hash ? { digest: `sha256:${hash.digest('hex')}` } : {}) };
 }

@@ -5,15 +5,20 @@ import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { ownedContainer, type OwnedContainer } from '../engine/owned.js';
+import { ownedContainer } from '../engine/owned.js';
 import type { Runner } from '../core/exec.js';
+import type { Deps } from '../core/io.js';
+import { lastLine } from '../core/text.js';
 import {
   compressionSlots,
   ParallelGzipSizer,
   type CompressOptions,
   type LayerMeasure,
   type Slots,
+  type TarEntry,
 } from './compress.js';
+
+export type { TarEntry };
 
 /**
  * Reading a layer's tar straight from the engine's layer store, without `docker save`.
@@ -35,27 +40,25 @@ import {
 /** One record of a tar-split stream: raw tar bytes, or the body of a file read from the layer. */
 export type TarSplitEntry = { kind: 'segment'; bytes: Buffer } | { kind: 'file'; name: string; size: number };
 
-/** An entry of a tar being extracted: its header, and its body as a stream. */
-export type TarEntry = AsyncIterable<Buffer> & { header: tar.Header; resume(): unknown };
-
 /** Why a layer could not be rebuilt from the store; the caller measures it with docker save. */
 export class StoreMismatch extends Error {}
 
 /** Parses one line of a tar-split JSON stream (type 1: a file body, type 2: a raw segment). */
 export function parseTarSplitLine(line: string): TarSplitEntry {
-  const e = JSON.parse(line) as {
+  const record = JSON.parse(line) as {
     type: number;
     name?: string;
     name_raw?: string;
     size?: number;
     payload?: string;
   };
-  if (e.type === 2) return { kind: 'segment', bytes: Buffer.from(e.payload ?? '', 'base64') };
-  if (e.type === 1) {
-    const name = e.name ?? (e.name_raw ? Buffer.from(e.name_raw, 'base64').toString('utf8') : '');
-    return { kind: 'file', name, size: e.size ?? 0 };
+  if (record.type === 2) return { kind: 'segment', bytes: Buffer.from(record.payload ?? '', 'base64') };
+  if (record.type === 1) {
+    const name =
+      record.name ?? (record.name_raw ? Buffer.from(record.name_raw, 'base64').toString('utf8') : '');
+    return { kind: 'file', name, size: record.size ?? 0 };
   }
-  throw new StoreMismatch(`unknown tar-split entry type ${e.type}`);
+  throw new StoreMismatch(`unknown tar-split entry type ${record.type}`);
 }
 
 /** Lines of a byte stream, read as it is pulled (so a slow consumer holds the producer back). */
@@ -102,16 +105,16 @@ export async function reassemble(
     bytes += b.length;
     await write(b);
   };
-  for await (const e of record) {
-    if (e.kind === 'segment') {
-      await emit(e.bytes);
+  for await (const recorded of record) {
+    if (recorded.kind === 'segment') {
+      await emit(recorded.bytes);
       continue;
     }
-    if (e.size === 0) continue; // directories, links, whiteouts, empty files: all in the segments
+    if (recorded.size === 0) continue; // directories, links, whiteouts, empty files: all in the segments
     let entry: TarEntry | undefined;
     for (;;) {
       const next = await files.next();
-      if (next.done) throw new StoreMismatch(`the layer's files end before ${e.name}`);
+      if (next.done) throw new StoreMismatch(`the layer's files end before ${recorded.name}`);
       if (next.value.header.type === 'file' && (next.value.header.size ?? 0) > 0) {
         entry = next.value;
         break;
@@ -119,11 +122,12 @@ export async function reassemble(
       next.value.resume();
     }
     const { name, size } = entry.header;
-    if (clean(name) !== clean(e.name))
+    if (clean(name) !== clean(recorded.name))
       throw new StoreMismatch(
-        `the layer's files are not in the recorded order (${name} where ${e.name} was recorded)`,
+        `the layer's files are not in the recorded order (${name} where ${recorded.name} was recorded)`,
       );
-    if (size !== e.size) throw new StoreMismatch(`${e.name} is ${size} bytes, recorded as ${e.size}`);
+    if (size !== recorded.size)
+      throw new StoreMismatch(`${recorded.name} is ${size} bytes, recorded as ${recorded.size}`);
     for await (const data of entry as AsyncIterable<Buffer>) await emit(data);
   }
   return bytes;
@@ -147,9 +151,9 @@ export interface StoreLayer {
 /** Chain ids of a layer stack: the layer database names each layer by its chain, not its diff. */
 export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
-  for (const d of diffIds) {
-    const prev = out.at(-1);
-    out.push(prev ? `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}` : d);
+  for (const diffId of diffIds) {
+    const below = out.at(-1);
+    out.push(below ? `sha256:${createHash('sha256').update(`${below} ${diffId}`).digest('hex')}` : diffId);
   }
   return out;
 }
@@ -210,7 +214,7 @@ class CopyOut {
     if (!done) this.child.kill('SIGTERM');
     const code = await this.exited;
     if (!done || code === 0) return undefined;
-    return this.stderr.trim().split('\n').pop() || `docker cp exited with ${code}`;
+    return lastLine(this.stderr) || `docker cp exited with ${code}`;
   }
 }
 
@@ -222,8 +226,8 @@ export interface StoreResult {
 
 /**
  * Measures `wanted` layers of `image` (top first) from the layer store, stopping at the first one
- * that cannot be rebuilt exactly. The helper container is removed before this returns, and
- * `onHelper` names it while it exists so a cancelled run can remove it too.
+ * that cannot be rebuilt exactly. The helper container is removed before this returns, and `own`
+ * is told of it while it exists so a cancelled run can remove it too.
  */
 export async function measureFromStore(
   run: Runner,
@@ -231,68 +235,88 @@ export async function measureFromStore(
   image: string,
   inspect: ImageInspect,
   wanted: Set<string>,
-  opts: CompressOptions & { onHelper?: (helper: OwnedContainer | undefined) => void } = {},
+  opts: CompressOptions & { own?: Deps['own'] } = {},
 ): Promise<StoreResult> {
-  const slots = compressionSlots(opts);
-  const info = await run(bin, ['info', '--format', '{{.DockerRootDir}}'], { silent: true });
-  if (info.code !== 0 || !info.stdout.trim())
-    return { measured: [], fallback: 'the engine did not say where it keeps its data' };
-  const located = locateLayers(inspect, info.stdout.trim());
-  if (typeof located === 'string') return { measured: [], fallback: located };
-  const layers = located.filter((l) => wanted.has(l.diffId)).reverse();
+  const layers = await wantedLayers(run, bin, inspect, wanted);
+  if (typeof layers === 'string') return { measured: [], fallback: layers };
   if (!layers.length) return { measured: [] };
-
   const name = `slipway-size-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const mounts = layers.flatMap((l) => [
-    '-v',
-    `${l.dir}:/slipway/layer/${l.index}:ro`,
-    '-v',
-    `${l.meta}:/slipway/meta/${l.index}:ro`,
-  ]);
-  const created = await run(
-    bin,
-    [
-      'create',
-      '--name',
-      name,
-      '--label',
-      'slipway.size-budget=helper',
-      '--network',
-      'none',
-      ...mounts,
-      '--entrypoint',
-      '/slipway-never-started',
-      image,
-    ],
-    { silent: true },
-  );
-  if (created.code !== 0)
-    return { measured: [], fallback: `no helper container (${created.stderr.trim().split('\n').pop()})` };
-  opts.onHelper?.(
+  const created = await createHelper(run, bin, image, name, layers);
+  if (created) return { measured: [], fallback: `no helper container (${created})` };
+  opts.own?.(
     ownedContainer(bin, name, () => {
-      for (const c of copying) c.kill('SIGKILL');
+      for (const child of copying) child.kill('SIGKILL');
     }),
   );
-  const measured: LayerMeasure[] = [];
   try {
-    // One copy at a time: the engine holds the container while it streams a copy out of it.
-    const records = await readRecords(bin, name);
-    if (typeof records === 'string') return { measured, fallback: records };
-    for (const l of layers) {
-      const why = await measureOne(bin, name, l, records.get(l.index), { ...opts, slots }).then(
-        (m) => {
-          measured.push(m);
-          return undefined;
-        },
-        (err: Error) => (err instanceof StoreMismatch ? err.message : `reading it failed: ${err.message}`),
-      );
-      if (why) return { measured, fallback: `layer ${l.index + 1} (${l.diffId.slice(7, 19)}): ${why}` };
-    }
-    return { measured };
+    return await measureThroughHelper(bin, name, layers, { ...opts, slots: compressionSlots(opts) });
   } finally {
     await run(bin, ['rm', '-f', '-v', name], { silent: true });
-    opts.onHelper?.(undefined);
+    opts.own?.(undefined);
   }
+}
+
+/** The store locations of the wanted layers, top first, or why the store cannot be read. */
+async function wantedLayers(
+  run: Runner,
+  bin: string,
+  inspect: ImageInspect,
+  wanted: Set<string>,
+): Promise<StoreLayer[] | string> {
+  const info = await run(bin, ['info', '--format', '{{.DockerRootDir}}'], { silent: true });
+  if (info.code !== 0 || !info.stdout.trim()) return 'the engine did not say where it keeps its data';
+  const located = locateLayers(inspect, info.stdout.trim());
+  if (typeof located === 'string') return located;
+  return located.filter((layer) => wanted.has(layer.diffId)).reverse();
+}
+
+/**
+ * A never-started container of the image with each layer's files and record mounted read-only:
+ * `docker cp` reads them through the engine. Returns why it could not be made, if it could not.
+ */
+async function createHelper(
+  run: Runner,
+  bin: string,
+  image: string,
+  name: string,
+  layers: StoreLayer[],
+): Promise<string | undefined> {
+  const mounts = layers.flatMap((layer) => [
+    '-v',
+    `${layer.dir}:/slipway/layer/${layer.index}:ro`,
+    '-v',
+    `${layer.meta}:/slipway/meta/${layer.index}:ro`,
+  ]);
+  const flags = ['--label', 'slipway.size-budget=helper', '--network', 'none'];
+  const entrypoint = ['--entrypoint', '/slipway-never-started'];
+  const created = await run(bin, ['create', '--name', name, ...flags, ...mounts, ...entrypoint, image], {
+    silent: true,
+  });
+  return created.code === 0 ? undefined : lastLine(created.stderr);
+}
+
+/** Each layer in turn, until one cannot be rebuilt exactly (then the reason is the fallback). */
+async function measureThroughHelper(
+  bin: string,
+  container: string,
+  layers: StoreLayer[],
+  opts: CompressOptions & { slots: Slots },
+): Promise<StoreResult> {
+  const measured: LayerMeasure[] = [];
+  // One copy at a time: the engine holds the container while it streams a copy out of it.
+  const records = await readRecords(bin, container);
+  if (typeof records === 'string') return { measured, fallback: records };
+  for (const layer of layers) {
+    const why = await measureOne(bin, container, layer, records.get(layer.index), opts).then(
+      (result) => {
+        measured.push(result);
+        return undefined;
+      },
+      (err: Error) => (err instanceof StoreMismatch ? err.message : `reading it failed: ${err.message}`),
+    );
+    if (why) return { measured, fallback: `layer ${layer.index + 1} (${layer.diffId.slice(7, 19)}): ${why}` };
+  }
+  return { measured };
 }
 
 /** Every mounted layer's tar-split record (gzipped, as stored: small), by layer index. */
@@ -307,7 +331,7 @@ async function readRecords(bin: string, container: string): Promise<Map<number, 
         continue;
       }
       const chunks: Buffer[] = [];
-      for await (const c of next.value) chunks.push(c);
+      for await (const chunk of next.value) chunks.push(chunk);
       records.set(Number(index), Buffer.concat(chunks));
     }
   } catch (err) {
@@ -320,12 +344,12 @@ async function readRecords(bin: string, container: string): Promise<Map<number, 
 async function measureOne(
   bin: string,
   container: string,
-  l: StoreLayer,
+  layer: StoreLayer,
   record: Buffer | undefined,
   opts: CompressOptions & { slots: Slots },
 ): Promise<LayerMeasure> {
   if (!record) throw new StoreMismatch('it has no tar-split record');
-  const files = new CopyOut(bin, `${container}:/slipway/layer/${l.index}/.`);
+  const files = new CopyOut(bin, `${container}:/slipway/layer/${layer.index}/.`);
   let measured: LayerMeasure;
   try {
     const hash = createHash('sha256');
@@ -336,8 +360,8 @@ async function measureOne(
     });
     const compressedBytes = await sizer.end();
     const digest = `sha256:${hash.digest('hex')}`;
-    if (digest !== l.diffId) throw new StoreMismatch(`the rebuilt tar is ${digest}, not its diff id`);
-    measured = { diffId: l.diffId, tarBytes, compressedBytes, source: 'store' };
+    if (digest !== layer.diffId) throw new StoreMismatch(`the rebuilt tar is ${digest}, not its diff id`);
+    measured = { diffId: layer.diffId, tarBytes, compressedBytes, source: 'store' };
   } catch (err) {
     // A copy that failed on its own (a path the engine cannot read) is the better reason.
     const why = await files.close();

@@ -25,15 +25,15 @@ export interface Memos {
 const empty = (): Memos => ({ sizes: new Map(), v1: new Map() });
 
 function parse(text: string): Memos {
-  const f = JSON.parse(text) as MemoFile;
-  if (f.format !== FORMAT || typeof f.layers !== 'object') return empty();
-  return { sizes: new Map(Object.entries(f.layers)), v1: new Map(Object.entries(f.v1 ?? {})) };
+  const file = JSON.parse(text) as MemoFile;
+  if (file.format !== FORMAT || typeof file.layers !== 'object') return empty();
+  return { sizes: new Map(Object.entries(file.layers)), v1: new Map(Object.entries(file.v1 ?? {})) };
 }
 
 const sorted = <T>(m: Map<string, T>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
-function serialise(m: Memos): string {
-  return JSON.stringify({ format: FORMAT, layers: sorted(m.sizes), v1: sorted(m.v1) });
+function serialise(memos: Memos): string {
+  return JSON.stringify({ format: FORMAT, layers: sorted(memos.sizes), v1: sorted(memos.v1) });
 }
 
 /**

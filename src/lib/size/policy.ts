@@ -3,6 +3,8 @@ import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import * as tar from 'tar-stream';
 import type { Runner } from '../core/exec.js';
+import { lastLine } from '../core/text.js';
+import type { Violation } from './report.js';
 
 export interface FileInfo {
   type: 'file' | 'directory' | 'symlink' | 'other';
@@ -16,32 +18,36 @@ export type FileIndex = Map<string, FileInfo>;
 export async function listImageFiles(run: Runner, bin: string, image: string): Promise<FileIndex> {
   const created = await run(bin, ['create', '--network', 'none', image, '/slipway-list'], { silent: true });
   if (created.code !== 0)
-    throw new Error(`could not create a container of ${image}: ${created.stderr.trim().split('\n').pop()}`);
-  const id = created.stdout.trim().split('\n').pop()!;
+    throw new Error(`could not create a container of ${image}: ${lastLine(created.stderr)}`);
+  const id = lastLine(created.stdout);
   try {
     const index: FileIndex = new Map();
     const child = spawn(bin, ['export', id], { stdio: ['ignore', 'pipe', 'ignore'] });
     const extract = tar.extract();
     child.stdout.pipe(extract);
     for await (const entry of extract) {
-      const h = entry.header;
-      const path = `/${posix
-        .normalize(h.name)
-        .replace(/^\.?\/*/, '')
-        .replace(/\/$/, '')}`;
-      const type =
-        h.type === 'file' || h.type === 'directory' || h.type === 'symlink'
-          ? h.type
-          : h.type === 'link'
-            ? 'file'
-            : 'other';
-      index.set(path, { type, mode: h.mode ?? 0 });
+      const { name, type, mode } = entry.header;
+      index.set(imagePath(name), { type: fileType(type), mode: mode ?? 0 });
       entry.resume();
     }
     return index;
   } finally {
     await run(bin, ['rm', '-f', id], { silent: true });
   }
+}
+
+/** `./usr/bin/` in an export is `/usr/bin` in the image. */
+function imagePath(name: string): string {
+  return `/${posix
+    .normalize(name)
+    .replace(/^\.?\/*/, '')
+    .replace(/\/$/, '')}`;
+}
+
+/** A hard link is a file as far as the policy goes. */
+function fileType(type: tar.Header['type']): FileInfo['type'] {
+  if (type === 'file' || type === 'directory' || type === 'symlink') return type;
+  return type === 'link' ? 'file' : 'other';
 }
 
 export interface PolicyFinding {
@@ -52,33 +58,33 @@ export interface PolicyFinding {
 
 /** Paths an item names in an index: a path or glob (its subtree too), a ~ path, or a command. */
 export function findItem(index: FileIndex, pathDirs: string[], item: string): string | undefined {
-  const it = item.trim();
-  if (it.startsWith('~/') || it === '~') {
-    const rest = it.slice(1);
+  const wanted = item.trim();
+  if (wanted.startsWith('~/') || wanted === '~') {
+    const rest = wanted.slice(1);
     return findItem(index, pathDirs, `/root${rest}`) ?? findItem(index, pathDirs, `/home/*${rest}`);
   }
-  if (it.includes('/')) {
-    const pattern = posix.normalize(it.startsWith('/') ? it : `/${it}`).replace(/\/$/, '');
+  if (wanted.includes('/')) {
+    const pattern = posix.normalize(wanted.startsWith('/') ? wanted : `/${wanted}`).replace(/\/$/, '');
     if (/[*?[{]/.test(pattern)) {
       const isMatch = picomatch(pattern, { dot: true });
-      for (const p of index.keys()) {
-        const parts = p.split('/');
-        for (let i = 2; i <= parts.length; i++) if (isMatch(parts.slice(0, i).join('/'))) return p;
+      for (const path of index.keys()) {
+        const parts = path.split('/');
+        for (let i = 2; i <= parts.length; i++) if (isMatch(parts.slice(0, i).join('/'))) return path;
       }
       return undefined;
     }
     if (index.has(pattern)) return pattern;
-    for (const p of index.keys()) if (p.startsWith(`${pattern}/`)) return pattern;
+    for (const path of index.keys()) if (path.startsWith(`${pattern}/`)) return pattern;
     return undefined;
   }
   // A bare name: a command on the image's PATH (an executable file or a link), else a file or
   // directory of that name anywhere (a Python package such as torch, say).
   for (const dir of pathDirs) {
-    const p = posix.join(dir, it);
-    const f = index.get(p);
-    if (f && (f.type === 'symlink' || (f.type === 'file' && f.mode & 0o111))) return p;
+    const path = posix.join(dir, wanted);
+    const file = index.get(path);
+    if (file && (file.type === 'symlink' || (file.type === 'file' && file.mode & 0o111))) return path;
   }
-  for (const p of index.keys()) if (posix.basename(p) === it) return p;
+  for (const path of index.keys()) if (posix.basename(path) === wanted) return path;
   return undefined;
 }
 
@@ -95,4 +101,36 @@ export function checkPolicy(
   });
   const missing = require.filter((item) => !findItem(index, pathDirs, item)).map((item) => ({ item }));
   return { forbidden, missing };
+}
+
+/** The image's PATH (from its config's Env), else the usual default. */
+export function imagePathDirs(env: string[] | undefined): string[] {
+  const path = env?.find((variable) => variable.startsWith('PATH='))?.slice('PATH='.length);
+  return (path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+}
+
+/**
+ * forbid and require as violations: each forbidden item found names where it is, each required
+ * item not found names itself. `env` is the image config's Env (for its PATH).
+ */
+export function policyViolations(
+  index: FileIndex,
+  env: string[] | undefined,
+  forbid: string[],
+  require: string[],
+): Violation[] {
+  const { forbidden, missing } = checkPolicy(index, imagePathDirs(env), forbid, require);
+  return [
+    ...forbidden.map(({ item, path }) => ({
+      kind: 'forbidden' as const,
+      item,
+      path,
+      message: `forbidden ${item} is in the image at ${path}`,
+    })),
+    ...missing.map(({ item }) => ({
+      kind: 'missing' as const,
+      item,
+      message: `required ${item} is not in the image`,
+    })),
+  ];
 }

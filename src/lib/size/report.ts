@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { describeMeasure, type Measure } from './budget.js';
 import { formatBytes } from '../core/bytes.js';
+import { cell, table } from '../core/markdown.js';
 
 export const REPORT_FORMAT = 'slipway-size-report/1';
 
@@ -42,20 +43,20 @@ export interface SizeReport {
 }
 
 export function readReport(path: string): SizeReport {
-  let r: Partial<SizeReport>;
+  let report: Partial<SizeReport>;
   try {
-    r = JSON.parse(readFileSync(path, 'utf8')) as Partial<SizeReport>;
+    report = JSON.parse(readFileSync(path, 'utf8')) as Partial<SizeReport>;
   } catch (err) {
     throw new UserError(
       `Baseline report ${path} is not readable JSON (${(err as Error).message}): pass a report-path file written by size-budget, or an image.`,
     );
   }
-  if (r.format !== REPORT_FORMAT || typeof r.uncompressedBytes !== 'number') {
+  if (report.format !== REPORT_FORMAT || typeof report.uncompressedBytes !== 'number') {
     throw new UserError(
-      `Baseline ${path} is not a size-budget report (format ${String(r.format)}): pass a report-path file written by size-budget, or an image.`,
+      `Baseline ${path} is not a size-budget report (format ${String(report.format)}): pass a report-path file written by size-budget, or an image.`,
     );
   }
-  return r as SizeReport;
+  return report as SizeReport;
 }
 
 export function writeReport(path: string, report: SizeReport): void {
@@ -68,14 +69,14 @@ export function isReportPath(value: string): boolean {
 }
 
 export function figureOf(
-  r: Pick<SizeReport, 'uncompressedBytes' | 'compressedBytes' | 'cloudflareBytes'>,
-  m: Measure,
+  report: Pick<SizeReport, 'uncompressedBytes' | 'compressedBytes' | 'cloudflareBytes'>,
+  measure: Measure,
 ): number {
-  return m === 'compressed'
-    ? r.compressedBytes
-    : m === 'uncompressed'
-      ? r.uncompressedBytes
-      : r.cloudflareBytes;
+  return measure === 'compressed'
+    ? report.compressedBytes
+    : measure === 'uncompressed'
+      ? report.uncompressedBytes
+      : report.cloudflareBytes;
 }
 
 function bar(fraction: number, width = 24): string {
@@ -83,72 +84,81 @@ function bar(fraction: number, width = 24): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-const signed = (n: number) => `${n >= 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
+const signed = (bytes: number) => `${bytes >= 0 ? '+' : '−'}${formatBytes(Math.abs(bytes))}`;
 
 /** The job summary: the measure and its unit, used/budget with a bar, top layers, policy, delta. */
-export function renderSummary(r: SizeReport): string {
-  const used = figureOf(r, r.measure);
-  const pct = used / r.budgetBytes;
-  const ok = !r.violations.length;
+export function renderSummary(report: SizeReport): string {
+  const used = figureOf(report, report.measure);
+  const fraction = used / report.budgetBytes;
+  const verdict = report.violations.length ? '❌ failed' : '✅ within budget';
   const out = [
-    `### size-budget: \`${r.image}\` ${ok ? '✅ within budget' : '❌ failed'}`,
+    `### size-budget: \`${report.image}\` ${verdict}`,
     '',
-    `Measure: **${r.measure}**, ${describeMeasure(r.measure)}. Sizes are decimal: 1 MB = 1,000,000 bytes.`,
+    `Measure: **${report.measure}**, ${describeMeasure(report.measure)}. Sizes are decimal: 1 MB = 1,000,000 bytes.`,
     '',
-    `\`${bar(pct)}\` **${formatBytes(used)}** of ${formatBytes(r.budgetBytes)} (${(pct * 100).toFixed(1)}%), budget from ${r.budgetSource}`,
+    `\`${bar(fraction)}\` **${formatBytes(used)}** of ${formatBytes(report.budgetBytes)} (${(fraction * 100).toFixed(1)}%), budget from ${report.budgetSource}`,
     '',
-    '| Figure | Bytes | |',
-    '| --- | --- | --- |',
-    `| Uncompressed | ${r.uncompressedBytes} | ${formatBytes(r.uncompressedBytes)} |`,
-    `| Compressed (${r.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed'}) | ${r.compressedBytes} | ${formatBytes(r.compressedBytes)} |`,
-    `| Cloudflare gate | ${r.cloudflareBytes} | ${formatBytes(r.cloudflareBytes)} |`,
-    `| Layers | ${r.layerCount} | |`,
+    figuresTable(report),
     '',
   ];
-  if (r.baseline)
+  if (report.baseline)
     out.push(
-      `Delta against \`${r.baseline.image}\`: **${signed(r.baseline.deltaBytes)}** (${r.measure}).`,
+      `Delta against \`${report.baseline.image}\`: **${signed(report.baseline.deltaBytes)}** (${report.measure}).`,
       '',
     );
-  if (r.topLayers.length) {
-    const withCompressed = r.topLayers.some((l) => l.compressedBytes !== undefined);
-    out.push(
-      '#### Largest layers',
-      '',
-      `| Size |${withCompressed ? ' Compressed |' : ''} Instruction |`,
-      `| --- |${withCompressed ? ' --- |' : ''} --- |`,
-    );
-    for (const l of r.topLayers) {
-      const made = l.createdBy
-        ? `\`${l.createdBy.replace(/\|/g, '\\|').replace(/`/g, "'")}\``
-        : '(base layer)';
-      const compressed = withCompressed
-        ? ` ${l.compressedBytes === undefined ? '–' : formatBytes(l.compressedBytes)} |`
-        : '';
-      out.push(`| ${formatBytes(l.sizeBytes)} |${compressed} ${made} |`);
-    }
-    out.push('');
-  }
-  if (r.violations.length) out.push('#### Problems', '', ...r.violations.map((v) => `- ❌ ${v.message}`), '');
+  if (report.topLayers.length) out.push('#### Largest layers', '', largestLayersTable(report.topLayers), '');
+  if (report.violations.length) out.push('#### Problems', '', ...problems(report.violations), '');
   return out.join('\n');
 }
+
+/** The three figures in bytes and in decimal units, and the layer count. */
+function figuresTable(report: SizeReport): string {
+  const compressedFrom =
+    report.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed';
+  const row = (label: string, bytes: number) => [label, String(bytes), formatBytes(bytes)];
+  return table(
+    ['Figure', 'Bytes', ''],
+    [
+      row('Uncompressed', report.uncompressedBytes),
+      row(`Compressed (${compressedFrom})`, report.compressedBytes),
+      row('Cloudflare gate', report.cloudflareBytes),
+      ['Layers', String(report.layerCount), ''],
+    ],
+  );
+}
+
+/** The largest layers with the instruction that made them (and their compressed size when known). */
+function largestLayersTable(layers: SizeReport['topLayers']): string {
+  const withCompressed = layers.some((layer) => layer.compressedBytes !== undefined);
+  const rows = layers.map((layer) => {
+    const made = layer.createdBy ? `\`${cell(layer.createdBy.replace(/`/g, "'"))}\`` : '(base layer)';
+    const compressed = layer.compressedBytes === undefined ? '–' : formatBytes(layer.compressedBytes);
+    return [formatBytes(layer.sizeBytes), ...(withCompressed ? [compressed] : []), made];
+  });
+  return table(['Size', ...(withCompressed ? ['Compressed'] : []), 'Instruction'], rows);
+}
+
+const problems = (violations: Violation[]) => violations.map((violation) => `- ❌ ${violation.message}`);
 
 export const COMMENT_MARKER = '<!-- slipway:size-budget -->';
 
 /** The pull request comment: found again and updated in place by its hidden marker. */
-export function renderComment(r: SizeReport): string {
-  const used = figureOf(r, r.measure);
-  const delta = r.baseline ? signed(r.baseline.deltaBytes) : 'no baseline';
+export function renderComment(report: SizeReport): string {
+  const used = figureOf(report, report.measure);
+  const delta = report.baseline ? signed(report.baseline.deltaBytes) : 'no baseline';
   return [
     COMMENT_MARKER,
-    `**Image size** for \`${r.image}\`: ${r.violations.length ? '❌' : '✅'} ${formatBytes(used)} of ${formatBytes(r.budgetBytes)} (${r.measure})`,
+    `**Image size** for \`${report.image}\`: ${report.violations.length ? '❌' : '✅'} ${formatBytes(used)} of ${formatBytes(report.budgetBytes)} (${report.measure})`,
     '',
-    '| Measure | Size | Delta |',
-    '| --- | --- | --- |',
-    `| ${r.measure} | ${formatBytes(used)} | ${delta} |`,
-    `| compressed | ${formatBytes(r.compressedBytes)} | |`,
-    `| uncompressed | ${formatBytes(r.uncompressedBytes)} | |`,
-    ...(r.violations.length ? ['', ...r.violations.map((v) => `- ❌ ${v.message}`)] : []),
+    table(
+      ['Measure', 'Size', 'Delta'],
+      [
+        [report.measure, formatBytes(used), delta],
+        ['compressed', formatBytes(report.compressedBytes), ''],
+        ['uncompressed', formatBytes(report.uncompressedBytes), ''],
+      ],
+    ),
+    ...(report.violations.length ? ['', ...problems(report.violations)] : []),
     '',
   ].join('\n');
 }

@@ -1,7 +1,10 @@
-import { UserError } from '../core/errors.js';
-import type { Log } from '../core/io.js';
 import { backoffDelay } from '../core/backoff.js';
-import { judgeBody, retryableStatus, type Attempt, type Expectations } from './probe.js';
+import { UserError } from '../core/errors.js';
+import type { ActionResult, Deps, Log } from '../core/io.js';
+import { probe, type Attempt, type Expectations } from './probe.js';
+import { smokeSummary } from './summary.js';
+
+export type { Attempt } from './probe.js';
 
 export interface SmokeOptions extends Expectations {
   url: string;
@@ -17,26 +20,42 @@ export interface SmokeOptions extends Expectations {
   versionOverride?: string;
 }
 
-export interface SmokeResult {
+/** smoke-test's outputs, keyed as its OUTPUTS name them. */
+export interface SmokeOutputs {
   healthy: boolean;
-  attempts: Attempt[];
+  /** How many attempts were made. */
+  attempts: number;
   elapsedSeconds: number;
   /** The health status last seen ('' when none was). */
   status: string;
   /** The last extended-health document, as JSON ('' when none was read). */
   health: string;
-  summary: string;
-  failure?: string;
 }
 
-export interface SmokeDeps {
-  log: Log;
-  now?: () => number;
+export type SmokeResult = ActionResult<SmokeOutputs> & { attempts: Attempt[] };
+
+/** Waiting and jitter, replaceable in tests (the clock is deps.now). */
+export interface SmokeTiming {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
 
-const MAX_REDIRECTS = 5;
+/** The state of one smoke test: what to ask, until when, and what came back so far. */
+interface Poll {
+  options: SmokeOptions;
+  deps: Deps;
+  sleep: (ms: number) => Promise<void>;
+  random?: () => number;
+  target: URL;
+  headers: Headers;
+  start: number;
+  deadline: number;
+  attempts: Attempt[];
+  /** Consecutive successes so far. */
+  streak: number;
+  /** Retries so far: the backoff's exponent. */
+  retries: number;
+}
 
 /** The `Cloudflare-Workers-Version-Overrides` value: `<worker>="<version>"`. */
 export function versionOverrideHeader(url: URL, value: string): string {
@@ -49,104 +68,26 @@ export function versionOverrideHeader(url: URL, value: string): string {
   return `${worker}="${value}"`;
 }
 
-async function readLimited(
-  res: Response,
-  max: number,
-): Promise<{ text: string; over: boolean; bytes: number }> {
-  if (!res.body) return { text: '', over: false, bytes: 0 };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > max) {
-      await reader.cancel().catch(() => undefined);
-      return { text: '', over: true, bytes };
-    }
-    chunks.push(value);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), over: false, bytes };
-}
-
-function describeFetchError(err: unknown, attemptTimeoutMs: number, effectiveMs: number): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError')
-    return effectiveMs < attemptTimeoutMs
-      ? `no answer within the ${effectiveMs / 1000}s left before the deadline`
-      : `no answer within attempt-timeout (${attemptTimeoutMs / 1000}s)`;
-  const cause = e.cause?.code ?? e.cause?.message;
-  return `connection failed: ${cause ? `${cause}` : e.message}`;
-}
-
-/** One request (following same-origin redirects), judged. */
-async function attempt(
-  target: URL,
-  headers: Headers,
-  o: SmokeOptions,
-  timeoutMs: number,
-): Promise<Omit<Attempt, 'n' | 'at'>> {
-  let url = target;
+/** The URL to ask and the headers to send (values masked); bad input throws before any request. */
+function prepareRequest(options: SmokeOptions, log: Log): { target: URL; headers: Headers } {
+  let base: URL;
   try {
-    for (let hop = 0; ; hop++) {
-      const res = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-      if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
-        const next = new URL(res.headers.get('location')!, url);
-        await res.body?.cancel().catch(() => undefined);
-        if (next.origin !== target.origin)
-          return {
-            code: res.status,
-            outcome: 'fail',
-            reason: `redirected to another origin (${next.origin}); only same-origin redirects are followed`,
-          };
-        if (hop >= MAX_REDIRECTS)
-          return { code: res.status, outcome: 'fail', reason: `more than ${MAX_REDIRECTS} redirects` };
-        url = next;
-        continue;
-      }
-      if (res.status < 200 || res.status >= 300) {
-        const { text } = await readLimited(res, 512).catch(() => ({ text: '' }));
-        const said = text.trim().split('\n')[0]?.slice(0, 120);
-        const what = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${said ? `: ${said}` : ''}`;
-        return retryableStatus(res.status)
-          ? { code: res.status, outcome: 'retry', reason: what }
-          : {
-              code: res.status,
-              outcome: 'fail',
-              reason: `${what} (not retried: only 5xx, 404, 408 and 429 are)`,
-            };
-      }
-      const body = await readLimited(res, o.maxBodyBytes);
-      if (body.over)
-        return {
-          code: res.status,
-          outcome: 'fail',
-          reason: `the answer is larger than max-body-bytes (${o.maxBodyBytes} bytes; read ${body.bytes} before stopping)`,
-        };
-      return { code: res.status, ...judgeBody(body.text, o) };
-    }
-  } catch (err) {
-    return { code: 0, outcome: 'retry', reason: describeFetchError(err, o.attemptTimeoutMs, timeoutMs) };
-  }
-}
-
-const secs = (ms: number) => Math.round(ms / 100) / 10;
-
-function timeline(attempts: Attempt[]): string[] {
-  const rows = (list: Attempt[]) =>
-    list.map(
-      (a) =>
-        `| ${a.n} | +${a.at.toFixed(1)}s | ${a.code || '–'} | ${a.version ? `\`${a.version}\`` : '–'} | ${a.outcome}${a.reason ? `: ${a.reason.replace(/\|/g, '\\|')}` : ''} |`,
+    base = new URL(options.url);
+  } catch {
+    throw new UserError(
+      `Input "url" is "${options.url}": give an absolute http(s) URL such as https://app.example.workers.dev.`,
     );
-  const head = ['| # | time | HTTP | version | outcome |', '| --- | --- | --- | --- | --- |'];
-  if (attempts.length <= 30) return [...head, ...rows(attempts)];
-  return [
-    ...head,
-    ...rows(attempts.slice(0, 10)),
-    `| … | | | | ${attempts.length - 30} attempts not shown |`,
-    ...rows(attempts.slice(-20)),
-  ];
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:')
+    throw new UserError(`Input "url" is "${options.url}": only http and https URLs can be smoke-tested.`);
+  const headers = new Headers({ accept: 'application/json', 'user-agent': 'slipway-smoke-test' });
+  for (const [name, value] of options.headers) {
+    log.secret(value);
+    headers.set(name, value);
+  }
+  if (options.versionOverride)
+    headers.set('Cloudflare-Workers-Version-Overrides', versionOverrideHeader(base, options.versionOverride));
+  return { target: new URL(options.path || '/', base), headers };
 }
 
 /**
@@ -156,104 +97,114 @@ function timeline(attempts: Attempt[]): string[] {
  * fails at once on what retrying cannot fix (other 4xx, a foreign redirect, a body that is not the
  * extended-health document, a required tool that failed).
  */
-export async function smokeTest(o: SmokeOptions, deps: SmokeDeps): Promise<SmokeResult> {
-  let base: URL;
-  try {
-    base = new URL(o.url);
-  } catch {
-    throw new UserError(
-      `Input "url" is "${o.url}": give an absolute http(s) URL such as https://app.example.workers.dev.`,
-    );
-  }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:')
-    throw new UserError(`Input "url" is "${o.url}": only http and https URLs can be smoke-tested.`);
-  const target = new URL(o.path || '/', base);
-  const headers = new Headers({ accept: 'application/json', 'user-agent': 'slipway-smoke-test' });
-  for (const [k, v] of o.headers) {
-    deps.log.secret(v);
-    headers.set(k, v);
-  }
-  if (o.versionOverride)
-    headers.set('Cloudflare-Workers-Version-Overrides', versionOverrideHeader(base, o.versionOverride));
-
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const start = now();
-  const deadline = start + o.timeoutMs;
-  const attempts: Attempt[] = [];
-  let streak = 0;
-  let retries = 0;
-  let failure: string | undefined;
-  deps.log.info(
-    `GET ${target.href}${o.expectVersion ? ` expecting version ${o.expectVersion}` : ''} (deadline ${o.timeoutMs / 1000}s)`,
-  );
-  const timedOut = (n: number) => {
-    // The last answer says more than a last attempt the deadline cut short.
-    const told = [...attempts].reverse().find((x) => x.code !== 0 && x.outcome !== 'ok') ?? attempts.at(-1)!;
-    const last =
-      told.outcome === 'ok' ? `${streak} of ${o.consecutiveSuccesses} consecutive successes` : told.reason;
-    return `smoke-test: not healthy within ${o.timeoutMs / 1000}s (${n} attempts); last: ${last} (GET ${target.href}).`;
+export async function smokeTest(
+  options: SmokeOptions,
+  deps: Deps,
+  timing: SmokeTiming = {},
+): Promise<SmokeResult> {
+  const { target, headers } = prepareRequest(options, deps.log);
+  const start = deps.now().getTime();
+  const poll: Poll = {
+    options,
+    deps,
+    sleep: timing.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    random: timing.random,
+    target,
+    headers,
+    start,
+    deadline: start + options.timeoutMs,
+    attempts: [],
+    streak: 0,
+    retries: 0,
   };
+  deps.log.info(
+    `GET ${target.href}${options.expectVersion ? ` expecting version ${options.expectVersion}` : ''} (deadline ${options.timeoutMs / 1000}s)`,
+  );
+  const failure = await pollUntilHealthy(poll);
+  return smokeResult(poll, failure);
+}
+
+const now = (poll: Poll) => poll.deps.now().getTime();
+
+/** Attempts until enough consecutive successes (undefined), a failure, or the deadline (why). */
+async function pollUntilHealthy(poll: Poll): Promise<string | undefined> {
+  const { options, target } = poll;
   for (let n = 1; ; n++) {
-    const at = (now() - start) / 1000;
-    const a: Attempt = {
-      n,
-      at,
-      ...(await attempt(target, headers, o, Math.max(1, Math.min(o.attemptTimeoutMs, deadline - now())))),
-    };
-    attempts.push(a);
-    deps.log.info(
-      `#${n} +${at.toFixed(1)}s ${a.code || 'no answer'}${a.version ? ` version ${a.version}` : ''}${a.healthStatus ? ` ${a.healthStatus}` : ''} → ${a.outcome}${a.reason ? `: ${a.reason}` : ''}`,
-    );
-    if (a.outcome === 'fail') {
-      failure = `smoke-test failed on attempt ${n}: ${a.reason} (GET ${target.href}).`;
-      break;
-    }
-    if (a.outcome === 'ok') {
-      streak++;
-      if (streak >= o.consecutiveSuccesses) break;
-    } else {
-      streak = 0;
-    }
-    const remaining = deadline - now();
-    if (remaining <= 0) {
-      failure = timedOut(n);
-      break;
-    }
-    const delay =
-      a.outcome === 'ok'
-        ? Math.min(o.initialDelayMs, remaining)
-        : backoffDelay(
-            retries++,
-            { initialMs: o.initialDelayMs, maxMs: o.maxDelayMs, remainingMs: remaining },
-            deps.random,
-          );
-    await sleep(delay);
+    const attempt = await takeAttempt(poll, n);
+    if (attempt.outcome === 'fail')
+      return `smoke-test failed on attempt ${n}: ${attempt.reason} (GET ${target.href}).`;
+    poll.streak = attempt.outcome === 'ok' ? poll.streak + 1 : 0;
+    if (poll.streak >= options.consecutiveSuccesses) return undefined;
+    const remaining = poll.deadline - now(poll);
+    if (remaining <= 0) return timedOut(poll, n);
+    await poll.sleep(nextDelay(poll, attempt, remaining));
     // An attempt with next to no time left can only time out: the last answer stands.
-    if (deadline - now() < 50) {
-      failure = timedOut(n);
-      break;
-    }
+    if (poll.deadline - now(poll) < 50) return timedOut(poll, n);
   }
-  const elapsedSeconds = secs(now() - start);
-  const last = [...attempts].reverse().find((x) => x.doc !== undefined);
-  const healthy = !failure;
-  const summary = [
-    `### smoke-test: ${healthy ? `✅ healthy after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} (${elapsedSeconds}s)` : '❌ not healthy'}`,
-    '',
-    `\`GET ${target.href}\`${o.expectVersion ? ` expecting version \`${o.expectVersion}\`` : ''}`,
-    '',
-    ...(failure ? [`**${failure.replace(/\|/g, '\\|')}**`, ''] : []),
-    ...timeline(attempts),
-    '',
-  ].join('\n');
+}
+
+/** One attempt, recorded and logged. */
+async function takeAttempt(poll: Poll, n: number): Promise<Attempt> {
+  const { options, deps } = poll;
+  const at = (now(poll) - poll.start) / 1000;
+  const request = {
+    target: poll.target,
+    headers: poll.headers,
+    timeoutMs: Math.max(1, Math.min(options.attemptTimeoutMs, poll.deadline - now(poll))),
+    attemptTimeoutMs: options.attemptTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+  };
+  const attempt: Attempt = { n, at, ...(await probe(request, options)) };
+  poll.attempts.push(attempt);
+  deps.log.info(
+    `#${n} +${at.toFixed(1)}s ${attempt.code || 'no answer'}${attempt.version ? ` version ${attempt.version}` : ''}${attempt.healthStatus ? ` ${attempt.healthStatus}` : ''} → ${attempt.outcome}${attempt.reason ? `: ${attempt.reason}` : ''}`,
+  );
+  return attempt;
+}
+
+/** After a success, the initial delay (the next must follow soon); after a retry, backoff with jitter. */
+function nextDelay(poll: Poll, attempt: Attempt, remainingMs: number): number {
+  const { options } = poll;
+  if (attempt.outcome === 'ok') return Math.min(options.initialDelayMs, remainingMs);
+  return backoffDelay(
+    poll.retries++,
+    { initialMs: options.initialDelayMs, maxMs: options.maxDelayMs, remainingMs },
+    poll.random,
+  );
+}
+
+function timedOut(poll: Poll, n: number): string {
+  const { options, attempts } = poll;
+  // The last answer says more than a last attempt the deadline cut short.
+  const told =
+    [...attempts].reverse().find((seen) => seen.code !== 0 && seen.outcome !== 'ok') ?? attempts.at(-1)!;
+  const last =
+    told.outcome === 'ok'
+      ? `${poll.streak} of ${options.consecutiveSuccesses} consecutive successes`
+      : told.reason;
+  return `smoke-test: not healthy within ${options.timeoutMs / 1000}s (${n} attempts); last: ${last} (GET ${poll.target.href}).`;
+}
+
+function smokeResult(poll: Poll, failure: string | undefined): SmokeResult {
+  const { attempts } = poll;
+  const elapsedSeconds = Math.round((now(poll) - poll.start) / 100) / 10;
+  const last = [...attempts].reverse().find((seen) => seen.doc !== undefined);
   return {
-    healthy,
-    attempts,
-    elapsedSeconds,
-    status: last?.healthStatus ?? '',
-    health: last?.doc !== undefined ? JSON.stringify(last.doc) : '',
-    summary,
+    outputs: {
+      healthy: !failure,
+      attempts: attempts.length,
+      elapsedSeconds,
+      status: last?.healthStatus ?? '',
+      health: last?.doc !== undefined ? JSON.stringify(last.doc) : '',
+    },
+    summary: smokeSummary({
+      attempts,
+      elapsedSeconds,
+      href: poll.target.href,
+      expectVersion: poll.options.expectVersion,
+      failure,
+    }),
     failure,
+    attempts,
   };
 }

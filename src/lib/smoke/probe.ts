@@ -1,4 +1,4 @@
-import { extendedHealthProblems } from '../health/schema.js';
+import { judgeHealth, type HealthAnswer, type HealthExpectations } from '../health/judge.js';
 
 /** What one attempt saw, and what to do about it. */
 export interface Attempt {
@@ -15,6 +15,7 @@ export interface Attempt {
   doc?: unknown;
 }
 
+/** What smoke-test demands of the answer (the judge's expectations, always on an extended path). */
 export interface Expectations {
   expectVersion?: string;
   acceptStatus: string[];
@@ -22,70 +23,123 @@ export interface Expectations {
   requireTools: string[];
 }
 
-interface HealthDoc {
-  status?: string;
-  version?: { id?: string };
-  tools?: { status?: Record<string, string>; errors?: Record<string, string> };
-  capabilities?: Record<string, boolean>;
-  reasons?: string[];
+/** One GET: where, with which headers, how long to wait, how much body to read. */
+export interface ProbeRequest {
+  target: URL;
+  headers: Headers;
+  timeoutMs: number;
+  /** What the full attempt-timeout is, to say whether the deadline cut this attempt short. */
+  attemptTimeoutMs: number;
+  maxBodyBytes: number;
 }
 
-/** Status codes worth another try: the platform is still coming up, or asked us to slow down. */
-export function retryableStatus(code: number): boolean {
-  return code >= 500 || code === 404 || code === 408 || code === 429;
-}
+type Probed = Omit<Attempt, 'n' | 'at'>;
 
-/**
- * Judges a 2xx answer's body. Retried: another version answering, a status not (yet) accepted, a
- * required capability or tool not ready. Failed at once: not JSON, not the extended-health shape, a
- * required tool that failed.
- */
-export function judgeBody(text: string, e: Expectations): Omit<Attempt, 'n' | 'at' | 'code'> {
-  let doc: HealthDoc;
-  try {
-    doc = JSON.parse(text) as HealthDoc;
-  } catch {
-    const start = text.slice(0, 60).replace(/\s+/g, ' ');
-    return { outcome: 'fail', reason: `the answer is not JSON (it starts "${start}")` };
+const MAX_REDIRECTS = 5;
+
+/** A body read up to `max` bytes: past that, `over` and no text (the rest is not read). */
+async function readLimited(
+  response: Response,
+  max: number,
+): Promise<{ text: string; over: boolean; bytes: number }> {
+  if (!response.body) return { text: '', over: false, bytes: 0 };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > max) {
+      await reader.cancel().catch(() => undefined);
+      return { text: '', over: true, bytes };
+    }
+    chunks.push(value);
   }
-  const version = typeof doc?.version?.id === 'string' ? doc.version.id : undefined;
-  const healthStatus = typeof doc?.status === 'string' ? doc.status : undefined;
-  const seen = { version, healthStatus, doc };
-  if (e.expectVersion && version !== e.expectVersion)
+  return { text: Buffer.concat(chunks).toString('utf8'), over: false, bytes };
+}
+
+function describeFetchError(err: unknown, request: ProbeRequest): string {
+  const error = err as Error & { cause?: { code?: string; message?: string } };
+  if (error.name === 'TimeoutError' || error.name === 'AbortError')
+    return request.timeoutMs < request.attemptTimeoutMs
+      ? `no answer within the ${request.timeoutMs / 1000}s left before the deadline`
+      : `no answer within attempt-timeout (${request.attemptTimeoutMs / 1000}s)`;
+  const cause = error.cause?.code ?? error.cause?.message;
+  return `connection failed: ${cause ? `${cause}` : error.message}`;
+}
+
+/** A redirect to follow (same origin, within the limit), or the failure that stops at it. */
+async function followRedirect(response: Response, url: URL, target: URL, hop: number): Promise<URL | Probed> {
+  const next = new URL(response.headers.get('location')!, url);
+  await response.body?.cancel().catch(() => undefined);
+  if (next.origin !== target.origin)
     return {
-      ...seen,
-      outcome: 'retry',
-      reason: `version ${version ?? '(none)'} answered, not the expected ${e.expectVersion}`,
-    };
-  const problems = extendedHealthProblems(doc);
-  if (problems.length)
-    return { ...seen, outcome: 'fail', reason: `not an extended-health document: ${problems.join('; ')}` };
-  const tools = doc.tools?.status ?? {};
-  const failed = e.requireTools.filter((t) => tools[t] === 'failed');
-  if (failed.length)
-    return {
-      ...seen,
+      code: response.status,
       outcome: 'fail',
-      reason: failed.map((t) => `tool ${t} failed: ${doc.tools?.errors?.[t] ?? 'no error given'}`).join('; '),
+      reason: `redirected to another origin (${next.origin}); only same-origin redirects are followed`,
     };
-  const missing = [
-    ...e.requireCapabilities
-      .filter((c) => doc.capabilities?.[c] !== true)
-      .map((c) => `capability ${c} is ${doc.capabilities?.[c] === false ? 'false' : 'missing'}`),
-    ...e.requireTools
-      .filter((t) => tools[t] !== 'installed')
-      .map((t) => `tool ${t} is ${tools[t] ?? 'not listed'}`),
-  ];
-  if (!e.acceptStatus.includes(healthStatus ?? ''))
+  if (hop >= MAX_REDIRECTS)
+    return { code: response.status, outcome: 'fail', reason: `more than ${MAX_REDIRECTS} redirects` };
+  return next;
+}
+
+/** Reads the answer (a short excerpt of a non-2xx, at most max-body-bytes of a 2xx) and judges it. */
+async function judgeResponse(
+  response: Response,
+  request: ProbeRequest,
+  expect: Expectations,
+): Promise<Probed> {
+  const { status: code, statusText } = response;
+  const success = code >= 200 && code < 300;
+  // A non-2xx is quoted from its first bytes only; a 2xx is read whole, up to max-body-bytes.
+  const body = success
+    ? await readLimited(response, request.maxBodyBytes)
+    : { ...(await readLimited(response, 512).catch(() => ({ text: '', bytes: 0 }))), over: false };
+  if (body.over)
     return {
-      ...seen,
-      outcome: 'retry',
-      reason: [
-        `status ${healthStatus} (accepting ${e.acceptStatus.join(', ')})`,
-        ...missing,
-        ...(doc.reasons ?? []),
-      ].join('; '),
+      code,
+      outcome: 'fail',
+      reason: `the answer is larger than max-body-bytes (${request.maxBodyBytes} bytes; read ${body.bytes} before stopping)`,
     };
-  if (missing.length) return { ...seen, outcome: 'retry', reason: missing.join('; ') };
-  return { ...seen, outcome: 'ok' };
+  const answer: HealthAnswer = { code, text: body.text, statusText };
+  const judged: HealthExpectations = {
+    acceptStatus: expect.acceptStatus,
+    expectVersion: expect.expectVersion,
+    requireCapabilities: expect.requireCapabilities,
+    requireTools: expect.requireTools,
+    // A deployed URL serves the extended document, and a 403 there will not change its mind.
+    extended: true,
+    failOnClientError: true,
+  };
+  const verdict = judgeHealth(answer, judged);
+  return {
+    code,
+    outcome: verdict.outcome,
+    reason: verdict.reason,
+    version: verdict.version,
+    healthStatus: verdict.status || undefined,
+    doc: verdict.doc,
+  };
+}
+
+/** One attempt: a GET (following same-origin redirects), judged. Never throws. */
+export async function probe(request: ProbeRequest, expect: Expectations): Promise<Probed> {
+  let url = request.target;
+  try {
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(url, {
+        headers: request.headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(request.timeoutMs),
+      });
+      if (response.status < 300 || response.status >= 400 || !response.headers.get('location'))
+        return await judgeResponse(response, request, expect);
+      const next = await followRedirect(response, url, request.target, hop);
+      if (!(next instanceof URL)) return next;
+      url = next;
+    }
+  } catch (err) {
+    return { code: 0, outcome: 'retry', reason: describeFetchError(err, request) };
+  }
 }

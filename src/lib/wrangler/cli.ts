@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Runner } from '../core/exec.js';
-import type { CacheService } from '../core/io.js';
+import type { CacheService, Env } from '../core/io.js';
+import { makeTempDir } from '../core/temp.js';
 import { lastLine } from '../core/text.js';
 import { parseOutcome, type WranglerOutcome } from './output.js';
 
@@ -61,7 +61,7 @@ export async function resolveWrangler(
   if (restored && existsSync(bin))
     return { bin, version, source: `installed ${version}, restored from the cache` };
   log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
-  const r = await run(
+  const install = await run(
     'npm',
     [
       'install',
@@ -75,7 +75,8 @@ export async function resolveWrangler(
     ],
     { silent: true },
   );
-  if (r.code !== 0) throw new UserError(`Could not install wrangler ${version}: ${lastLine(r.stderr)}`);
+  if (install.code !== 0)
+    throw new UserError(`Could not install wrangler ${version}: ${lastLine(install.stderr)}`);
   await cache
     ?.save(prefix, key)
     .catch((err: Error) => log(`Could not cache wrangler ${version}: ${err.message}`));
@@ -97,12 +98,12 @@ export async function runWrangler(
   run: Runner,
   bin: string,
   args: string[],
-  opts: { cwd: string; env: Record<string, string | undefined>; silent?: boolean },
+  opts: { cwd: string; env: Env; silent?: boolean },
 ): Promise<WranglerRunResult> {
-  const dir = mkdtempSync(join(opts.env.RUNNER_TEMP || tmpdir(), 'slipway-wrangler-'));
+  const dir = makeTempDir(opts.env, 'slipway-wrangler-');
   const file = join(dir, 'output.ndjson');
   try {
-    const r = await run(bin, args, {
+    const result = await run(bin, args, {
       cwd: opts.cwd,
       silent: opts.silent,
       env: {
@@ -114,7 +115,8 @@ export async function runWrangler(
       },
     });
     const ndjson = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, outcome: parseOutcome(ndjson, r.stdout) };
+    const { code, stdout, stderr } = result;
+    return { code, stdout, stderr, outcome: parseOutcome(ndjson, stdout) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,13 +6,14 @@ import { UserError } from '../core/errors.js';
 /** The wrangler configuration file: `config` when given, else wrangler's own lookup order. */
 export function findWranglerConfig(cwd: string, config?: string): string {
   if (config) {
-    const p = resolve(cwd, config);
-    if (!existsSync(p)) throw new UserError(`Input "config" is "${config}", which does not exist in ${cwd}.`);
-    return p;
+    const given = resolve(cwd, config);
+    if (!existsSync(given))
+      throw new UserError(`Input "config" is "${config}", which does not exist in ${cwd}.`);
+    return given;
   }
   for (const name of ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml']) {
-    const p = join(cwd, name);
-    if (existsSync(p)) return p;
+    const candidate = join(cwd, name);
+    if (existsSync(candidate)) return candidate;
   }
   throw new UserError(
     `No wrangler.json, wrangler.jsonc or wrangler.toml in ${cwd}: set working-directory or config.`,

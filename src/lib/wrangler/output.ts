@@ -12,35 +12,38 @@ export interface WranglerOutcome {
  * missing (`Current Version ID: <uuid>`).
  */
 export function parseOutcome(ndjson: string | undefined, stdout: string): WranglerOutcome {
-  const out: WranglerOutcome = { urls: [] };
-  if (ndjson !== undefined) {
-    for (const line of ndjson.split('\n')) {
-      if (!line.trim()) continue;
-      let e: Record<string, unknown>;
-      try {
-        e = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if (e.type === 'deploy' || e.type === 'version-upload') {
-        out.versionId = (e.version_id as string | undefined) ?? out.versionId;
-        out.workerName = (e.worker_name as string | undefined) ?? out.workerName;
-        const targets = (e.targets as string[] | undefined) ?? [];
-        const preview = e.preview_url as string | undefined;
-        out.urls = [...targets, ...(preview ? [preview] : [])];
-      }
-      if (e.type === 'command-failed') {
-        out.failure = {
-          code: typeof e.code === 'number' ? e.code : undefined,
-          message: String(e.message ?? 'wrangler failed'),
-        };
-      }
+  if (ndjson === undefined)
+    return {
+      versionId: /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
+      urls: [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]!),
+    };
+  const outcome: WranglerOutcome = { urls: [] };
+  for (const line of ndjson.split('\n')) {
+    const entry = parseEntry(line);
+    if (entry?.type === 'deploy' || entry?.type === 'version-upload') {
+      outcome.versionId = (entry.version_id as string | undefined) ?? outcome.versionId;
+      outcome.workerName = (entry.worker_name as string | undefined) ?? outcome.workerName;
+      const targets = (entry.targets as string[] | undefined) ?? [];
+      const preview = entry.preview_url as string | undefined;
+      outcome.urls = [...targets, ...(preview ? [preview] : [])];
     }
-    return out;
+    if (entry?.type === 'command-failed')
+      outcome.failure = {
+        code: typeof entry.code === 'number' ? entry.code : undefined,
+        message: String(entry.message ?? 'wrangler failed'),
+      };
   }
-  out.versionId = /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1];
-  out.urls = [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((m) => m[1]!);
-  return out;
+  return outcome;
+}
+
+/** One ND-JSON line as an object; undefined for a blank or broken line. */
+function parseEntry(line: string): Record<string, unknown> | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The live version from `wrangler deployments status --json` (the version at the highest share). */
@@ -75,13 +78,13 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  */
 export function errorDetail(text: string): string | undefined {
   const lines = text.replace(ANSI, '').split('\n');
-  const i = lines.findIndex((l) => /\[ERROR\]/.test(l));
-  if (i < 0) return undefined;
-  for (const l of lines.slice(i + 1)) {
-    const t = l.trim();
-    if (!t) continue;
-    if (/^If you think this is a bug/.test(t)) break;
-    return t.replace(/(\s*\[code: \d+\])+$/, '');
+  const errorAt = lines.findIndex((line) => /\[ERROR\]/.test(line));
+  if (errorAt < 0) return undefined;
+  for (const line of lines.slice(errorAt + 1)) {
+    const text = line.trim();
+    if (!text) continue;
+    if (/^If you think this is a bug/.test(text)) break;
+    return text.replace(/(\s*\[code: \d+\])+$/, '');
   }
   return undefined;
 }

@@ -32,49 +32,59 @@ export interface WranglerSession {
  * deploy and rollback share. `needsCredentials` is false only for a dry run.
  */
 export async function openWrangler(
-  c: Connection,
+  connection: Connection,
   deps: Pick<Deps, 'run' | 'log' | 'env' | 'cache'>,
   needsCredentials = true,
 ): Promise<WranglerSession> {
-  const cwd = resolve(c.workingDirectory || '.');
-  if (!existsSync(cwd))
-    throw new UserError(`Input "working-directory" is "${c.workingDirectory}", which does not exist.`);
-  if (needsCredentials) {
-    if (!c.apiToken)
-      throw new UserError(
-        'Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).',
-      );
-    if (!c.accountId)
-      throw new UserError('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
-  }
-  deps.log.secret(c.apiToken);
+  const cwd = checkConnection(connection, needsCredentials);
+  deps.log.secret(connection.apiToken);
   const tool = await resolveWrangler(
     deps.run,
     cwd,
-    c.wranglerVersion,
+    connection.wranglerVersion,
     deps.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'slipway'),
     deps.log.info,
     deps.cache,
   );
   deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
   const common = [
-    ...(c.config ? ['--config', c.config] : []),
-    ...(c.environment ? ['--env', c.environment] : []),
+    ...(connection.config ? ['--config', connection.config] : []),
+    ...(connection.environment ? ['--env', connection.environment] : []),
   ];
+  // The credentials reach wrangler through its environment only, never its command line.
   const env = {
-    ...(c.apiToken ? { CLOUDFLARE_API_TOKEN: c.apiToken } : {}),
-    ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
+    ...(connection.apiToken ? { CLOUDFLARE_API_TOKEN: connection.apiToken } : {}),
+    ...(connection.accountId ? { CLOUDFLARE_ACCOUNT_ID: connection.accountId } : {}),
     RUNNER_TEMP: deps.env.RUNNER_TEMP,
   };
   const run = (args: string[], silent = true, extraEnv: Record<string, string> = {}) =>
     runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-  const live = async () => {
-    const r = await run(['deployments', 'status', '--json', ...common]);
-    if (r.code === 0) return liveVersionFrom(r.stdout) ?? '';
-    if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr)) return '';
+  return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+}
+
+/** The working directory, resolved; bad or missing connection inputs throw one clear line. */
+function checkConnection(connection: Connection, needsCredentials: boolean): string {
+  const cwd = resolve(connection.workingDirectory || '.');
+  if (!existsSync(cwd))
     throw new UserError(
-      `Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`,
+      `Input "working-directory" is "${connection.workingDirectory}", which does not exist.`,
     );
-  };
-  return { cwd, version: tool.version, common, run, live };
+  if (!needsCredentials) return cwd;
+  if (!connection.apiToken)
+    throw new UserError(
+      'Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).',
+    );
+  if (!connection.accountId)
+    throw new UserError('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
+  return cwd;
+}
+
+/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
+async function readLiveVersion(run: WranglerSession['run'], common: string[]): Promise<string> {
+  const status = await run(['deployments', 'status', '--json', ...common]);
+  if (status.code === 0) return liveVersionFrom(status.stdout) ?? '';
+  if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr)) return '';
+  throw new UserError(
+    `Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`,
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planCache } from '../../../src/lib/build/index.js';
+import { ghaScope, planCache } from '../../../src/lib/build/plan.js';
 import type { RunContext } from '../../../src/lib/build/tags.js';
 
 const onRunner = { ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_RESULTS_URL: 'https://results.example/' };
@@ -57,5 +57,8 @@ describe('what a cache mode means on an engine', () => {
       spec: {},
       warnings: [],
     });
+  });
+  it('makes gha scopes safe', () => {
+    expect(ghaScope('ghcr.io/acme/app', 'feature/x,y')).toBe('ghcr.io-acme-app-feature-x-y');
   });
 });

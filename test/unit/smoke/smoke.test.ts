@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseHeaders } from '../../../src/actions/smoke-test/inputs.js';
 import { versionOverrideHeader } from '../../../src/lib/smoke/index.js';
 import { backoffDelay } from '../../../src/lib/core/backoff.js';
-import { judgeBody, retryableStatus } from '../../../src/lib/smoke/probe.js';
-import { healthDoc } from '../../harness/health-server.js';
+import { retryableStatus } from '../../../src/lib/health/judge.js';
 
 describe('backoff with full jitter', () => {
   const o = { initialMs: 200, maxMs: 1000, remainingMs: 60_000 };
@@ -38,74 +37,7 @@ describe('what is retried', () => {
   ])('HTTP %i retried: %s', (code, retried) => expect(retryableStatus(code)).toBe(retried));
 });
 
-describe('judging a 2xx body', () => {
-  const e = { acceptStatus: ['healthy', 'degraded'], requireCapabilities: [], requireTools: [] };
-  it.each([
-    ['healthy', healthDoc(), {}, 'ok', undefined],
-    ['degraded accepted', healthDoc({ status: 'degraded' }), {}, 'ok', undefined],
-    [
-      'unhealthy retried',
-      healthDoc({ status: 'unhealthy', reasons: ['config invalid'] }),
-      {},
-      'retry',
-      'status unhealthy (accepting healthy, degraded); config invalid',
-    ],
-    [
-      'another version',
-      healthDoc(),
-      { expectVersion: 'v2' },
-      'retry',
-      'version v-test answered, not the expected v2',
-    ],
-    [
-      'capability false',
-      healthDoc(),
-      { requireCapabilities: ['taskGraph'] },
-      'retry',
-      'capability taskGraph is false',
-    ],
-    [
-      'capability missing',
-      healthDoc(),
-      { requireCapabilities: ['gpu'] },
-      'retry',
-      'capability gpu is missing',
-    ],
-    [
-      'tool installing',
-      healthDoc({ tools: { loading: true, complete: false, status: { rg: 'installing' } } }),
-      { requireTools: ['rg'] },
-      'retry',
-      'tool rg is installing',
-    ],
-    [
-      'tool failed',
-      healthDoc({
-        tools: { loading: false, complete: true, status: { rg: 'failed' }, errors: { rg: 'exit 1' } },
-      }),
-      { requireTools: ['rg'] },
-      'fail',
-      'tool rg failed: exit 1',
-    ],
-    [
-      'not the schema',
-      { status: 'ok' },
-      {},
-      'fail',
-      'not an extended-health document: (document) must have required property',
-    ],
-  ] as const)('%s', (_name, doc, extra, outcome, reason) => {
-    const r = judgeBody(JSON.stringify(doc), { ...e, ...extra } as typeof e);
-    expect(r.outcome).toBe(outcome);
-    if (reason) expect(r.reason).toContain(reason);
-  });
-  it('not JSON', () => {
-    expect(judgeBody('oops', e)).toEqual({
-      outcome: 'fail',
-      reason: 'the answer is not JSON (it starts "oops")',
-    });
-  });
-});
+// Judging a body (smoke-test's cases and boot-test's): test/unit/health/judge.test.ts.
 
 describe('inputs', () => {
   it('headers: "Name: value" lines; a bad line is named without its value', () => {

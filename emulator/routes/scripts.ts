@@ -1,0 +1,70 @@
+import { reply, type Call, type Router } from '../router.js';
+import type { Script } from '../state.js';
+import { ACCOUNT, requireScript, type Emulated } from './context.js';
+import { versionFromUpload } from './upload.js';
+
+const SCRIPT_SETTINGS = { logpush: false, tail_consumers: null, observability: null };
+
+function scriptSummary(script: Script) {
+  return {
+    id: script.name,
+    tag: script.tag,
+    etag: script.tag,
+    created_on: script.createdOn,
+    migration_tag: script.migrationTag,
+  };
+}
+
+/** PUT script: wrangler's first deploy uploads the script, which also deploys it at 100%. */
+async function uploadScript(emulated: Emulated, call: Call): Promise<void> {
+  const { state, workers } = emulated;
+  const script = state.ensureScript(call.params.name!);
+  const version = await versionFromUpload(state, script, call);
+  const deployment = state.deploy(script, [{ version_id: version.id, percentage: 100 }], version.message);
+  await workers.open(script.name);
+  reply(call, {
+    id: script.name,
+    tag: script.tag,
+    etag: version.id.replace(/-/g, ''),
+    deployment_id: version.id,
+    startup_time_ms: 1,
+    created_on: script.createdOn,
+    modified_on: deployment.createdOn,
+    handlers: ['fetch'],
+    compatibility_date: version.compatibilityDate,
+  });
+}
+
+/** Scripts: the service, the script list, the script upload, settings and script-settings. */
+export function registerScriptRoutes(router: Router, emulated: Emulated): void {
+  const { state } = emulated;
+  router.on('GET', `${ACCOUNT}/workers/services/:name`, (call) => {
+    const script = requireScript(state, call);
+    reply(call, {
+      id: script.name,
+      default_environment: {
+        environment: 'production',
+        script: { id: script.name, tag: script.tag, etag: script.tag, migration_tag: script.migrationTag },
+      },
+      created_on: script.createdOn,
+    });
+  });
+  router.on('GET', `${ACCOUNT}/workers/scripts`, (call) =>
+    reply(call, [...state.scripts.values()].map(scriptSummary)),
+  );
+  router.on('PUT', `${ACCOUNT}/workers/scripts/:name`, (call) => uploadScript(emulated, call));
+  router.on('GET', `${ACCOUNT}/workers/scripts/:name/settings`, (call) =>
+    reply(call, {
+      bindings: [],
+      logpush: false,
+      tail_consumers: null,
+      compatibility_date: state.liveVersion(requireScript(state, call))?.compatibilityDate,
+    }),
+  );
+  router.on('GET', `${ACCOUNT}/workers/scripts/:name/script-settings`, (call) =>
+    reply(call, SCRIPT_SETTINGS),
+  );
+  router.on('PATCH', `${ACCOUNT}/workers/scripts/:name/script-settings`, (call) =>
+    reply(call, SCRIPT_SETTINGS),
+  );
+}
