@@ -40981,7 +40981,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(866);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3744);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6336);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -40991,7 +40991,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3744:
+/***/ 6336:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41006,10 +41006,61 @@ var core = __nccwpck_require__(4846);
 var github = __nccwpck_require__(2925);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/lib/core/errors.ts
+var core_errors = __nccwpck_require__(526);
+;// CONCATENATED MODULE: ./src/lib/core/markdown.ts
+/** Markdown for job summaries: one way to build tables and durations everywhere. */
+/** Escapes text for a Markdown table cell: pipes escaped, line breaks flattened. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** A Markdown table. Cells are used as given: pass free text through `cell`. An empty cell is `| |`. */
+function table(head, rows) {
+    const line = (cells) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
+    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+/** A two-column table of labelled facts, with an empty header (the summaries' "| | |" block). */
+function facts(rows) {
+    return table(['', ''], rows);
+}
+/** A collapsible block, for long tables and logs. */
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+}
+/** "12.3 s", or "2 min 5 s" from a minute up. */
+function formatSeconds(seconds) {
+    return seconds >= 60
+        ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
+        : `${seconds.toFixed(1)} s`;
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/lib/core/temp.ts
+
+
+
+/** Where temporary files go: the runner's RUNNER_TEMP (emptied after each job), else the OS temp dir. */
+function tempRoot(env) {
+    return env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+}
+/** A fresh private directory under tempRoot, named `<prefix>XXXXXX`. The caller removes it. */
+function makeTempDir(env, prefix) {
+    return (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot(env), prefix));
+}
+/** Runs `fn` with a fresh temporary directory that is removed afterwards, whatever happens. */
+async function withTempDir(env, prefix, fn) {
+    const dir = makeTempDir(env, prefix);
+    try {
+        return await fn(dir);
+    }
+    finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/core/text.ts
 /** Small text helpers for messages built from tool output. */
 /** The last non-blank line of a tool's output, trimmed: what a one-line error quotes. */
@@ -41026,92 +41077,6 @@ function plural(count, noun) {
     return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-// EXTERNAL MODULE: ./src/lib/core/errors.ts
-var core_errors = __nccwpck_require__(526);
-;// CONCATENATED MODULE: ./src/lib/wrangler/output.ts
-/**
- * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
- * URLs, `command-failed` the error code and message. stdout is the fallback only when the file is
- * missing (`Current Version ID: <uuid>`).
- */
-function parseOutcome(ndjson, stdout) {
-    const out = { urls: [] };
-    if (ndjson !== undefined) {
-        for (const line of ndjson.split('\n')) {
-            if (!line.trim())
-                continue;
-            let e;
-            try {
-                e = JSON.parse(line);
-            }
-            catch {
-                continue;
-            }
-            if (e.type === 'deploy' || e.type === 'version-upload') {
-                out.versionId = e.version_id ?? out.versionId;
-                out.workerName = e.worker_name ?? out.workerName;
-                const targets = e.targets ?? [];
-                const preview = e.preview_url;
-                out.urls = [...targets, ...(preview ? [preview] : [])];
-            }
-            if (e.type === 'command-failed') {
-                out.failure = {
-                    code: typeof e.code === 'number' ? e.code : undefined,
-                    message: String(e.message ?? 'wrangler failed'),
-                };
-            }
-        }
-        return out;
-    }
-    out.versionId = /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1];
-    out.urls = [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((m) => m[1]);
-    return out;
-}
-/** The live version from `wrangler deployments status --json` (the version at the highest share). */
-function liveVersionFrom(stdout) {
-    const start = stdout.indexOf('{');
-    if (start < 0)
-        return undefined;
-    try {
-        const doc = JSON.parse(stdout.slice(start, stdout.lastIndexOf('}') + 1));
-        return [...(doc.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.version_id;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Cuts a message to the API's 100 bytes without splitting a UTF-8 character. */
-function cutBytes(text, max = 100) {
-    const buf = Buffer.from(text, 'utf8');
-    if (buf.length <= max)
-        return text;
-    let end = max;
-    while (end > 0 && (buf[end] & 0xc0) === 0x80)
-        end--;
-    return buf.subarray(0, end).toString('utf8');
-}
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-/**
- * The detail wrangler prints under its "✘ [ERROR]" line: the API's own message, which the
- * command-failed entry leaves out ("A request to the Cloudflare API (…) failed.").
- */
-function errorDetail(text) {
-    const lines = text.replace(ANSI, '').split('\n');
-    const i = lines.findIndex((l) => /\[ERROR\]/.test(l));
-    if (i < 0)
-        return undefined;
-    for (const l of lines.slice(i + 1)) {
-        const t = l.trim();
-        if (!t)
-            continue;
-        if (/^If you think this is a bug/.test(t))
-            break;
-        return t.replace(/(\s*\[code: \d+\])+$/, '');
-    }
-    return undefined;
-}
-
 // EXTERNAL MODULE: ../main/node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(9131);
 ;// CONCATENATED MODULE: ./src/lib/wrangler/config.ts
@@ -41122,15 +41087,15 @@ var main = __nccwpck_require__(9131);
 /** The wrangler configuration file: `config` when given, else wrangler's own lookup order. */
 function findWranglerConfig(cwd, config) {
     if (config) {
-        const p = (0,external_node_path_.resolve)(cwd, config);
-        if (!(0,external_node_fs_.existsSync)(p))
+        const given = (0,external_node_path_.resolve)(cwd, config);
+        if (!(0,external_node_fs_.existsSync)(given))
             throw new core_errors/* UserError */.y(`Input "config" is "${config}", which does not exist in ${cwd}.`);
-        return p;
+        return given;
     }
     for (const name of ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml']) {
-        const p = (0,external_node_path_.join)(cwd, name);
-        if ((0,external_node_fs_.existsSync)(p))
-            return p;
+        const candidate = (0,external_node_path_.join)(cwd, name);
+        if ((0,external_node_fs_.existsSync)(candidate))
+            return candidate;
     }
     throw new core_errors/* UserError */.y(`No wrangler.json, wrangler.jsonc or wrangler.toml in ${cwd}: set working-directory or config.`);
 }
@@ -41187,20 +41152,22 @@ var io = __nccwpck_require__(6413);
 ;// CONCATENATED MODULE: ./src/lib/engine/engine.ts
 
 
+
 const INSTALL_HINT = 'install Docker (Debian/Ubuntu: apt-get install docker.io; elsewhere https://docs.docker.com/engine/install/) or Podman, or set SLIPWAY_DOCKER to the client binary';
 function major(version) {
-    const m = /^(\d+)/.exec(version);
-    return m ? Number(m[1]) : 0;
+    const match = /^(\d+)/.exec(version);
+    return match ? Number(match[1]) : 0;
 }
 /** Which builder a client can use. `DOCKER_BUILDKIT=0` asks for the classic builder explicitly. */
-function chooseBuilder(e) {
-    if (e.kind === 'podman')
+function chooseBuilder(client) {
+    if (client.kind === 'podman')
         return 'buildah';
-    if (e.env?.DOCKER_BUILDKIT === '0')
+    if (client.env?.DOCKER_BUILDKIT === '0')
         return 'classic';
-    if (e.buildx)
+    if (client.buildx)
         return 'buildx';
-    return major(e.clientVersion) > 0 && major(e.clientVersion) < 23 ? 'buildkit' : 'classic';
+    const version = major(client.clientVersion);
+    return version > 0 && version < 23 ? 'buildkit' : 'classic';
 }
 /** Environment a build command needs for the chosen builder. */
 function builderEnv(builder) {
@@ -41214,38 +41181,13 @@ function builderEnv(builder) {
  * Finds the container engine (SLIPWAY_DOCKER, else docker, else podman), checks that its daemon
  * answers, and works out which builder it can use. Fails with one line saying what to do.
  */
-async function detectEngine(run, env, opts = {}) {
-    let bin = env.SLIPWAY_DOCKER?.trim() || '';
-    if (bin && !(await (0,io/* which */.K7)(bin, false))) {
-        throw new core_errors/* UserError */.y(`SLIPWAY_DOCKER is "${bin}", which is not an executable: point it at a docker or podman client.`);
-    }
-    if (!bin)
-        bin = (await (0,io/* which */.K7)('docker', false)) || (await (0,io/* which */.K7)('podman', false));
-    if (!bin)
-        throw new core_errors/* UserError */.y(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
-    bin = (await (0,io/* which */.K7)(bin, true)) || bin;
+async function detectEngine(run, env, options = {}) {
+    const bin = await findClient(env);
     const kind = /podman[^/]*$/.test(bin) ? 'podman' : 'docker';
-    const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
-    const res = await run(bin, args, { silent: true });
-    let doc;
-    try {
-        doc = JSON.parse(res.stdout.trim().split('\n')[0] || '{}');
-    }
-    catch {
-        doc = {};
-    }
-    const clientVersion = doc.Client?.Version ?? doc.Version ?? '';
-    const server = doc.Server;
-    const serverVersion = server?.Version ??
-        server?.Components?.find((c) => c.Name === 'Engine')?.Version ??
-        (kind === 'podman' ? clientVersion : '');
-    if (res.code !== 0 || !serverVersion) {
-        const why = (res.stderr.trim().split('\n').pop() || 'no answer').trim();
-        throw new core_errors/* UserError */.y(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
-    }
+    const { clientVersion, serverVersion } = await readVersions(run, bin, kind);
     // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
     const buildx = kind === 'docker' &&
-        opts.probeBuildx !== false &&
+        options.probeBuildx !== false &&
         (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
     return {
         kind,
@@ -41255,6 +41197,42 @@ async function detectEngine(run, env, opts = {}) {
         buildx,
         builder: chooseBuilder({ kind, clientVersion, buildx, env }),
     };
+}
+/** The client binary's full path: SLIPWAY_DOCKER when set (it must be an executable), else docker or podman. */
+async function findClient(env) {
+    const chosen = env.SLIPWAY_DOCKER?.trim() || '';
+    if (chosen && !(await (0,io/* which */.K7)(chosen, false))) {
+        throw new core_errors/* UserError */.y(`SLIPWAY_DOCKER is "${chosen}", which is not an executable: point it at a docker or podman client.`);
+    }
+    const bin = chosen || (await (0,io/* which */.K7)('docker', false)) || (await (0,io/* which */.K7)('podman', false));
+    if (!bin)
+        throw new core_errors/* UserError */.y(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
+    return (await (0,io/* which */.K7)(bin, true)) || bin;
+}
+/** Client and server versions from `version`; a daemon that does not answer is an error saying how to start it. */
+async function readVersions(run, bin, kind) {
+    const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
+    const result = await run(bin, args, { silent: true });
+    const doc = parseVersionDoc(result.stdout);
+    const clientVersion = doc.Client?.Version ?? doc.Version ?? '';
+    const server = doc.Server;
+    const serverVersion = server?.Version ??
+        server?.Components?.find((component) => component.Name === 'Engine')?.Version ??
+        (kind === 'podman' ? clientVersion : '');
+    if (result.code !== 0 || !serverVersion) {
+        const why = lastLine(result.stderr) || 'no answer';
+        throw new core_errors/* UserError */.y(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
+    }
+    return { clientVersion, serverVersion };
+}
+/** The JSON document on the first line of `version` output; empty when there is none. */
+function parseVersionDoc(stdout) {
+    try {
+        return JSON.parse(stdout.trim().split('\n')[0] || '{}');
+    }
+    catch {
+        return {};
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/lib/wrangler/docker.ts
@@ -41337,6 +41315,92 @@ function registryLoginGuard(run, env) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/lib/wrangler/output.ts
+/**
+ * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
+ * URLs, `command-failed` the error code and message. stdout is the fallback only when the file is
+ * missing (`Current Version ID: <uuid>`).
+ */
+function parseOutcome(ndjson, stdout) {
+    if (ndjson === undefined)
+        return {
+            versionId: /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
+            urls: [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]),
+        };
+    const outcome = { urls: [] };
+    for (const line of ndjson.split('\n')) {
+        const entry = parseEntry(line);
+        if (entry?.type === 'deploy' || entry?.type === 'version-upload') {
+            outcome.versionId = entry.version_id ?? outcome.versionId;
+            outcome.workerName = entry.worker_name ?? outcome.workerName;
+            const targets = entry.targets ?? [];
+            const preview = entry.preview_url;
+            outcome.urls = [...targets, ...(preview ? [preview] : [])];
+        }
+        if (entry?.type === 'command-failed')
+            outcome.failure = {
+                code: typeof entry.code === 'number' ? entry.code : undefined,
+                message: String(entry.message ?? 'wrangler failed'),
+            };
+    }
+    return outcome;
+}
+/** One ND-JSON line as an object; undefined for a blank or broken line. */
+function parseEntry(line) {
+    if (!line.trim())
+        return undefined;
+    try {
+        return JSON.parse(line);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The live version from `wrangler deployments status --json` (the version at the highest share). */
+function liveVersionFrom(stdout) {
+    const start = stdout.indexOf('{');
+    if (start < 0)
+        return undefined;
+    try {
+        const doc = JSON.parse(stdout.slice(start, stdout.lastIndexOf('}') + 1));
+        return [...(doc.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.version_id;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Cuts a message to the API's 100 bytes without splitting a UTF-8 character. */
+function cutBytes(text, max = 100) {
+    const buf = Buffer.from(text, 'utf8');
+    if (buf.length <= max)
+        return text;
+    let end = max;
+    while (end > 0 && (buf[end] & 0xc0) === 0x80)
+        end--;
+    return buf.subarray(0, end).toString('utf8');
+}
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+/**
+ * The detail wrangler prints under its "✘ [ERROR]" line: the API's own message, which the
+ * command-failed entry leaves out ("A request to the Cloudflare API (…) failed.").
+ */
+function errorDetail(text) {
+    const lines = text.replace(ANSI, '').split('\n');
+    const errorAt = lines.findIndex((line) => /\[ERROR\]/.test(line));
+    if (errorAt < 0)
+        return undefined;
+    for (const line of lines.slice(errorAt + 1)) {
+        const text = line.trim();
+        if (!text)
+            continue;
+        if (/^If you think this is a bug/.test(text))
+            break;
+        return text.replace(/(\s*\[code: \d+\])+$/, '');
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/wrangler/cli.ts
 
 
@@ -41390,7 +41454,7 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
     if (restored && (0,external_node_fs_.existsSync)(bin))
         return { bin, version, source: `installed ${version}, restored from the cache` };
     log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
-    const r = await run('npm', [
+    const install = await run('npm', [
         'install',
         '--prefix',
         prefix,
@@ -41400,8 +41464,8 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
         '--no-save',
         `wrangler@${version}`,
     ], { silent: true });
-    if (r.code !== 0)
-        throw new core_errors/* UserError */.y(`Could not install wrangler ${version}: ${lastLine(r.stderr)}`);
+    if (install.code !== 0)
+        throw new core_errors/* UserError */.y(`Could not install wrangler ${version}: ${lastLine(install.stderr)}`);
     await cache
         ?.save(prefix, key)
         .catch((err) => log(`Could not cache wrangler ${version}: ${err.message}`));
@@ -41412,10 +41476,10 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
  * and error reports off, and its ND-JSON output file read back.
  */
 async function runWrangler(run, bin, args, opts) {
-    const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(opts.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'slipway-wrangler-'));
+    const dir = makeTempDir(opts.env, 'slipway-wrangler-');
     const file = (0,external_node_path_.join)(dir, 'output.ndjson');
     try {
-        const r = await run(bin, args, {
+        const result = await run(bin, args, {
             cwd: opts.cwd,
             silent: opts.silent,
             env: {
@@ -41427,7 +41491,8 @@ async function runWrangler(run, bin, args, opts) {
             },
         });
         const ndjson = (0,external_node_fs_.existsSync)(file) ? (0,external_node_fs_.readFileSync)(file, 'utf8') : undefined;
-        return { code: r.code, stdout: r.stdout, stderr: r.stderr, outcome: parseOutcome(ndjson, r.stdout) };
+        const { code, stdout, stderr } = result;
+        return { code, stdout, stderr, outcome: parseOutcome(ndjson, stdout) };
     }
     finally {
         (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
@@ -41446,41 +41511,49 @@ async function runWrangler(run, bin, args, opts) {
  * Checks the connection inputs, masks the token, picks the wrangler to run and returns the commands
  * deploy and rollback share. `needsCredentials` is false only for a dry run.
  */
-async function openWrangler(c, deps, needsCredentials = true) {
-    const cwd = (0,external_node_path_.resolve)(c.workingDirectory || '.');
-    if (!(0,external_node_fs_.existsSync)(cwd))
-        throw new core_errors/* UserError */.y(`Input "working-directory" is "${c.workingDirectory}", which does not exist.`);
-    if (needsCredentials) {
-        if (!c.apiToken)
-            throw new core_errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
-        if (!c.accountId)
-            throw new core_errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
-    }
-    deps.log.secret(c.apiToken);
-    const tool = await resolveWrangler(deps.run, cwd, c.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.cache', 'slipway'), deps.log.info, deps.cache);
+async function openWrangler(connection, deps, needsCredentials = true) {
+    const cwd = checkConnection(connection, needsCredentials);
+    deps.log.secret(connection.apiToken);
+    const tool = await resolveWrangler(deps.run, cwd, connection.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.cache', 'slipway'), deps.log.info, deps.cache);
     deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
     const common = [
-        ...(c.config ? ['--config', c.config] : []),
-        ...(c.environment ? ['--env', c.environment] : []),
+        ...(connection.config ? ['--config', connection.config] : []),
+        ...(connection.environment ? ['--env', connection.environment] : []),
     ];
+    // The credentials reach wrangler through its environment only, never its command line.
     const env = {
-        ...(c.apiToken ? { CLOUDFLARE_API_TOKEN: c.apiToken } : {}),
-        ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
+        ...(connection.apiToken ? { CLOUDFLARE_API_TOKEN: connection.apiToken } : {}),
+        ...(connection.accountId ? { CLOUDFLARE_ACCOUNT_ID: connection.accountId } : {}),
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-    const live = async () => {
-        const r = await run(['deployments', 'status', '--json', ...common]);
-        if (r.code === 0)
-            return liveVersionFrom(r.stdout) ?? '';
-        if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr))
-            return '';
-        throw new core_errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`);
-    };
-    return { cwd, version: tool.version, common, run, live };
+    return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+}
+/** The working directory, resolved; bad or missing connection inputs throw one clear line. */
+function checkConnection(connection, needsCredentials) {
+    const cwd = (0,external_node_path_.resolve)(connection.workingDirectory || '.');
+    if (!(0,external_node_fs_.existsSync)(cwd))
+        throw new core_errors/* UserError */.y(`Input "working-directory" is "${connection.workingDirectory}", which does not exist.`);
+    if (!needsCredentials)
+        return cwd;
+    if (!connection.apiToken)
+        throw new core_errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
+    if (!connection.accountId)
+        throw new core_errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
+    return cwd;
+}
+/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
+async function readLiveVersion(run, common) {
+    const status = await run(['deployments', 'status', '--json', ...common]);
+    if (status.code === 0)
+        return liveVersionFrom(status.stdout) ?? '';
+    if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr))
+        return '';
+    throw new core_errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/lib/deploy/deploy.ts
+
 
 
 
@@ -41502,123 +41575,164 @@ function defaultMessage(commit) {
  * deploy: record the live version, run `wrangler deploy` (secrets uploaded with the same version
  * through a 0600 file), read what became live, and say exactly what state production is in.
  */
-async function deploy(o, deps) {
-    const session = await openWrangler(o, deps, !o.dryRun);
-    for (const [, v] of o.secrets)
-        deps.log.secret(v);
-    const { common, live } = session;
-    const message = o.message || defaultMessage(o.commit);
-    const tmp = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(deps.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'slipway-deploy-'));
-    let derived;
+async function deploy(options, deps) {
+    const session = await openWrangler(options, deps, !options.dryRun);
+    for (const [, value] of options.secrets)
+        deps.log.secret(value);
+    const workDir = makeTempDir(deps.env, 'slipway-deploy-');
+    let derivedConfig;
     try {
-        // A Worker with containers makes wrangler build, tag and push images with docker.
-        const docker = await wranglerDockerEnv(deps.run, deps.env, tmp);
-        if (docker.note)
-            deps.log.info(docker.note);
-        const wr = (args, silent = true) => session.run(args, silent, docker.env);
-        const logout = registryLoginGuard(deps.run, deps.env);
-        const dockerBin = docker.env.SLIPWAY_REAL_DOCKER ??
-            docker.env.WRANGLER_DOCKER_BIN ??
-            (deps.env.SLIPWAY_DOCKER || 'docker');
-        let deployWith = common;
-        const config = o.image ? findWranglerConfig(session.cwd, o.config) : undefined;
-        const notApplicable = config && imageNotApplicable(config, o.environment);
-        if (notApplicable)
-            deps.log.warning(`Input "image" (${o.image}) is not used: ${notApplicable}.`);
-        if (o.image && config && !notApplicable) {
-            // Ship the image that was built and tested, not a rebuild: the config's containers point at it.
-            const ref = isRegistryReference(o.image) || o.dryRun
-                ? o.image
-                : await pushImage(o.image, dockerBin, deps, (a) => wr(a, false)).finally(() => logout(dockerBin));
-            derived = withContainerImage(config, ref, o.environment);
-            deployWith = ['--config', derived, ...(o.environment ? ['--env', o.environment] : [])];
-            deps.log.info(`Containers run ${ref} (the image input), not a build of the config's Dockerfile.`);
-        }
-        const args = ['deploy', ...deployWith];
-        if (message)
-            args.push('--message', cutBytes(message));
-        if (o.tag)
-            args.push('--tag', o.tag);
-        for (const [k, v] of o.vars)
-            args.push('--var', `${k}:${v}`);
-        if (o.containersRollout)
-            args.push('--containers-rollout', o.containersRollout);
-        if (o.secrets.length) {
-            // One version carries the code and its secrets: no window where either is on the wrong Worker.
-            const file = (0,external_node_path_.join)(tmp, 'secrets.json');
-            (0,external_node_fs_.writeFileSync)(file, JSON.stringify(Object.fromEntries(o.secrets)), { mode: 0o600 });
-            (0,external_node_fs_.chmodSync)(file, 0o600);
-            args.push('--secrets-file', file);
-        }
-        if (o.dryRun) {
-            args.push('--dry-run', '--outdir', (0,external_node_path_.join)(tmp, 'bundle'));
-            const r = await deps.log.group('wrangler deploy --dry-run', () => wr(args, false));
-            if (r.code !== 0)
-                throw new core_errors/* UserError */.y(`wrangler deploy --dry-run failed: ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`);
-            return {
-                versionId: '',
-                previousVersionId: '',
-                deploymentUrl: '',
-                workerName: r.outcome.workerName ?? '',
-                deployed: false,
-                liveVersionId: '',
-                productionChanged: false,
-                summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
-            };
-        }
-        const previous = await live();
-        deps.log.info(previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.');
-        const r = await deps.log.group('wrangler deploy', () => wr(args, false)).finally(() => logout(dockerBin));
-        const after = await live().catch(() => '');
-        const versionId = r.outcome.versionId ?? '';
-        const deployed = r.code === 0 && !!versionId && after === versionId;
-        const result = {
-            versionId,
-            previousVersionId: previous,
-            deploymentUrl: r.outcome.urls[0] ?? '',
-            workerName: r.outcome.workerName ?? '',
-            deployed,
-            liveVersionId: after,
-            productionChanged: !!after && after !== previous,
-            summary: '',
-        };
-        const state = after === previous
-            ? `production is unchanged (still ${previous || 'nothing'})`
-            : after === versionId
-                ? `production now serves the new version ${versionId}`
-                : `production serves ${after || 'nothing'}, neither the previous ${previous || '(none)'} nor a version of this deploy`;
-        if (r.code !== 0 || !deployed) {
-            const f = r.outcome.failure;
-            const detail = errorDetail(`${r.stdout}\n${r.stderr}`);
-            const said = [f?.message ?? lastLine(r.stderr || r.stdout), detail].filter(Boolean).join(' ');
-            result.failure = `wrangler deploy failed${f?.code ? ` (code ${f.code})` : ''}: ${said || 'no message'}; ${state}.`;
-        }
-        result.summary = [
-            `### deploy: \`${result.workerName || 'worker'}\` ${deployed ? '✅ live' : '❌ not deployed'}`,
-            '',
-            '| | |',
-            '| --- | --- |',
-            `| Version | \`${versionId || '–'}\` |`,
-            `| Previous | \`${previous || '(first deploy)'}\` |`,
-            `| URL | ${result.deploymentUrl || '–'} |`,
-            `| Production | ${state} |`,
-            ...(result.failure ? [`| Error | ${result.failure.replace(/\|/g, '\\|')} |`] : []),
-            '',
-        ].join('\n');
-        return result;
+        const deploying = await openDeploySession(session, deps, workDir);
+        const target = await shipImage(options, deploying);
+        derivedConfig = target.derivedConfig;
+        const args = deployArguments(options, target.args, workDir);
+        return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(args, deploying);
     }
     finally {
-        (0,external_node_fs_.rmSync)(tmp, { recursive: true, force: true });
-        if (derived)
-            (0,external_node_fs_.rmSync)(derived, { force: true });
+        (0,external_node_fs_.rmSync)(workDir, { recursive: true, force: true });
+        if (derivedConfig)
+            (0,external_node_fs_.rmSync)(derivedConfig, { force: true });
     }
+}
+async function openDeploySession(session, deps, workDir) {
+    // A Worker with containers makes wrangler build, tag and push images with docker.
+    const docker = await wranglerDockerEnv(deps.run, deps.env, workDir);
+    if (docker.note)
+        deps.log.info(docker.note);
+    return {
+        session,
+        deps,
+        wrangler: (args, silent = true) => session.run(args, silent, docker.env),
+        logout: registryLoginGuard(deps.run, deps.env),
+        dockerBin: docker.env.SLIPWAY_REAL_DOCKER ??
+            docker.env.WRANGLER_DOCKER_BIN ??
+            (deps.env.SLIPWAY_DOCKER || 'docker'),
+    };
+}
+/**
+ * Ships the image that was built and tested, not a rebuild: with an `image` input and a config with
+ * containers, a copy of the config points them at the image (pushed first when it is local). Returns
+ * the `--config`/`--env` arguments to deploy with, and the copy to remove afterwards.
+ */
+async function shipImage(options, deploying) {
+    const { session, deps } = deploying;
+    const config = options.image ? findWranglerConfig(session.cwd, options.config) : undefined;
+    const notApplicable = config && imageNotApplicable(config, options.environment);
+    if (notApplicable)
+        deps.log.warning(`Input "image" (${options.image}) is not used: ${notApplicable}.`);
+    if (!options.image || !config || notApplicable)
+        return { args: session.common };
+    const reference = isRegistryReference(options.image) || options.dryRun
+        ? options.image
+        : await pushImage(options.image, deploying).finally(() => deploying.logout(deploying.dockerBin));
+    const derivedConfig = withContainerImage(config, reference, options.environment);
+    deps.log.info(`Containers run ${reference} (the image input), not a build of the config's Dockerfile.`);
+    return {
+        args: ['--config', derivedConfig, ...(options.environment ? ['--env', options.environment] : [])],
+        derivedConfig,
+    };
+}
+/** `wrangler deploy`'s arguments; the secrets go into a 0600 file in `workDir`. */
+function deployArguments(options, target, workDir) {
+    const args = ['deploy', ...target];
+    const message = options.message || defaultMessage(options.commit);
+    if (message)
+        args.push('--message', cutBytes(message));
+    if (options.tag)
+        args.push('--tag', options.tag);
+    for (const [name, value] of options.vars)
+        args.push('--var', `${name}:${value}`);
+    if (options.containersRollout)
+        args.push('--containers-rollout', options.containersRollout);
+    if (options.secrets.length) {
+        // One version carries the code and its secrets: no window where either is on the wrong Worker.
+        const file = (0,external_node_path_.join)(workDir, 'secrets.json');
+        (0,external_node_fs_.writeFileSync)(file, JSON.stringify(Object.fromEntries(options.secrets)), { mode: 0o600 });
+        (0,external_node_fs_.chmodSync)(file, 0o600);
+        args.push('--secrets-file', file);
+    }
+    if (options.dryRun)
+        args.push('--dry-run', '--outdir', (0,external_node_path_.join)(workDir, 'bundle'));
+    return args;
+}
+/** A dry run bundles and builds; nothing reaches Cloudflare, so production is not read either. */
+async function dryRun(args, deploying) {
+    const result = await deploying.deps.log.group('wrangler deploy --dry-run', () => deploying.wrangler(args, false));
+    const outputs = {
+        versionId: '',
+        previousVersionId: '',
+        deploymentUrl: '',
+        workerName: result.outcome.workerName ?? '',
+        deployed: false,
+        liveVersionId: '',
+        productionChanged: false,
+    };
+    if (result.code === 0)
+        return {
+            outputs,
+            summary: '### deploy: dry run ✅\n\nBundled and built; nothing was sent to Cloudflare.\n',
+        };
+    const failure = `wrangler deploy --dry-run failed: ${result.outcome.failure?.message ?? lastLine(result.stderr || result.stdout)}`;
+    return { outputs, failure, summary: `### deploy: dry run ❌\n\n${facts([['Error', cell(failure)]])}\n` };
+}
+/** Records the live version, deploys, and reads back what is live now (never assumed). */
+async function deployAndReadBack(args, deploying) {
+    const { session, deps } = deploying;
+    const previous = await session.live();
+    deps.log.info(previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.');
+    const result = await deps.log
+        .group('wrangler deploy', () => deploying.wrangler(args, false))
+        .finally(() => deploying.logout(deploying.dockerBin));
+    const after = await session.live().catch(() => '');
+    const versionId = result.outcome.versionId ?? '';
+    const outputs = {
+        versionId,
+        previousVersionId: previous,
+        deploymentUrl: result.outcome.urls[0] ?? '',
+        workerName: result.outcome.workerName ?? '',
+        deployed: result.code === 0 && !!versionId && after === versionId,
+        liveVersionId: after,
+        productionChanged: !!after && after !== previous,
+    };
+    const state = productionState(previous, after, versionId);
+    const failure = outputs.deployed ? undefined : deployFailure(result, state);
+    return { outputs, failure, summary: deploySummary(outputs, state, failure) };
+}
+/** What production serves after the deploy, against what it served before. */
+function productionState(previous, after, versionId) {
+    if (after === previous)
+        return `production is unchanged (still ${previous || 'nothing'})`;
+    if (after === versionId)
+        return `production now serves the new version ${versionId}`;
+    return `production serves ${after || 'nothing'}, neither the previous ${previous || '(none)'} nor a version of this deploy`;
+}
+/** The step's one error line: wrangler's code and words (and the API's, under them), then production's state. */
+function deployFailure(result, state) {
+    const failed = result.outcome.failure;
+    const detail = errorDetail(`${result.stdout}\n${result.stderr}`);
+    const said = [failed?.message ?? lastLine(result.stderr || result.stdout), detail]
+        .filter(Boolean)
+        .join(' ');
+    return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
+}
+function deploySummary(outputs, state, failure) {
+    const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
+    const rows = [
+        ['Version', `\`${outputs.versionId || '–'}\``],
+        ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
+        ['URL', cell(outputs.deploymentUrl || '–')],
+        ['Production', cell(state)],
+        ...(failure ? [['Error', cell(failure)]] : []),
+    ];
+    return `${title}\n\n${facts(rows)}\n`;
 }
 /**
  * Pushes a local image to the Cloudflare registry under a content-derived tag (the same image gets
  * the same reference, a changed one a new reference, so the container application rolls out exactly
  * when the image changed). Returns the pushed reference.
  */
-async function pushImage(image, dockerBin, deps, wrangler) {
+async function pushImage(image, deploying) {
+    const { deps, dockerBin } = deploying;
     const inspect = await deps.run(dockerBin, ['image', 'inspect', '--format', '{{.Id}}', image], {
         silent: true,
     });
@@ -41632,11 +41746,11 @@ async function pushImage(image, dockerBin, deps, wrangler) {
     const tag = await deps.run(dockerBin, ['tag', image, tagged], { silent: true });
     if (tag.code !== 0)
         throw new core_errors/* UserError */.y(`Could not tag ${image} as ${tagged}: ${lastLine(tag.stderr)}`);
-    const r = await deps.log.group(`wrangler containers push ${tagged}`, () => wrangler(['containers', 'push', tagged, '--path-to-docker', dockerBin]));
-    const pushed = /Pushed image: (\S+)/.exec(r.stdout)?.[1];
-    if (r.code !== 0 || !pushed)
-        throw new core_errors/* UserError */.y(`Could not push ${tagged} to the Cloudflare registry: ${r.outcome.failure?.message ?? errorDetail(`${r.stdout}\n${r.stderr}`) ?? lastLine(r.stderr || r.stdout)}`);
-    return pushed;
+    const pushed = await deps.log.group(`wrangler containers push ${tagged}`, () => deploying.wrangler(['containers', 'push', tagged, '--path-to-docker', dockerBin], false));
+    const reference = /Pushed image: (\S+)/.exec(pushed.stdout)?.[1];
+    if (pushed.code !== 0 || !reference)
+        throw new core_errors/* UserError */.y(`Could not push ${tagged} to the Cloudflare registry: ${pushed.outcome.failure?.message ?? errorDetail(`${pushed.stdout}\n${pushed.stderr}`) ?? lastLine(pushed.stderr || pushed.stdout)}`);
+    return reference;
 }
 
 // EXTERNAL MODULE: ./src/actions/shared/runner.ts + 346 modules
@@ -41647,24 +41761,24 @@ var runner = __nccwpck_require__(866);
 /** Lines of a multiline input, trimmed, without blanks and `#` comments. Commas also split when asked. */
 function parseList(value, opts = {}) {
     const parts = value.split(/\r?\n/).flatMap((line) => (opts.commas ? line.split(',') : [line]));
-    return parts.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+    return parts.map((part) => part.trim()).filter((part) => part !== '' && !part.startsWith('#'));
 }
 function parseBoolean(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const word = value.trim().toLowerCase();
+    if (word === '')
         return fallback;
-    if (['true', 'yes', '1', 'on'].includes(v))
+    if (['true', 'yes', '1', 'on'].includes(word))
         return true;
-    if (['false', 'no', '0', 'off'].includes(v))
+    if (['false', 'no', '0', 'off'].includes(word))
         return false;
     throw new core_errors/* UserError */.y(`Input "${name}" is "${value}": use true or false.`);
 }
 function parseChoice(name, value, choices, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const choice = value.trim().toLowerCase();
+    if (choice === '')
         return fallback;
-    if (choices.includes(v))
-        return v;
+    if (choices.includes(choice))
+        return choice;
     throw new core_errors/* UserError */.y(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 /**
@@ -41688,19 +41802,19 @@ function parseKeyValues(name, value) {
 }
 /** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
 function parseDuration(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const text = value.trim().toLowerCase();
+    if (text === '')
         return fallback;
-    if (/^\d+(\.\d+)?$/.test(v))
-        return Number(v);
-    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+    if (/^\d+(\.\d+)?$/.test(text))
+        return Number(text);
+    const seconds = { ms: 0.001, s: 1, m: 60, h: 3600 };
     let total = 0;
     let consumed = '';
-    for (const m of v.matchAll(re)) {
-        total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
-        consumed += m[0];
+    for (const [part, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+        total += Number(amount) * seconds[unit];
+        consumed += part;
     }
-    if (!consumed || consumed !== v.replace(/\s+/g, '') || total <= 0) {
+    if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
         throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
@@ -41709,11 +41823,11 @@ function parseDuration(name, value, fallback) {
 function parseNumber(name, value, fallback, min, max, integer = false) {
     if (!value.trim())
         return fallback;
-    const n = Number(value);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    const number = Number(value);
+    if (!Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min || number > max) {
         throw new UserError(`Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`);
     }
-    return n;
+    return number;
 }
 /** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
 function parsePath(name, value, fallback) {
@@ -41734,14 +41848,14 @@ const CONNECTION_INPUTS = {
     wranglerVersion: 'wrangler-version',
 };
 function readConnection(get) {
-    const I = CONNECTION_INPUTS;
+    const names = CONNECTION_INPUTS;
     return {
-        apiToken: get(I.apiToken).trim(),
-        accountId: get(I.accountId).trim(),
-        workingDirectory: get(I.workingDirectory) || '.',
-        config: get(I.config).trim() || undefined,
-        environment: get(I.environment).trim() || undefined,
-        wranglerVersion: get(I.wranglerVersion).trim(),
+        apiToken: get(names.apiToken).trim(),
+        accountId: get(names.accountId).trim(),
+        workingDirectory: get(names.workingDirectory) || '.',
+        config: get(names.config).trim() || undefined,
+        environment: get(names.environment).trim() || undefined,
+        wranglerVersion: get(names.wranglerVersion).trim(),
     };
 }
 
@@ -41759,6 +41873,7 @@ const INPUTS = {
     containersRollout: 'containers-rollout',
     image: 'image',
 };
+/** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 const OUTPUTS = {
     versionId: 'version-id',
     previousVersionId: 'previous-version-id',
@@ -41788,19 +41903,11 @@ function readInputs(get) {
 
 
 async function run() {
-    const o = readInputs((n) => core/* getInput */.V4(n));
+    const inputs = readInputs((name) => core/* getInput */.V4(name));
+    // The default message names the commit being deployed, as the push event tells it.
     const head = github/* context */._.payload.head_commit;
-    const r = await deploy({ ...o, commit: head?.message ? { subject: head.message, sha: github/* context */._.sha } : undefined }, (0,runner/* runnerDeps */.TP)());
-    core/* setOutput */.uH(OUTPUTS.versionId, r.versionId);
-    core/* setOutput */.uH(OUTPUTS.previousVersionId, r.previousVersionId);
-    core/* setOutput */.uH(OUTPUTS.deploymentUrl, r.deploymentUrl);
-    core/* setOutput */.uH(OUTPUTS.workerName, r.workerName);
-    core/* setOutput */.uH(OUTPUTS.deployed, String(r.deployed));
-    core/* setOutput */.uH(OUTPUTS.liveVersionId, r.liveVersionId);
-    core/* setOutput */.uH(OUTPUTS.productionChanged, String(r.productionChanged));
-    await core/* summary */.z.addRaw(r.summary, true).write();
-    if (r.failure)
-        core/* setFailed */.C1(r.failure);
+    const commit = head?.message ? { subject: head.message, sha: github/* context */._.sha } : undefined;
+    await (0,runner/* publish */.mk)(await deploy({ ...inputs, commit }, (0,runner/* runnerDeps */.TP)()), OUTPUTS);
 }
 
 
@@ -41812,11 +41919,12 @@ async function run() {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  mk: () => (/* binding */ publish),
   Cs: () => (/* binding */ runAction),
   TP: () => (/* binding */ runnerDeps)
 });
 
-// UNUSED EXPORTS: actionsCache, publish, removeOnCancel, runContext, runnerLog
+// UNUSED EXPORTS: actionsCache, removeOnCancel, runContext, runnerLog
 
 // NAMESPACE OBJECT: ../main/node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -98775,11 +98883,11 @@ function runnerDeps(extra = {}) {
  */
 async function publish(result, names) {
     for (const key of Object.keys(names))
-        core.setOutput(names[key], String(result.outputs[key]));
+        lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
     if (result.summary)
-        await core.summary.addRaw(result.summary, true).write();
+        await lib_core/* summary */.z.addRaw(result.summary, true).write();
     if (result.failure)
-        core.setFailed(result.failure);
+        lib_core/* setFailed */.C1(result.failure);
 }
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {

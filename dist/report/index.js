@@ -5997,6 +5997,206 @@ exports.Agent = Agent;
 
 /***/ }),
 
+/***/ 9553:
+/***/ ((module) => {
+
+function isBuffer(value) {
+  return Buffer.isBuffer(value) || value instanceof Uint8Array
+}
+
+function isEncoding(encoding) {
+  return Buffer.isEncoding(encoding)
+}
+
+function alloc(size, fill, encoding) {
+  return Buffer.alloc(size, fill, encoding)
+}
+
+function allocUnsafe(size) {
+  return Buffer.allocUnsafe(size)
+}
+
+function allocUnsafeSlow(size) {
+  return Buffer.allocUnsafeSlow(size)
+}
+
+function byteLength(string, encoding) {
+  return Buffer.byteLength(string, encoding)
+}
+
+function compare(a, b) {
+  return Buffer.compare(a, b)
+}
+
+function concat(buffers, totalLength) {
+  return Buffer.concat(buffers, totalLength)
+}
+
+function copy(source, target, targetStart, start, end) {
+  return toBuffer(source).copy(target, targetStart, start, end)
+}
+
+function equals(a, b) {
+  return toBuffer(a).equals(b)
+}
+
+function fill(buffer, value, offset, end, encoding) {
+  return toBuffer(buffer).fill(value, offset, end, encoding)
+}
+
+function from(value, encodingOrOffset, length) {
+  return Buffer.from(value, encodingOrOffset, length)
+}
+
+function includes(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).includes(value, byteOffset, encoding)
+}
+
+function indexOf(buffer, value, byfeOffset, encoding) {
+  return toBuffer(buffer).indexOf(value, byfeOffset, encoding)
+}
+
+function lastIndexOf(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding)
+}
+
+function swap16(buffer) {
+  return toBuffer(buffer).swap16()
+}
+
+function swap32(buffer) {
+  return toBuffer(buffer).swap32()
+}
+
+function swap64(buffer) {
+  return toBuffer(buffer).swap64()
+}
+
+function toBuffer(buffer) {
+  if (Buffer.isBuffer(buffer)) return buffer
+  return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}
+
+function toString(buffer, encoding, start, end) {
+  return toBuffer(buffer).toString(encoding, start, end)
+}
+
+function toHex(buffer, start, end) {
+  return toBuffer(buffer).toString('hex', start, end)
+}
+
+function write(buffer, string, offset, length, encoding) {
+  return toBuffer(buffer).write(string, offset, length, encoding)
+}
+
+function readDoubleBE(buffer, offset) {
+  return toBuffer(buffer).readDoubleBE(offset)
+}
+
+function readDoubleLE(buffer, offset) {
+  return toBuffer(buffer).readDoubleLE(offset)
+}
+
+function readFloatBE(buffer, offset) {
+  return toBuffer(buffer).readFloatBE(offset)
+}
+
+function readFloatLE(buffer, offset) {
+  return toBuffer(buffer).readFloatLE(offset)
+}
+
+function readInt32BE(buffer, offset) {
+  return toBuffer(buffer).readInt32BE(offset)
+}
+
+function readInt32LE(buffer, offset) {
+  return toBuffer(buffer).readInt32LE(offset)
+}
+
+function readUInt32BE(buffer, offset) {
+  return toBuffer(buffer).readUInt32BE(offset)
+}
+
+function readUInt32LE(buffer, offset) {
+  return toBuffer(buffer).readUInt32LE(offset)
+}
+
+function writeDoubleBE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleBE(value, offset)
+}
+
+function writeDoubleLE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleLE(value, offset)
+}
+
+function writeFloatBE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatBE(value, offset)
+}
+
+function writeFloatLE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatLE(value, offset)
+}
+
+function writeInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32BE(value, offset)
+}
+
+function writeInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32LE(value, offset)
+}
+
+function writeUInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32BE(value, offset)
+}
+
+function writeUInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32LE(value, offset)
+}
+
+module.exports = {
+  isBuffer,
+  isEncoding,
+  alloc,
+  allocUnsafe,
+  allocUnsafeSlow,
+  byteLength,
+  compare,
+  concat,
+  copy,
+  equals,
+  fill,
+  from,
+  includes,
+  indexOf,
+  lastIndexOf,
+  swap16,
+  swap32,
+  swap64,
+  toBuffer,
+  toString,
+  toHex,
+  write,
+  readDoubleBE,
+  readDoubleLE,
+  readFloatBE,
+  readFloatLE,
+  readInt32BE,
+  readInt32LE,
+  readUInt32BE,
+  readUInt32LE,
+  writeDoubleBE,
+  writeDoubleLE,
+  writeFloatBE,
+  writeFloatLE,
+  writeInt32BE,
+  writeInt32LE,
+  writeUInt32BE,
+  writeUInt32LE
+}
+
+
+/***/ }),
+
 /***/ 3326:
 /***/ ((module, exports, __nccwpck_require__) => {
 
@@ -6858,6 +7058,115 @@ formatters.O = function (v) {
 	this.inspectOpts.colors = this.useColors;
 	return util.inspect(v, this.inspectOpts);
 };
+
+
+/***/ }),
+
+/***/ 7532:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__(4434)
+
+
+/***/ }),
+
+/***/ 2899:
+/***/ ((module) => {
+
+module.exports = class FixedFIFO {
+  constructor (hwm) {
+    if (!(hwm > 0) || ((hwm - 1) & hwm) !== 0) throw new Error('Max size for a FixedFIFO should be a power of two')
+    this.buffer = new Array(hwm)
+    this.mask = hwm - 1
+    this.top = 0
+    this.btm = 0
+    this.next = null
+  }
+
+  clear () {
+    this.top = this.btm = 0
+    this.next = null
+    this.buffer.fill(undefined)
+  }
+
+  push (data) {
+    if (this.buffer[this.top] !== undefined) return false
+    this.buffer[this.top] = data
+    this.top = (this.top + 1) & this.mask
+    return true
+  }
+
+  shift () {
+    const last = this.buffer[this.btm]
+    if (last === undefined) return undefined
+    this.buffer[this.btm] = undefined
+    this.btm = (this.btm + 1) & this.mask
+    return last
+  }
+
+  peek () {
+    return this.buffer[this.btm]
+  }
+
+  isEmpty () {
+    return this.buffer[this.btm] === undefined
+  }
+}
+
+
+/***/ }),
+
+/***/ 4219:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const FixedFIFO = __nccwpck_require__(2899)
+
+module.exports = class FastFIFO {
+  constructor (hwm) {
+    this.hwm = hwm || 16
+    this.head = new FixedFIFO(this.hwm)
+    this.tail = this.head
+    this.length = 0
+  }
+
+  clear () {
+    this.head = this.tail
+    this.head.clear()
+    this.length = 0
+  }
+
+  push (val) {
+    this.length++
+    if (!this.head.push(val)) {
+      const prev = this.head
+      this.head = prev.next = new FixedFIFO(2 * this.head.buffer.length)
+      this.head.push(val)
+    }
+  }
+
+  shift () {
+    if (this.length !== 0) this.length--
+    const val = this.tail.shift()
+    if (val === undefined && this.tail.next) {
+      const next = this.tail.next
+      this.tail.next = null
+      this.tail = next
+      return this.tail.shift()
+    }
+
+    return val
+  }
+
+  peek () {
+    const val = this.tail.peek()
+    if (val === undefined && this.tail.next) return this.tail.next.peek()
+    return val
+  }
+
+  isEmpty () {
+    return this.length === 0
+  }
+}
 
 
 /***/ }),
@@ -10713,6 +11022,2748 @@ const validRange = (range, options) => {
   }
 }
 module.exports = validRange
+
+
+/***/ }),
+
+/***/ 3052:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { EventEmitter } = __nccwpck_require__(7532)
+const FIFO = __nccwpck_require__(4219)
+const TextDecoder = __nccwpck_require__(5454)
+
+const StreamError = __nccwpck_require__(393)
+
+// if we do a future major, expect queue microtask to be there always, for now a bit defensive
+const qmt =
+  typeof queueMicrotask === 'undefined' ? (fn) => global.process.nextTick(fn) : queueMicrotask
+
+// 29 bits used total (4 from shared, 14 from read, and 11 from write)
+const MAX = (1 << 29) - 1
+
+// Shared state
+const OPENING = 0b0001
+const PREDESTROYING = 0b0010
+const DESTROYING = 0b0100
+const DESTROYED = 0b1000
+
+const NOT_OPENING = MAX ^ OPENING
+const NOT_PREDESTROYING = MAX ^ PREDESTROYING
+
+// Read state (4 bit offset from shared state)
+const READ_ACTIVE = 0b00000000000001 << 4
+const READ_UPDATING = 0b00000000000010 << 4
+const READ_PRIMARY = 0b00000000000100 << 4
+const READ_QUEUED = 0b00000000001000 << 4
+const READ_RESUMED = 0b00000000010000 << 4
+const READ_PIPE_DRAINED = 0b00000000100000 << 4
+const READ_ENDING = 0b00000001000000 << 4
+const READ_EMIT_DATA = 0b00000010000000 << 4
+const READ_EMIT_READABLE = 0b00000100000000 << 4
+const READ_EMITTED_READABLE = 0b00001000000000 << 4
+const READ_DONE = 0b00010000000000 << 4
+const READ_NEXT_TICK = 0b00100000000000 << 4
+const READ_NEEDS_PUSH = 0b01000000000000 << 4
+const READ_READ_AHEAD = 0b10000000000000 << 4
+
+// Combined read state
+const READ_FLOWING = READ_RESUMED | READ_PIPE_DRAINED
+const READ_ACTIVE_AND_NEEDS_PUSH = READ_ACTIVE | READ_NEEDS_PUSH
+const READ_PRIMARY_AND_ACTIVE = READ_PRIMARY | READ_ACTIVE
+const READ_EMIT_READABLE_AND_QUEUED = READ_EMIT_READABLE | READ_QUEUED
+const READ_RESUMED_READ_AHEAD = READ_RESUMED | READ_READ_AHEAD
+
+const READ_NOT_ACTIVE = MAX ^ READ_ACTIVE
+const READ_NON_PRIMARY = MAX ^ READ_PRIMARY
+const READ_NON_PRIMARY_AND_PUSHED = MAX ^ (READ_PRIMARY | READ_NEEDS_PUSH)
+const READ_PUSHED = MAX ^ READ_NEEDS_PUSH
+const READ_PAUSED = MAX ^ READ_RESUMED
+const READ_NOT_QUEUED = MAX ^ (READ_QUEUED | READ_EMITTED_READABLE)
+const READ_NOT_ENDING = MAX ^ READ_ENDING
+const READ_PIPE_NOT_DRAINED = MAX ^ READ_FLOWING
+const READ_NOT_NEXT_TICK = MAX ^ READ_NEXT_TICK
+const READ_NOT_UPDATING = MAX ^ READ_UPDATING
+const READ_NO_READ_AHEAD = MAX ^ READ_READ_AHEAD
+const READ_PAUSED_NO_READ_AHEAD = MAX ^ READ_RESUMED_READ_AHEAD
+
+// Write state (18 bit offset, 4 bit offset from shared state and 14 from read state)
+const WRITE_ACTIVE = 0b00000000001 << 18
+const WRITE_UPDATING = 0b00000000010 << 18
+const WRITE_PRIMARY = 0b00000000100 << 18
+const WRITE_QUEUED = 0b00000001000 << 18
+const WRITE_UNDRAINED = 0b00000010000 << 18
+const WRITE_DONE = 0b00000100000 << 18
+const WRITE_EMIT_DRAIN = 0b00001000000 << 18
+const WRITE_NEXT_TICK = 0b00010000000 << 18
+const WRITE_WRITING = 0b00100000000 << 18
+const WRITE_FINISHING = 0b01000000000 << 18
+const WRITE_CORKED = 0b10000000000 << 18
+
+const WRITE_NOT_ACTIVE = MAX ^ (WRITE_ACTIVE | WRITE_WRITING)
+const WRITE_NON_PRIMARY = MAX ^ WRITE_PRIMARY
+const WRITE_NOT_FINISHING = MAX ^ (WRITE_ACTIVE | WRITE_FINISHING)
+const WRITE_DRAINED = MAX ^ WRITE_UNDRAINED
+const WRITE_NOT_QUEUED = MAX ^ WRITE_QUEUED
+const WRITE_NOT_NEXT_TICK = MAX ^ WRITE_NEXT_TICK
+const WRITE_NOT_UPDATING = MAX ^ WRITE_UPDATING
+const WRITE_NOT_CORKED = MAX ^ WRITE_CORKED
+
+// Combined shared state
+const ACTIVE = READ_ACTIVE | WRITE_ACTIVE
+const NOT_ACTIVE = MAX ^ ACTIVE
+const DONE = READ_DONE | WRITE_DONE
+const DESTROY_STATUS = DESTROYING | DESTROYED | PREDESTROYING
+const OPEN_STATUS = DESTROY_STATUS | OPENING
+const AUTO_DESTROY = DESTROY_STATUS | DONE
+const NON_PRIMARY = WRITE_NON_PRIMARY & READ_NON_PRIMARY
+const ACTIVE_OR_TICKING = WRITE_NEXT_TICK | READ_NEXT_TICK
+const TICKING = ACTIVE_OR_TICKING & NOT_ACTIVE
+const IS_OPENING = OPEN_STATUS | TICKING
+
+// Combined shared state and read state
+const READ_PRIMARY_STATUS = OPEN_STATUS | READ_ENDING | READ_DONE
+const READ_STATUS = OPEN_STATUS | READ_DONE | READ_QUEUED
+const READ_ENDING_STATUS = OPEN_STATUS | READ_ENDING | READ_QUEUED
+const READ_READABLE_STATUS = OPEN_STATUS | READ_EMIT_READABLE | READ_QUEUED | READ_EMITTED_READABLE
+const SHOULD_NOT_READ =
+  OPEN_STATUS | READ_ACTIVE | READ_ENDING | READ_DONE | READ_NEEDS_PUSH | READ_READ_AHEAD
+const READ_BACKPRESSURE_STATUS = DESTROY_STATUS | READ_ENDING | READ_DONE
+const READ_UPDATE_SYNC_STATUS = READ_UPDATING | OPEN_STATUS | READ_NEXT_TICK | READ_PRIMARY
+const READ_NEXT_TICK_OR_OPENING = READ_NEXT_TICK | OPENING
+
+// Combined write state
+const WRITE_PRIMARY_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_QUEUED_AND_UNDRAINED = WRITE_QUEUED | WRITE_UNDRAINED
+const WRITE_QUEUED_AND_ACTIVE = WRITE_QUEUED | WRITE_ACTIVE
+const WRITE_DRAIN_STATUS = WRITE_QUEUED | WRITE_UNDRAINED | OPEN_STATUS | WRITE_ACTIVE
+const WRITE_STATUS = OPEN_STATUS | WRITE_ACTIVE | WRITE_QUEUED | WRITE_CORKED
+const WRITE_PRIMARY_AND_ACTIVE = WRITE_PRIMARY | WRITE_ACTIVE
+const WRITE_ACTIVE_AND_WRITING = WRITE_ACTIVE | WRITE_WRITING
+const WRITE_FINISHING_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_QUEUED_AND_ACTIVE | WRITE_DONE
+const WRITE_BACKPRESSURE_STATUS = WRITE_UNDRAINED | DESTROY_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_UPDATE_SYNC_STATUS = WRITE_UPDATING | OPEN_STATUS | WRITE_NEXT_TICK | WRITE_PRIMARY
+const WRITE_DROP_DATA = WRITE_FINISHING | WRITE_DONE | DESTROY_STATUS
+
+const asyncIterator = Symbol.asyncIterator || Symbol('asyncIterator')
+
+class WritableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapWritable, byteLength, byteLengthWritable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark
+    this.buffered = 0
+    this.error = null
+    this.pipeline = null
+    this.drains = null // if we add more seldomly used helpers we might them into a subobject so its a single ptr
+    this.byteLength = byteLengthWritable || byteLength || defaultByteLength
+    this.map = mapWritable || map
+    this.afterWrite = afterWrite.bind(this)
+    this.afterUpdateNextTick = updateWriteNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & WRITE_FINISHING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & WRITE_DONE) !== 0
+  }
+
+  push(data) {
+    if ((this.stream._duplexState & WRITE_DROP_DATA) !== 0) return false
+    if (this.map !== null) data = this.map(data)
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    if (this.buffered < this.highWaterMark) {
+      this.stream._duplexState |= WRITE_QUEUED
+      return true
+    }
+
+    this.stream._duplexState |= WRITE_QUEUED_AND_UNDRAINED
+    return false
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) this.stream._duplexState &= WRITE_NOT_QUEUED
+
+    return data
+  }
+
+  end(data) {
+    if (typeof data === 'function') {
+      this.stream.once('finish', data)
+    } else if (data !== undefined && data !== null) {
+      this.push(data)
+    }
+
+    this.stream._duplexState = (this.stream._duplexState | WRITE_FINISHING) & WRITE_NON_PRIMARY
+  }
+
+  autoBatch(data, cb) {
+    const buffer = []
+    const stream = this.stream
+
+    buffer.push(data)
+    while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED_AND_ACTIVE) {
+      buffer.push(stream._writableState.shift())
+    }
+
+    if ((stream._duplexState & OPEN_STATUS) !== 0) return cb(null)
+    stream._writev(buffer, cb)
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= WRITE_UPDATING
+
+    do {
+      while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED) {
+        const data = this.shift()
+        stream._duplexState |= WRITE_ACTIVE_AND_WRITING
+        stream._write(data, this.afterWrite)
+      }
+
+      if ((stream._duplexState & WRITE_PRIMARY_AND_ACTIVE) === 0) this.updateNonPrimary()
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= WRITE_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & WRITE_FINISHING_STATUS) === WRITE_FINISHING) {
+      stream._duplexState = stream._duplexState | WRITE_ACTIVE
+      stream._final(afterFinal.bind(this))
+      return
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & WRITE_UPDATE_SYNC_STATUS) === WRITE_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= WRITE_NEXT_TICK
+    if ((this.stream._duplexState & WRITE_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class ReadableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapReadable, byteLength, byteLengthReadable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark === 0 ? 1 : highWaterMark
+    this.buffered = 0
+    this.readAhead = highWaterMark > 0
+    this.error = null
+    this.pipeline = null
+    this.byteLength = byteLengthReadable || byteLength || defaultByteLength
+    this.map = mapReadable || map
+    this.pipeTo = null
+    this.afterRead = afterRead.bind(this)
+    this.afterUpdateNextTick = updateReadNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & READ_ENDING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & READ_DONE) !== 0
+  }
+
+  pipe(pipeTo, cb) {
+    if (this.pipeTo !== null) throw StreamError.BAD_ARGUMENT('Can only pipe to one destination')
+    if (typeof cb !== 'function') cb = null
+
+    this.stream._duplexState |= READ_PIPE_DRAINED
+    this.pipeTo = pipeTo
+    this.pipeline = new Pipeline(this.stream, pipeTo, cb)
+
+    if (cb) this.stream.on('error', noop) // We already error handle this so supress crashes
+
+    if (isStreamx(pipeTo)) {
+      pipeTo._writableState.pipeline = this.pipeline
+      if (cb) pipeTo.on('error', noop) // We already error handle this so supress crashes
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline)) // TODO: just call finished from pipeTo itself
+    } else {
+      const onerror = this.pipeline.done.bind(this.pipeline, pipeTo)
+      const onclose = this.pipeline.done.bind(this.pipeline, pipeTo, null) // onclose has a weird bool arg
+      pipeTo.on('error', onerror)
+      pipeTo.on('close', onclose)
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline))
+    }
+
+    pipeTo.on('drain', afterDrain.bind(this))
+    this.stream.emit('piping', pipeTo)
+    pipeTo.emit('pipe', this.stream)
+  }
+
+  push(data) {
+    const stream = this.stream
+
+    if (data === null) {
+      this.highWaterMark = 0
+      stream._duplexState = (stream._duplexState | READ_ENDING) & READ_NON_PRIMARY_AND_PUSHED
+      return false
+    }
+
+    if (this.map !== null) {
+      data = this.map(data)
+      if (data === null) {
+        stream._duplexState &= READ_PUSHED
+        return this.buffered < this.highWaterMark
+      }
+    }
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    stream._duplexState = (stream._duplexState | READ_QUEUED) & READ_PUSHED
+
+    return this.buffered < this.highWaterMark
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) {
+      this.stream._duplexState &= READ_NOT_QUEUED
+    }
+
+    return data
+  }
+
+  unshift(data) {
+    const pending = [this.map !== null ? this.map(data) : data]
+    while (this.buffered > 0) pending.push(this.shift())
+
+    for (let i = 0; i < pending.length - 1; i++) {
+      const data = pending[i]
+      this.buffered += this.byteLength(data)
+      this.queue.push(data)
+    }
+
+    this.push(pending[pending.length - 1])
+  }
+
+  read() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_STATUS) === READ_QUEUED) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+
+      return data
+    }
+
+    if (this.readAhead === false) {
+      stream._duplexState |= READ_READ_AHEAD
+      this.updateNextTick()
+    }
+
+    return null
+  }
+
+  drain() {
+    const stream = this.stream
+
+    while (
+      (stream._duplexState & READ_STATUS) === READ_QUEUED &&
+      (stream._duplexState & READ_FLOWING) !== 0
+    ) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+    }
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= READ_UPDATING
+
+    do {
+      this.drain()
+
+      while (
+        this.buffered < this.highWaterMark &&
+        (stream._duplexState & SHOULD_NOT_READ) === READ_READ_AHEAD
+      ) {
+        stream._duplexState |= READ_ACTIVE_AND_NEEDS_PUSH
+        stream._read(this.afterRead)
+        this.drain()
+      }
+
+      if ((stream._duplexState & READ_READABLE_STATUS) === READ_EMIT_READABLE_AND_QUEUED) {
+        stream._duplexState |= READ_EMITTED_READABLE
+        stream.emit('readable')
+      }
+
+      if ((stream._duplexState & READ_PRIMARY_AND_ACTIVE) === 0) {
+        this.updateNonPrimary()
+      }
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= READ_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_ENDING_STATUS) === READ_ENDING) {
+      stream._duplexState = (stream._duplexState | READ_DONE) & READ_NOT_ENDING
+      stream.emit('end')
+
+      if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+        stream._duplexState |= DESTROYING
+      }
+
+      if (this.pipeTo !== null) {
+        this.pipeTo.end()
+      }
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & READ_UPDATE_SYNC_STATUS) === READ_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTickIfOpen() {
+    if ((this.stream._duplexState & READ_NEXT_TICK_OR_OPENING) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class TransformState {
+  constructor(stream) {
+    this.data = null
+    this.afterTransform = afterTransform.bind(stream)
+    this.afterFinal = null
+  }
+}
+
+class Pipeline {
+  constructor(src, dst, cb) {
+    this.from = src
+    this.to = dst
+    this.afterPipe = cb
+    this.error = null
+    this.pipeToFinished = false
+  }
+
+  finished() {
+    this.pipeToFinished = true
+  }
+
+  done(stream, err) {
+    if (err) this.error = err
+
+    if (stream === this.to) {
+      this.to = null
+
+      if (this.from !== null) {
+        if ((this.from._duplexState & READ_DONE) === 0 || !this.pipeToFinished) {
+          this.from.destroy(this.error || StreamError.PREMATURE_CLOSE('Writable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (stream === this.from) {
+      this.from = null
+
+      if (this.to !== null) {
+        if ((stream._duplexState & READ_DONE) === 0) {
+          this.to.destroy(this.error || StreamError.PREMATURE_CLOSE('Readable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (this.afterPipe !== null) this.afterPipe(this.error)
+    this.to = this.from = this.afterPipe = null
+  }
+}
+
+function afterDrain() {
+  this.stream._duplexState |= READ_PIPE_DRAINED
+  this.updateCallback()
+}
+
+function afterFinal(err) {
+  const stream = this.stream
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROY_STATUS) === 0) {
+    stream._duplexState |= WRITE_DONE
+    stream.emit('finish')
+  }
+
+  if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+    stream._duplexState |= DESTROYING
+  }
+
+  stream._duplexState &= WRITE_NOT_FINISHING
+
+  // no need to wait the extra tick here, so we short circuit that
+  if ((stream._duplexState & WRITE_UPDATING) === 0) {
+    this.update()
+  } else {
+    this.updateNextTick()
+  }
+}
+
+function afterDestroy(err) {
+  const stream = this.stream
+
+  if (!err && !StreamError.isStreamDestroyed(this.error)) err = this.error
+  if (err) stream.emit('error', err)
+
+  stream._duplexState |= DESTROYED
+  stream.emit('close')
+
+  const rs = stream._readableState
+  const ws = stream._writableState
+
+  if (rs !== null && rs.pipeline !== null) {
+    rs.pipeline.done(stream, err)
+  }
+
+  if (ws !== null) {
+    while (ws.drains !== null && ws.drains.length > 0) {
+      ws.drains.shift().resolve(false)
+    }
+
+    if (ws.pipeline !== null) {
+      ws.pipeline.done(stream, err)
+    }
+  }
+}
+
+function afterWrite(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+  stream._duplexState &= WRITE_NOT_ACTIVE
+
+  if (this.drains !== null) tickDrains(this.drains)
+
+  if ((stream._duplexState & WRITE_DRAIN_STATUS) === WRITE_UNDRAINED) {
+    stream._duplexState &= WRITE_DRAINED
+
+    if ((stream._duplexState & WRITE_EMIT_DRAIN) === WRITE_EMIT_DRAIN) {
+      stream.emit('drain')
+    }
+  }
+
+  this.updateCallback()
+}
+
+function afterRead(err) {
+  if (err) this.stream.destroy(err)
+  this.stream._duplexState &= READ_NOT_ACTIVE
+
+  if (this.readAhead === false && (this.stream._duplexState & READ_RESUMED) === 0) {
+    this.stream._duplexState &= READ_NO_READ_AHEAD
+  }
+
+  this.updateCallback()
+}
+
+function updateReadNT() {
+  if ((this.stream._duplexState & READ_UPDATING) === 0) {
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function updateWriteNT() {
+  if ((this.stream._duplexState & WRITE_UPDATING) === 0) {
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function tickDrains(drains) {
+  for (let i = 0; i < drains.length; i++) {
+    // drains.writes are monotonic, so if one is 0 its always the first one
+    if (--drains[i].writes === 0) {
+      drains.shift().resolve(true)
+      i--
+    }
+  }
+}
+
+function afterOpen(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROYING) === 0) {
+    if ((stream._duplexState & READ_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= READ_PRIMARY
+    }
+
+    if ((stream._duplexState & WRITE_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= WRITE_PRIMARY
+    }
+
+    stream.emit('open')
+  }
+
+  stream._duplexState &= NOT_ACTIVE
+
+  if (stream._writableState !== null) {
+    stream._writableState.updateCallback()
+  }
+
+  if (stream._readableState !== null) {
+    stream._readableState.updateCallback()
+  }
+}
+
+function afterTransform(err, data) {
+  if (data !== undefined && data !== null) this.push(data)
+  this._writableState.afterWrite(err)
+}
+
+function newListener(name) {
+  if (this._readableState !== null) {
+    if (name === 'data') {
+      this._duplexState |= READ_EMIT_DATA | READ_RESUMED_READ_AHEAD
+      this._readableState.updateNextTick()
+    }
+    if (name === 'readable') {
+      this._duplexState |= READ_EMIT_READABLE
+      this._readableState.updateNextTick()
+    }
+  }
+
+  if (this._writableState !== null) {
+    if (name === 'drain') {
+      this._duplexState |= WRITE_EMIT_DRAIN
+      this._writableState.updateNextTick()
+    }
+  }
+}
+
+class Stream extends EventEmitter {
+  constructor(opts) {
+    super()
+
+    this._duplexState = 0
+    this._readableState = null
+    this._writableState = null
+
+    if (opts) {
+      if (opts.open) this._open = opts.open
+      if (opts.destroy) this._destroy = opts.destroy
+      if (opts.predestroy) this._predestroy = opts.predestroy
+      if (opts.signal) opts.signal.addEventListener('abort', abort.bind(this))
+    }
+
+    this.on('newListener', newListener)
+  }
+
+  _open(cb) {
+    cb(null)
+  }
+
+  _destroy(cb) {
+    cb(null)
+  }
+
+  _predestroy() {
+    // does nothing
+  }
+
+  get readable() {
+    return this._readableState !== null ? true : undefined
+  }
+
+  get writable() {
+    return this._writableState !== null ? true : undefined
+  }
+
+  get destroyed() {
+    return (this._duplexState & DESTROYED) !== 0
+  }
+
+  get destroying() {
+    return (this._duplexState & DESTROY_STATUS) !== 0
+  }
+
+  destroy(err) {
+    if ((this._duplexState & DESTROY_STATUS) === 0) {
+      if (!err) err = StreamError.STREAM_DESTROYED()
+      this._duplexState = (this._duplexState | DESTROYING) & NON_PRIMARY
+
+      if (this._readableState !== null) {
+        this._readableState.highWaterMark = 0
+        this._readableState.error = err
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.highWaterMark = 0
+        this._writableState.error = err
+      }
+
+      this._duplexState |= PREDESTROYING
+      this._predestroy()
+      this._duplexState &= NOT_PREDESTROYING
+
+      if (this._readableState !== null) {
+        this._readableState.updateNextTick()
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.updateNextTick()
+      }
+    }
+  }
+}
+
+class Readable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD
+    this._readableState = new ReadableState(this, opts)
+
+    if (opts) {
+      if (this._readableState.readAhead === false) this._duplexState &= READ_NO_READ_AHEAD
+      if (opts.read) this._read = opts.read
+      if (opts.eagerOpen) this._readableState.updateNextTick()
+      if (opts.encoding) this.setEncoding(opts.encoding)
+    }
+  }
+
+  static deferred(fn, opts) {
+    const out = new PassThrough(opts)
+
+    fn()
+      .then((src) => {
+        if (src === null) return out.end()
+        if (out.destroying) return
+        pipeline(src, out, noop)
+      })
+      .catch((err) => out.destroy(err))
+
+    return out
+  }
+
+  setEncoding(encoding) {
+    const dec = new TextDecoder(encoding)
+    const map = this._readableState.map || echo
+    this._readableState.map = mapOrSkip
+    return this
+
+    function mapOrSkip(data) {
+      const next = dec.push(data)
+      return next === '' && (data.byteLength !== 0 || dec.remaining > 0) ? null : map(next)
+    }
+  }
+
+  _read(cb) {
+    cb(null)
+  }
+
+  pipe(dest, cb) {
+    this._readableState.updateNextTick()
+    this._readableState.pipe(dest, cb)
+    return dest
+  }
+
+  read() {
+    this._readableState.updateNextTick()
+    return this._readableState.read()
+  }
+
+  push(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.push(data)
+  }
+
+  unshift(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.unshift(data)
+  }
+
+  resume() {
+    this._duplexState |= READ_RESUMED_READ_AHEAD
+    this._readableState.updateNextTick()
+    return this
+  }
+
+  pause() {
+    this._duplexState &=
+      this._readableState.readAhead === false ? READ_PAUSED_NO_READ_AHEAD : READ_PAUSED
+    return this
+  }
+
+  static _fromAsyncIterator(ite, opts) {
+    let destroy
+
+    const rs = new Readable({
+      ...opts,
+      read(cb) {
+        ite.next().then(push).then(cb.bind(null, null)).catch(cb)
+      },
+      predestroy() {
+        destroy = ite.return()
+      },
+      destroy(cb) {
+        if (!destroy) return cb(null)
+        destroy.then(cb.bind(null, null)).catch(cb)
+      }
+    })
+
+    return rs
+
+    function push(data) {
+      if (data.done) rs.push(null)
+      else rs.push(data.value)
+    }
+  }
+
+  static from(data, opts) {
+    if (isReadStreamx(data)) return data
+    if (data[asyncIterator]) return this._fromAsyncIterator(data[asyncIterator](), opts)
+    if (!Array.isArray(data)) data = data === undefined ? [] : [data]
+
+    let i = 0
+    return new Readable({
+      ...opts,
+      read(cb) {
+        this.push(i === data.length ? null : data[i++])
+        cb(null)
+      }
+    })
+  }
+
+  static isBackpressured(rs) {
+    return (
+      (rs._duplexState & READ_BACKPRESSURE_STATUS) !== 0 ||
+      rs._readableState.buffered >= rs._readableState.highWaterMark
+    )
+  }
+
+  static isPaused(rs) {
+    return (rs._duplexState & READ_RESUMED) === 0
+  }
+
+  [asyncIterator]() {
+    const stream = this
+
+    let error = null
+    let promiseResolve = null
+    let promiseReject = null
+
+    this.on('error', (err) => {
+      error = err
+    })
+    this.on('readable', onreadable)
+    this.on('close', onclose)
+
+    return {
+      [asyncIterator]() {
+        return this
+      },
+      next() {
+        return new Promise(function (resolve, reject) {
+          promiseResolve = resolve
+          promiseReject = reject
+          const data = stream.read()
+          if (data !== null) ondata(data)
+          else if ((stream._duplexState & DESTROYED) !== 0) ondata(null)
+        })
+      },
+      return() {
+        return destroy(null)
+      },
+      throw(err) {
+        return destroy(err)
+      }
+    }
+
+    function onreadable() {
+      if (promiseResolve !== null) ondata(stream.read())
+    }
+
+    function onclose() {
+      if (promiseResolve !== null) ondata(null)
+    }
+
+    function ondata(data) {
+      if (promiseReject === null) return
+      if (error) {
+        promiseReject(error)
+      } else if (data === null && (stream._duplexState & READ_DONE) === 0) {
+        promiseReject(StreamError.STREAM_DESTROYED())
+      } else {
+        promiseResolve({ value: data, done: data === null })
+      }
+      promiseReject = promiseResolve = null
+    }
+
+    function destroy(err) {
+      stream.destroy(err)
+      return new Promise((resolve, reject) => {
+        if (stream._duplexState & DESTROYED) return resolve({ value: undefined, done: true })
+        stream.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+class Writable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | READ_DONE
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+      if (opts.eagerOpen) this._writableState.updateNextTick()
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  static isBackpressured(ws) {
+    return (ws._duplexState & WRITE_BACKPRESSURE_STATUS) !== 0
+  }
+
+  static drained(ws) {
+    if (ws.destroyed) return Promise.resolve(false)
+
+    const state = ws._writableState
+    const pending = isWritev(ws) ? Math.min(1, state.queue.length) : state.queue.length
+    const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0)
+    if (writes === 0) return Promise.resolve(true)
+
+    if (state.drains === null) state.drains = []
+    return new Promise((resolve) => {
+      state.drains.push({ writes, resolve })
+    })
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Duplex extends Readable {
+  // and Writable
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState = OPENING | (this._duplexState & READ_READ_AHEAD)
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Transform extends Duplex {
+  constructor(opts) {
+    super(opts)
+    this._transformState = new TransformState(this)
+
+    if (opts) {
+      if (opts.transform) this._transform = opts.transform
+      if (opts.flush) this._flush = opts.flush
+    }
+  }
+
+  _write(data, cb) {
+    if (this._readableState.buffered >= this._readableState.highWaterMark) {
+      this._transformState.data = data
+    } else {
+      this._transform(data, this._transformState.afterTransform)
+    }
+  }
+
+  _read(cb) {
+    if (this._transformState.data !== null) {
+      const data = this._transformState.data
+      this._transformState.data = null
+      cb(null)
+      this._transform(data, this._transformState.afterTransform)
+    } else {
+      cb(null)
+    }
+  }
+
+  destroy(err) {
+    super.destroy(err)
+    if (this._transformState.data !== null) {
+      this._transformState.data = null
+      this._transformState.afterTransform()
+    }
+  }
+
+  _transform(data, cb) {
+    cb(null, data)
+  }
+
+  _flush(cb) {
+    cb(null)
+  }
+
+  _final(cb) {
+    this._transformState.afterFinal = cb
+    this._flush(transformAfterFlush.bind(this))
+  }
+}
+
+class PassThrough extends Transform {}
+
+function transformAfterFlush(err, data) {
+  const cb = this._transformState.afterFinal
+  if (err) return cb(err)
+
+  if (data !== null && data !== undefined) this.push(data)
+  this.push(null)
+  cb(null)
+}
+
+function pipelinePromise(...streams) {
+  return new Promise((resolve, reject) => {
+    return pipeline(...streams, (err) => {
+      if (err) return reject(err)
+      resolve()
+    })
+  })
+}
+
+function pipeline(stream, ...streams) {
+  const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams]
+  const done = all.length && typeof all[all.length - 1] === 'function' ? all.pop() : null
+
+  if (all.length < 2) throw StreamError.BAD_ARGUMENT('Pipeline requires at least 2 streams')
+
+  let src = all[0]
+  let dest = null
+  let error = null
+
+  for (let i = 1; i < all.length; i++) {
+    dest = all[i]
+
+    if (isStreamx(src)) {
+      src.pipe(dest, onerror)
+    } else {
+      errorHandle(src, true, i > 1, onerror)
+      src.pipe(dest)
+    }
+
+    src = dest
+  }
+
+  if (done) {
+    let fin = false
+
+    const autoDestroy =
+      isStreamx(dest) || !!(dest._writableState && dest._writableState.autoDestroy)
+
+    dest.on('error', (err) => {
+      if (error === null) error = err
+    })
+
+    dest.on('finish', () => {
+      fin = true
+      if (!autoDestroy) done(error)
+    })
+
+    if (autoDestroy) {
+      dest.on('close', () => done(error || (fin ? null : StreamError.PREMATURE_CLOSE())))
+    }
+  }
+
+  return dest
+
+  function errorHandle(s, rd, wr, onerror) {
+    s.on('error', onerror)
+    s.on('close', onclose)
+
+    function onclose() {
+      if (rd && s._readableState && !s._readableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+      if (wr && s._writableState && !s._writableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+    }
+  }
+
+  function onerror(err) {
+    if (!err || error) return
+    error = err
+
+    for (const s of all) {
+      s.destroy(err)
+    }
+  }
+}
+
+function echo(s) {
+  return s
+}
+
+function isStream(stream) {
+  return !!stream._readableState || !!stream._writableState
+}
+
+function isStreamx(stream) {
+  return typeof stream._duplexState === 'number' && isStream(stream)
+}
+
+function isEnding(stream) {
+  return !!stream._readableState && stream._readableState.ending
+}
+
+function isEnded(stream) {
+  return !!stream._readableState && stream._readableState.ended
+}
+
+function isFinishing(stream) {
+  return !!stream._writableState && stream._writableState.ending
+}
+
+function isFinished(stream) {
+  return !!stream._writableState && stream._writableState.ended
+}
+
+function getStreamError(stream, opts = {}) {
+  const err =
+    (stream._readableState && stream._readableState.error) ||
+    (stream._writableState && stream._writableState.error)
+
+  // avoid implicit errors by default
+  return !opts.all && StreamError.isStreamDestroyed(err) ? null : err
+}
+
+function isReadStreamx(stream) {
+  return isStreamx(stream) && stream.readable
+}
+
+function isDisturbed(stream) {
+  return (
+    (stream._duplexState & OPENING) !== OPENING ||
+    (stream._duplexState & DESTROYING) === DESTROYING ||
+    (stream._duplexState & ACTIVE_OR_TICKING) !== 0
+  )
+}
+
+function isTypedArray(data) {
+  return typeof data === 'object' && data !== null && typeof data.byteLength === 'number'
+}
+
+function defaultByteLength(data) {
+  return isTypedArray(data) ? data.byteLength : 1024
+}
+
+function noop() {}
+
+function abort() {
+  this.destroy(StreamError.ABORTED())
+}
+
+function isWritev(s) {
+  return s._writev !== Writable.prototype._writev && s._writev !== Duplex.prototype._writev
+}
+
+module.exports = {
+  pipeline,
+  pipelinePromise,
+  isStream,
+  isStreamx,
+  isEnding,
+  isEnded,
+  isFinishing,
+  isFinished,
+  isDisturbed,
+  getStreamError,
+  Stream,
+  Writable,
+  Readable,
+  Duplex,
+  Transform,
+  // Export PassThrough for compatibility with Node.js core's stream module
+  PassThrough
+}
+
+
+/***/ }),
+
+/***/ 393:
+/***/ ((module) => {
+
+module.exports = class StreamError extends Error {
+  constructor(msg, code, fn = StreamError) {
+    super(msg)
+
+    this.code = code
+
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, fn)
+    }
+  }
+
+  static isStreamDestroyed(err) {
+    return err && err.code === 'STREAM_DESTROYED'
+  }
+
+  static isPrematureClose(err) {
+    return err && err.code === 'PREMATURE_CLOSE'
+  }
+
+  static isAborted(err) {
+    return err && err.code === 'ABORTED'
+  }
+
+  static isBadArgument(err) {
+    return err && err.code === 'BAD_ARGUMENT'
+  }
+
+  get name() {
+    return 'StreamError'
+  }
+
+  static STREAM_DESTROYED() {
+    return new StreamError('Stream was destroyed', 'STREAM_DESTROYED', StreamError.STREAM_DESTROYED)
+  }
+
+  static PREMATURE_CLOSE(msg = 'Premature close') {
+    return new StreamError(msg, 'PREMATURE_CLOSE', StreamError.PREMATURE_CLOSE)
+  }
+
+  static ABORTED() {
+    return new StreamError('Stream aborted', 'ABORTED', StreamError.ABORTED)
+  }
+
+  static BAD_ARGUMENT(msg = 'Bad argument') {
+    return new StreamError(msg, 'BAD_ARGUMENT', StreamError.BAD_ARGUMENT)
+  }
+}
+
+
+/***/ }),
+
+/***/ 8519:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const constants = { // just for envs without fs
+  S_IFMT: 61440,
+  S_IFDIR: 16384,
+  S_IFCHR: 8192,
+  S_IFBLK: 24576,
+  S_IFIFO: 4096,
+  S_IFLNK: 40960
+}
+
+try {
+  module.exports = (__nccwpck_require__(9896).constants) || constants
+} catch {
+  module.exports = constants
+}
+
+
+/***/ }),
+
+/***/ 2099:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Writable, Readable, getStreamError } = __nccwpck_require__(3052)
+const FIFO = __nccwpck_require__(4219)
+const b4a = __nccwpck_require__(9553)
+const headers = __nccwpck_require__(6972)
+
+const EMPTY = b4a.alloc(0)
+const MAX_HEADER_SIZE = 4 * 1024 * 1024 // arbitrary big number
+
+class BufferList {
+  constructor () {
+    this.buffered = 0
+    this.shifted = 0
+    this.queue = new FIFO()
+
+    this._offset = 0
+  }
+
+  push (buffer) {
+    this.buffered += buffer.byteLength
+    this.queue.push(buffer)
+  }
+
+  shiftFirst (size) {
+    return this.buffered === 0 ? null : this._next(size)
+  }
+
+  shift (size) {
+    if (size > this.buffered) return null
+    if (size === 0) return EMPTY
+
+    let chunk = this._next(size)
+
+    if (size === chunk.byteLength) return chunk // likely case
+
+    const chunks = [chunk]
+
+    while ((size -= chunk.byteLength) > 0) {
+      chunk = this._next(size)
+      chunks.push(chunk)
+    }
+
+    return b4a.concat(chunks)
+  }
+
+  _next (size) {
+    const buf = this.queue.peek()
+    const rem = buf.byteLength - this._offset
+
+    if (size >= rem) {
+      const sub = this._offset ? buf.subarray(this._offset, buf.byteLength) : buf
+      this.queue.shift()
+      this._offset = 0
+      this.buffered -= rem
+      this.shifted += rem
+      return sub
+    }
+
+    this.buffered -= size
+    this.shifted += size
+
+    return buf.subarray(this._offset, (this._offset += size))
+  }
+}
+
+class Source extends Readable {
+  constructor (self, header, offset) {
+    super()
+
+    this.header = header
+    this.offset = offset
+
+    this._parent = self
+  }
+
+  _read (cb) {
+    if (this.header.size === 0) {
+      this.push(null)
+    }
+    if (this._parent._stream === this) {
+      this._parent._update()
+    }
+    cb(null)
+  }
+
+  _predestroy () {
+    this._parent.destroy(getStreamError(this))
+  }
+
+  _detach () {
+    if (this._parent._stream === this) {
+      this._parent._stream = null
+      this._parent._missing = overflow(this.header.size)
+      this._parent._update()
+    }
+  }
+
+  _destroy (cb) {
+    this._detach()
+    cb(null)
+  }
+}
+
+class Extract extends Writable {
+  constructor (opts) {
+    super(opts)
+
+    if (!opts) opts = {}
+
+    this._buffer = new BufferList()
+    this._offset = 0
+    this._header = null
+    this._stream = null
+    this._missing = 0
+    this._longHeader = false
+    this._callback = noop
+    this._locked = false
+    this._finished = false
+    this._pax = null
+    this._paxGlobal = null
+    this._gnuLongPath = null
+    this._gnuLongLinkPath = null
+    this._filenameEncoding = opts.filenameEncoding || 'utf-8'
+    this._allowUnknownFormat = !!opts.allowUnknownFormat
+    this._unlockBound = this._unlock.bind(this)
+  }
+
+  _unlock (err) {
+    this._locked = false
+
+    if (err) {
+      this.destroy(err)
+      this._continueWrite(err)
+      return
+    }
+
+    this._update()
+  }
+
+  _consumeHeader () {
+    if (this._locked) return false
+
+    this._offset = this._buffer.shifted
+
+    try {
+      this._header = headers.decode(this._buffer.shift(512), this._filenameEncoding, this._allowUnknownFormat)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    if (!this._header) return true
+
+    this._header.byteOffset = this._buffer.shifted
+
+    switch (this._header.type) {
+      case 'gnu-long-path':
+      case 'gnu-long-link-path':
+      case 'pax-global-header':
+      case 'pax-header':
+        this._longHeader = true
+        this._missing = this._header.size
+        if (this._missing > MAX_HEADER_SIZE) {
+          this._continueWrite(new Error('Header exceeds max size'))
+          return false
+        }
+        return true
+    }
+
+    this._locked = true
+    this._applyLongHeaders()
+
+    if (!(this._header.size >= 0)) {
+      this._continueWrite(new Error('Invalid header'))
+      return false
+    }
+
+    if (this._header.size === 0 || this._header.type === 'directory') {
+      this.emit('entry', this._header, this._createStream(), this._unlockBound)
+      return true
+    }
+
+    this._stream = this._createStream()
+    this._missing = this._header.size
+
+    this.emit('entry', this._header, this._stream, this._unlockBound)
+    return true
+  }
+
+  _applyLongHeaders () {
+    if (this._gnuLongPath) {
+      this._header.name = this._gnuLongPath
+      this._gnuLongPath = null
+    }
+
+    if (this._gnuLongLinkPath) {
+      this._header.linkname = this._gnuLongLinkPath
+      this._gnuLongLinkPath = null
+    }
+
+    if (this._pax) {
+      if (this._pax.path) this._header.name = this._pax.path
+      if (this._pax.linkpath) this._header.linkname = this._pax.linkpath
+      if (this._pax.size) this._header.size = parseInt(this._pax.size, 10)
+      this._header.pax = this._pax
+      this._pax = null
+    }
+  }
+
+  _decodeLongHeader (buf) {
+    switch (this._header.type) {
+      case 'gnu-long-path':
+        this._gnuLongPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'gnu-long-link-path':
+        this._gnuLongLinkPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'pax-global-header':
+        this._paxGlobal = headers.decodePax(buf)
+        break
+      case 'pax-header':
+        this._pax = this._paxGlobal === null
+          ? headers.decodePax(buf)
+          : Object.assign({}, this._paxGlobal, headers.decodePax(buf))
+        break
+    }
+  }
+
+  _consumeLongHeader () {
+    this._longHeader = false
+    this._missing = overflow(this._header.size)
+
+    const buf = this._buffer.shift(this._header.size)
+
+    try {
+      this._decodeLongHeader(buf)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    return true
+  }
+
+  _consumeStream () {
+    const buf = this._buffer.shiftFirst(this._missing)
+    if (buf === null) return false
+
+    this._missing -= buf.byteLength
+    const drained = this._stream.push(buf)
+
+    if (this._missing === 0) {
+      this._stream.push(null)
+      if (drained) this._stream._detach()
+      return drained && this._locked === false
+    }
+
+    return drained
+  }
+
+  _createStream () {
+    return new Source(this, this._header, this._offset)
+  }
+
+  _update () {
+    while (this._buffer.buffered > 0 && !this.destroying) {
+      if (this._missing > 0) {
+        if (this._stream !== null) {
+          if (this._consumeStream() === false) return
+          continue
+        }
+
+        if (this._longHeader === true) {
+          if (this._missing > this._buffer.buffered) break
+          if (this._consumeLongHeader() === false) return false
+          continue
+        }
+
+        const ignore = this._buffer.shiftFirst(this._missing)
+        if (ignore !== null) this._missing -= ignore.byteLength
+        continue
+      }
+
+      if (this._buffer.buffered < 512) break
+      if (this._stream !== null || this._consumeHeader() === false) return
+    }
+
+    this._continueWrite(null)
+  }
+
+  _continueWrite (err) {
+    const cb = this._callback
+    this._callback = noop
+    cb(err)
+  }
+
+  _write (data, cb) {
+    this._callback = cb
+    this._buffer.push(data)
+    this._update()
+  }
+
+  _final (cb) {
+    this._finished = this._missing === 0 && this._buffer.buffered === 0
+    cb(this._finished ? null : new Error('Unexpected end of data'))
+  }
+
+  _predestroy () {
+    this._continueWrite(null)
+  }
+
+  _destroy (cb) {
+    if (this._stream) this._stream.destroy(getStreamError(this))
+    cb(null)
+  }
+
+  [Symbol.asyncIterator] () {
+    let error = null
+
+    let promiseResolve = null
+    let promiseReject = null
+
+    let entryStream = null
+    let entryCallback = null
+
+    const extract = this
+
+    this.on('entry', onentry)
+    this.on('error', (err) => { error = err })
+    this.on('close', onclose)
+
+    return {
+      [Symbol.asyncIterator] () {
+        return this
+      },
+      next () {
+        return new Promise(onnext)
+      },
+      return () {
+        return destroy(null)
+      },
+      throw (err) {
+        return destroy(err)
+      }
+    }
+
+    function consumeCallback (err) {
+      if (!entryCallback) return
+      const cb = entryCallback
+      entryCallback = null
+      cb(err)
+    }
+
+    function onnext (resolve, reject) {
+      if (error) {
+        return reject(error)
+      }
+
+      if (entryStream) {
+        resolve({ value: entryStream, done: false })
+        entryStream = null
+        return
+      }
+
+      promiseResolve = resolve
+      promiseReject = reject
+
+      consumeCallback(null)
+
+      if (extract._finished && promiseResolve) {
+        promiseResolve({ value: undefined, done: true })
+        promiseResolve = promiseReject = null
+      }
+    }
+
+    function onentry (header, stream, callback) {
+      entryCallback = callback
+      stream.on('error', noop) // no way around this due to tick sillyness
+
+      if (promiseResolve) {
+        promiseResolve({ value: stream, done: false })
+        promiseResolve = promiseReject = null
+      } else {
+        entryStream = stream
+      }
+    }
+
+    function onclose () {
+      consumeCallback(error)
+      if (!promiseResolve) return
+      if (error) promiseReject(error)
+      else promiseResolve({ value: undefined, done: true })
+      promiseResolve = promiseReject = null
+    }
+
+    function destroy (err) {
+      extract.destroy(err)
+      consumeCallback(err)
+      return new Promise((resolve, reject) => {
+        if (extract.destroyed) return resolve({ value: undefined, done: true })
+        extract.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+module.exports = function extract (opts) {
+  return new Extract(opts)
+}
+
+function noop () {}
+
+function overflow (size) {
+  size &= 511
+  return size && 512 - size
+}
+
+
+/***/ }),
+
+/***/ 6972:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(9553)
+
+const ZEROS = '0000000000000000000'
+const SEVENS = '7777777777777777777'
+const ZERO_OFFSET = '0'.charCodeAt(0)
+const USTAR_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x00]) // ustar\x00
+const USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET])
+const GNU_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x20]) // ustar\x20
+const GNU_VER = b4a.from([0x20, 0x00])
+const MASK = 0o7777
+const MAGIC_OFFSET = 257
+const VERSION_OFFSET = 263
+
+exports.decodeLongPath = function decodeLongPath (buf, encoding) {
+  return decodeStr(buf, 0, buf.length, encoding)
+}
+
+exports.encodePax = function encodePax (opts) { // TODO: encode more stuff in pax
+  let result = ''
+  if (opts.name) result += addLength(' path=' + opts.name + '\n')
+  if (opts.linkname) result += addLength(' linkpath=' + opts.linkname + '\n')
+  const pax = opts.pax
+  if (pax) {
+    for (const key in pax) {
+      result += addLength(' ' + key + '=' + pax[key] + '\n')
+    }
+  }
+  return b4a.from(result)
+}
+
+exports.decodePax = function decodePax (buf) {
+  const result = {}
+
+  while (buf.length) {
+    let i = 0
+    while (i < buf.length && buf[i] !== 32) i++
+    const len = parseInt(b4a.toString(buf.subarray(0, i)), 10)
+    if (!len) return result
+
+    const b = b4a.toString(buf.subarray(i + 1, len - 1))
+    const keyIndex = b.indexOf('=')
+    if (keyIndex === -1) return result
+    result[b.slice(0, keyIndex)] = b.slice(keyIndex + 1)
+
+    buf = buf.subarray(len)
+  }
+
+  return result
+}
+
+exports.encode = function encode (opts) {
+  const buf = b4a.alloc(512)
+  let name = opts.name
+  let prefix = ''
+
+  if (opts.typeflag === 5 && name[name.length - 1] !== '/') name += '/'
+  if (b4a.byteLength(name) !== name.length) return null // utf-8
+
+  while (b4a.byteLength(name) > 100) {
+    const i = name.indexOf('/')
+    if (i === -1) return null
+    prefix += prefix ? '/' + name.slice(0, i) : name.slice(0, i)
+    name = name.slice(i + 1)
+  }
+
+  if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null
+  if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null
+
+  b4a.write(buf, name)
+  b4a.write(buf, encodeOct(opts.mode & MASK, 6), 100)
+  b4a.write(buf, encodeOct(opts.uid, 6), 108)
+  b4a.write(buf, encodeOct(opts.gid, 6), 116)
+  encodeSize(opts.size, buf, 124)
+  b4a.write(buf, encodeOct((opts.mtime.getTime() / 1000) | 0, 11), 136)
+
+  buf[156] = ZERO_OFFSET + toTypeflag(opts.type)
+
+  if (opts.linkname) b4a.write(buf, opts.linkname, 157)
+
+  b4a.copy(USTAR_MAGIC, buf, MAGIC_OFFSET)
+  b4a.copy(USTAR_VER, buf, VERSION_OFFSET)
+  if (opts.uname) b4a.write(buf, opts.uname, 265)
+  if (opts.gname) b4a.write(buf, opts.gname, 297)
+  b4a.write(buf, encodeOct(opts.devmajor || 0, 6), 329)
+  b4a.write(buf, encodeOct(opts.devminor || 0, 6), 337)
+
+  if (prefix) b4a.write(buf, prefix, 345)
+
+  b4a.write(buf, encodeOct(cksum(buf), 6), 148)
+
+  return buf
+}
+
+exports.decode = function decode (buf, filenameEncoding, allowUnknownFormat) {
+  let typeflag = buf[156] === 0 ? 0 : buf[156] - ZERO_OFFSET
+
+  let name = decodeStr(buf, 0, 100, filenameEncoding)
+  const mode = decodeOct(buf, 100, 8)
+  const uid = decodeOct(buf, 108, 8)
+  const gid = decodeOct(buf, 116, 8)
+  const size = decodeOct(buf, 124, 12)
+  const mtime = decodeOct(buf, 136, 12)
+  const type = toType(typeflag)
+  const linkname = buf[157] === 0 ? null : decodeStr(buf, 157, 100, filenameEncoding)
+  const uname = decodeStr(buf, 265, 32)
+  const gname = decodeStr(buf, 297, 32)
+  const devmajor = decodeOct(buf, 329, 8)
+  const devminor = decodeOct(buf, 337, 8)
+
+  const c = cksum(buf)
+
+  // checksum is still initial value if header was null.
+  if (c === 8 * 32) return null
+
+  // valid checksum
+  if (c !== decodeOct(buf, 148, 8)) throw new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')
+
+  if (isUSTAR(buf)) {
+    // ustar (posix) format.
+    // prepend prefix, if present.
+    if (buf[345]) name = decodeStr(buf, 345, 155, filenameEncoding) + '/' + name
+  } else if (isGNU(buf)) {
+    // 'gnu'/'oldgnu' format. Similar to ustar, but has support for incremental and
+    // multi-volume tarballs.
+  } else {
+    if (!allowUnknownFormat) {
+      throw new Error('Invalid tar header: unknown format.')
+    }
+  }
+
+  // to support old tar versions that use trailing / to indicate dirs
+  if (typeflag === 0 && name && name[name.length - 1] === '/') typeflag = 5
+
+  return {
+    name,
+    mode,
+    uid,
+    gid,
+    size,
+    byteOffset: 0,
+    mtime: new Date(1000 * mtime),
+    type,
+    linkname,
+    uname,
+    gname,
+    devmajor,
+    devminor,
+    pax: null
+  }
+}
+
+function isUSTAR (buf) {
+  return b4a.equals(USTAR_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6))
+}
+
+function isGNU (buf) {
+  return b4a.equals(GNU_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6)) &&
+    b4a.equals(GNU_VER, buf.subarray(VERSION_OFFSET, VERSION_OFFSET + 2))
+}
+
+function clamp (index, len, defaultValue) {
+  if (typeof index !== 'number') return defaultValue
+  index = ~~index // Coerce to integer.
+  if (index >= len) return len
+  if (index >= 0) return index
+  index += len
+  if (index >= 0) return index
+  return 0
+}
+
+function toType (flag) {
+  switch (flag) {
+    case 0:
+      return 'file'
+    case 1:
+      return 'link'
+    case 2:
+      return 'symlink'
+    case 3:
+      return 'character-device'
+    case 4:
+      return 'block-device'
+    case 5:
+      return 'directory'
+    case 6:
+      return 'fifo'
+    case 7:
+      return 'contiguous-file'
+    case 72:
+      return 'pax-header'
+    case 55:
+      return 'pax-global-header'
+    case 27:
+      return 'gnu-long-link-path'
+    case 28:
+    case 30:
+      return 'gnu-long-path'
+  }
+
+  return null
+}
+
+function toTypeflag (flag) {
+  switch (flag) {
+    case 'file':
+      return 0
+    case 'link':
+      return 1
+    case 'symlink':
+      return 2
+    case 'character-device':
+      return 3
+    case 'block-device':
+      return 4
+    case 'directory':
+      return 5
+    case 'fifo':
+      return 6
+    case 'contiguous-file':
+      return 7
+    case 'pax-header':
+      return 72
+  }
+
+  return 0
+}
+
+function indexOf (block, num, offset, end) {
+  for (; offset < end; offset++) {
+    if (block[offset] === num) return offset
+  }
+  return end
+}
+
+function cksum (block) {
+  let sum = 8 * 32
+  for (let i = 0; i < 148; i++) sum += block[i]
+  for (let j = 156; j < 512; j++) sum += block[j]
+  return sum
+}
+
+function encodeOct (val, n) {
+  val = val.toString(8)
+  if (val.length > n) return SEVENS.slice(0, n) + ' '
+  return ZEROS.slice(0, n - val.length) + val + ' '
+}
+
+function encodeSizeBin (num, buf, off) {
+  buf[off] = 0x80
+  for (let i = 11; i > 0; i--) {
+    buf[off + i] = num & 0xff
+    num = Math.floor(num / 0x100)
+  }
+}
+
+function encodeSize (num, buf, off) {
+  if (num.toString(8).length > 11) {
+    encodeSizeBin(num, buf, off)
+  } else {
+    b4a.write(buf, encodeOct(num, 11), off)
+  }
+}
+
+/* Copied from the node-tar repo and modified to meet
+ * tar-stream coding standard.
+ *
+ * Source: https://github.com/npm/node-tar/blob/51b6627a1f357d2eb433e7378e5f05e83b7aa6cd/lib/header.js#L349
+ */
+function parse256 (buf) {
+  // first byte MUST be either 80 or FF
+  // 80 for positive, FF for 2's comp
+  let positive
+  if (buf[0] === 0x80) positive = true
+  else if (buf[0] === 0xFF) positive = false
+  else return null
+
+  // build up a base-256 tuple from the least sig to the highest
+  const tuple = []
+  let i
+  for (i = buf.length - 1; i > 0; i--) {
+    const byte = buf[i]
+    if (positive) tuple.push(byte)
+    else tuple.push(0xFF - byte)
+  }
+
+  let sum = 0
+  const l = tuple.length
+  for (i = 0; i < l; i++) {
+    sum += tuple[i] * Math.pow(256, i)
+  }
+
+  return positive ? sum : -1 * sum
+}
+
+function decodeOct (val, offset, length) {
+  val = val.subarray(offset, offset + length)
+  offset = 0
+
+  // If prefixed with 0x80 then parse as a base-256 integer
+  if (val[offset] & 0x80) {
+    return parse256(val)
+  } else {
+    // Older versions of tar can prefix with spaces
+    while (offset < val.length && val[offset] === 32) offset++
+    const end = clamp(indexOf(val, 32, offset, val.length), val.length, val.length)
+    while (offset < end && val[offset] === 0) offset++
+    if (end === offset) return 0
+    return parseInt(b4a.toString(val.subarray(offset, end)), 8)
+  }
+}
+
+function decodeStr (val, offset, length, encoding) {
+  return b4a.toString(val.subarray(offset, indexOf(val, 0, offset, offset + length)), encoding)
+}
+
+function addLength (str) {
+  const len = b4a.byteLength(str)
+  let digits = Math.floor(Math.log(len) / Math.log(10)) + 1
+  if (len + digits >= Math.pow(10, digits)) digits++
+
+  return (len + digits) + str
+}
+
+
+/***/ }),
+
+/***/ 8006:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/* unused reexport */ __nccwpck_require__(2099)
+/* unused reexport */ __nccwpck_require__(3805)
+
+
+/***/ }),
+
+/***/ 3805:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Readable, Writable, getStreamError } = __nccwpck_require__(3052)
+const b4a = __nccwpck_require__(9553)
+
+const constants = __nccwpck_require__(8519)
+const headers = __nccwpck_require__(6972)
+
+const DMODE = 0o755
+const FMODE = 0o644
+
+const END_OF_TAR = b4a.alloc(1024)
+
+class Sink extends Writable {
+  constructor (pack, header, callback) {
+    super({ mapWritable, eagerOpen: true })
+
+    this.written = 0
+    this.header = header
+
+    this._callback = callback
+    this._linkname = null
+    this._isLinkname = header.type === 'symlink' && !header.linkname
+    this._isVoid = header.type !== 'file' && header.type !== 'contiguous-file'
+    this._finished = false
+    this._pack = pack
+    this._openCallback = null
+
+    if (this._pack._stream === null) this._pack._stream = this
+    else this._pack._pending.push(this)
+  }
+
+  _open (cb) {
+    this._openCallback = cb
+    if (this._pack._stream === this) this._continueOpen()
+  }
+
+  _continuePack (err) {
+    if (this._callback === null) return
+
+    const callback = this._callback
+    this._callback = null
+
+    callback(err)
+  }
+
+  _continueOpen () {
+    if (this._pack._stream === null) this._pack._stream = this
+
+    const cb = this._openCallback
+    this._openCallback = null
+    if (cb === null) return
+
+    if (this._pack.destroying) return cb(new Error('pack stream destroyed'))
+    if (this._pack._finalized) return cb(new Error('pack stream is already finalized'))
+
+    this._pack._stream = this
+
+    if (!this._isLinkname) {
+      this._pack._encode(this.header)
+    }
+
+    if (this._isVoid) {
+      this._finish()
+      this._continuePack(null)
+    }
+
+    cb(null)
+  }
+
+  _write (data, cb) {
+    if (this._isLinkname) {
+      this._linkname = this._linkname ? b4a.concat([this._linkname, data]) : data
+      return cb(null)
+    }
+
+    if (this._isVoid) {
+      if (data.byteLength > 0) {
+        return cb(new Error('No body allowed for this entry'))
+      }
+      return cb()
+    }
+
+    this.written += data.byteLength
+    if (this._pack.push(data)) return cb()
+    this._pack._drain = cb
+  }
+
+  _finish () {
+    if (this._finished) return
+    this._finished = true
+
+    if (this._isLinkname) {
+      this.header.linkname = this._linkname ? b4a.toString(this._linkname, 'utf-8') : ''
+      this._pack._encode(this.header)
+    }
+
+    overflow(this._pack, this.header.size)
+
+    this._pack._done(this)
+  }
+
+  _final (cb) {
+    if (this.written !== this.header.size) { // corrupting tar
+      return cb(new Error('Size mismatch'))
+    }
+
+    this._finish()
+    cb(null)
+  }
+
+  _getError () {
+    return getStreamError(this) || new Error('tar entry destroyed')
+  }
+
+  _predestroy () {
+    this._pack.destroy(this._getError())
+  }
+
+  _destroy (cb) {
+    this._pack._done(this)
+
+    this._continuePack(this._finished ? null : this._getError())
+
+    cb()
+  }
+}
+
+class Pack extends Readable {
+  constructor (opts) {
+    super(opts)
+    this._drain = noop
+    this._finalized = false
+    this._finalizing = false
+    this._pending = []
+    this._stream = null
+  }
+
+  entry (header, buffer, callback) {
+    if (this._finalized || this.destroying) throw new Error('already finalized or destroyed')
+
+    if (typeof buffer === 'function') {
+      callback = buffer
+      buffer = null
+    }
+
+    if (!callback) callback = noop
+
+    if (!header.size || header.type === 'symlink') header.size = 0
+    if (!header.type) header.type = modeToType(header.mode)
+    if (!header.mode) header.mode = header.type === 'directory' ? DMODE : FMODE
+    if (!header.uid) header.uid = 0
+    if (!header.gid) header.gid = 0
+    if (!header.mtime) header.mtime = new Date()
+
+    if (typeof buffer === 'string') buffer = b4a.from(buffer)
+
+    const sink = new Sink(this, header, callback)
+
+    if (b4a.isBuffer(buffer)) {
+      header.size = buffer.byteLength
+      sink.write(buffer)
+      sink.end()
+      return sink
+    }
+
+    if (sink._isVoid) {
+      return sink
+    }
+
+    return sink
+  }
+
+  finalize () {
+    if (this._stream || this._pending.length > 0) {
+      this._finalizing = true
+      return
+    }
+
+    if (this._finalized) return
+    this._finalized = true
+
+    this.push(END_OF_TAR)
+    this.push(null)
+  }
+
+  _done (stream) {
+    if (stream !== this._stream) return
+
+    this._stream = null
+
+    if (this._finalizing) this.finalize()
+    if (this._pending.length) this._pending.shift()._continueOpen()
+  }
+
+  _encode (header) {
+    if (!header.pax) {
+      const buf = headers.encode(header)
+      if (buf) {
+        this.push(buf)
+        return
+      }
+    }
+    this._encodePax(header)
+  }
+
+  _encodePax (header) {
+    const paxHeader = headers.encodePax({
+      name: header.name,
+      linkname: header.linkname,
+      pax: header.pax
+    })
+
+    const newHeader = {
+      name: 'PaxHeader',
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      size: paxHeader.byteLength,
+      mtime: header.mtime,
+      type: 'pax-header',
+      linkname: header.linkname && 'PaxHeader',
+      uname: header.uname,
+      gname: header.gname,
+      devmajor: header.devmajor,
+      devminor: header.devminor
+    }
+
+    this.push(headers.encode(newHeader))
+    this.push(paxHeader)
+    overflow(this, paxHeader.byteLength)
+
+    newHeader.size = header.size
+    newHeader.type = header.type
+    this.push(headers.encode(newHeader))
+  }
+
+  _doDrain () {
+    const drain = this._drain
+    this._drain = noop
+    drain()
+  }
+
+  _predestroy () {
+    const err = getStreamError(this)
+
+    if (this._stream) this._stream.destroy(err)
+
+    while (this._pending.length) {
+      const stream = this._pending.shift()
+      stream.destroy(err)
+      stream._continueOpen()
+    }
+
+    this._doDrain()
+  }
+
+  _read (cb) {
+    this._doDrain()
+    cb()
+  }
+}
+
+module.exports = function pack (opts) {
+  return new Pack(opts)
+}
+
+function modeToType (mode) {
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFBLK: return 'block-device'
+    case constants.S_IFCHR: return 'character-device'
+    case constants.S_IFDIR: return 'directory'
+    case constants.S_IFIFO: return 'fifo'
+    case constants.S_IFLNK: return 'symlink'
+  }
+
+  return 'file'
+}
+
+function noop () {}
+
+function overflow (self, size) {
+  size &= 511
+  if (size) self.push(END_OF_TAR.subarray(0, 512 - size))
+}
+
+function mapWritable (buf) {
+  return b4a.isBuffer(buf) ? buf : b4a.from(buf)
+}
+
+
+/***/ }),
+
+/***/ 5454:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const PassThroughDecoder = __nccwpck_require__(7656)
+const UTF8Decoder = __nccwpck_require__(6974)
+
+module.exports = class TextDecoder {
+  constructor(encoding = 'utf8') {
+    this.encoding = normalizeEncoding(encoding)
+
+    switch (this.encoding) {
+      case 'utf8':
+        this.decoder = new UTF8Decoder()
+        break
+      case 'utf16le':
+      case 'base64':
+        throw new Error('Unsupported encoding: ' + this.encoding)
+      default:
+        this.decoder = new PassThroughDecoder(this.encoding)
+    }
+  }
+
+  get remaining() {
+    return this.decoder.remaining
+  }
+
+  push(data) {
+    if (typeof data === 'string') return data
+    return this.decoder.decode(data)
+  }
+
+  // For Node.js compatibility
+  write(data) {
+    return this.push(data)
+  }
+
+  end(data) {
+    let result = ''
+    if (data) result = this.push(data)
+    result += this.decoder.flush()
+    return result
+  }
+}
+
+function normalizeEncoding(encoding) {
+  encoding = encoding.toLowerCase()
+
+  switch (encoding) {
+    case 'utf8':
+    case 'utf-8':
+      return 'utf8'
+    case 'ucs2':
+    case 'ucs-2':
+    case 'utf16le':
+    case 'utf-16le':
+      return 'utf16le'
+    case 'latin1':
+    case 'binary':
+      return 'latin1'
+    case 'base64':
+    case 'ascii':
+    case 'hex':
+      return encoding
+    default:
+      throw new Error('Unknown encoding: ' + encoding)
+  }
+}
+
+
+/***/ }),
+
+/***/ 7656:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(9553)
+
+module.exports = class PassThroughDecoder {
+  constructor(encoding) {
+    this.encoding = encoding
+  }
+
+  get remaining() {
+    return 0
+  }
+
+  decode(data) {
+    return b4a.toString(data, this.encoding)
+  }
+
+  flush() {
+    return ''
+  }
+}
+
+
+/***/ }),
+
+/***/ 6974:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(9553)
+
+/**
+ * https://encoding.spec.whatwg.org/#utf-8-decoder
+ */
+module.exports = class UTF8Decoder {
+  constructor() {
+    this._reset()
+  }
+
+  get remaining() {
+    return this.bytesSeen
+  }
+
+  decode(data) {
+    if (data.byteLength === 0) return ''
+
+    if (this.bytesNeeded === 0 && trailingIncomplete(data, 0) === 0) {
+      this.bytesSeen = trailingBytesSeen(data)
+      return b4a.toString(data, 'utf8')
+    }
+
+    let result = ''
+    let start = 0
+
+    if (this.bytesNeeded > 0) {
+      while (start < data.byteLength) {
+        const byte = data[start]
+
+        if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+          result += '\ufffd'
+          this._reset()
+          break
+        }
+
+        this.lowerBoundary = 0x80
+        this.upperBoundary = 0xbf
+        this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+        this.bytesSeen++
+        start++
+
+        if (this.bytesSeen === this.bytesNeeded) {
+          result += String.fromCodePoint(this.codePoint)
+          this._reset()
+          break
+        }
+      }
+
+      if (this.bytesNeeded > 0) return result
+    }
+
+    const trailing = trailingIncomplete(data, start)
+    const end = data.byteLength - trailing
+
+    if (end > start) result += b4a.toString(data, 'utf8', start, end)
+
+    for (let i = end; i < data.byteLength; i++) {
+      const byte = data[i]
+
+      if (this.bytesNeeded === 0) {
+        if (byte <= 0x7f) {
+          this.bytesSeen = 0
+          result += String.fromCharCode(byte)
+        } else if (byte >= 0xc2 && byte <= 0xdf) {
+          this.bytesNeeded = 2
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x1f
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) this.lowerBoundary = 0xa0
+          else if (byte === 0xed) this.upperBoundary = 0x9f
+          this.bytesNeeded = 3
+          this.bytesSeen = 1
+          this.codePoint = byte & 0xf
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) this.lowerBoundary = 0x90
+          else if (byte === 0xf4) this.upperBoundary = 0x8f
+          this.bytesNeeded = 4
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x7
+        } else {
+          this.bytesSeen = 1
+          result += '\ufffd'
+        }
+
+        continue
+      }
+
+      if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+        result += '\ufffd'
+        i--
+        this._reset()
+
+        continue
+      }
+
+      this.lowerBoundary = 0x80
+      this.upperBoundary = 0xbf
+
+      this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+      this.bytesSeen++
+
+      if (this.bytesSeen === this.bytesNeeded) {
+        result += String.fromCodePoint(this.codePoint)
+        this._reset()
+      }
+    }
+
+    return result
+  }
+
+  flush() {
+    const result = this.bytesNeeded > 0 ? '\ufffd' : ''
+    this._reset()
+    return result
+  }
+
+  _reset() {
+    this.codePoint = 0
+    this.bytesNeeded = 0
+    this.bytesSeen = 0
+    this.lowerBoundary = 0x80
+    this.upperBoundary = 0xbf
+  }
+}
+
+function trailingIncomplete(data, start) {
+  const len = data.byteLength
+  if (len <= start) return 0
+
+  const limit = Math.max(start, len - 4)
+
+  let i = len - 1
+  while (i > limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < start) return 0
+
+  const byte = data[i]
+
+  let needed
+  if (byte <= 0x7f) return 0
+  if (byte >= 0xc2 && byte <= 0xdf) needed = 2
+  else if (byte >= 0xe0 && byte <= 0xef) needed = 3
+  else if (byte >= 0xf0 && byte <= 0xf4) needed = 4
+  else return 0
+
+  const available = len - i
+  return available < needed ? available : 0
+}
+
+function trailingBytesSeen(data) {
+  const len = data.byteLength
+  if (len === 0) return 0
+
+  const last = data[len - 1]
+
+  if (last <= 0x7f) return 0
+  if ((last & 0xc0) !== 0x80) return 1
+
+  const limit = Math.max(0, len - 4)
+
+  let i = len - 2
+  while (i >= limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < 0) return 1
+
+  const first = data[i]
+
+  let needed
+  if (first >= 0xc2 && first <= 0xdf) needed = 2
+  else if (first >= 0xe0 && first <= 0xef) needed = 3
+  else if (first >= 0xf0 && first <= 0xf4) needed = 4
+  else return 1
+
+  if (len - i !== needed) return 1
+
+  if (needed >= 3) {
+    const second = data[i + 1]
+    if (first === 0xe0 && second < 0xa0) return 1
+    if (first === 0xed && second > 0x9f) return 1
+    if (first === 0xf0 && second < 0x90) return 1
+    if (first === 0xf4 && second > 0x8f) return 1
+  }
+
+  return 0
+}
 
 
 /***/ }),
@@ -39088,8 +42139,8 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3536);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9789);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(866);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5753);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +42150,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9789:
+/***/ 5753:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39108,16 +42159,194 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ../main/node_modules/@actions/core/lib/core.js + 7 modules
 var core = __nccwpck_require__(4846);
 // EXTERNAL MODULE: ../main/node_modules/@actions/github/lib/github.js + 22 modules
 var github = __nccwpck_require__(2925);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/lib/core/markdown.ts
+/** Markdown for job summaries: one way to build tables and durations everywhere. */
+/** Escapes text for a Markdown table cell: pipes escaped, line breaks flattened. */
+function markdown_cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** A Markdown table. Cells are used as given: pass free text through `cell`. An empty cell is `| |`. */
+function markdown_table(head, rows) {
+    const line = (cells) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
+    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+/** A two-column table of labelled facts, with an empty header (the summaries' "| | |" block). */
+function facts(rows) {
+    return markdown_table(['', ''], rows);
+}
+/** A collapsible block, for long tables and logs. */
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+}
+/** "12.3 s", or "2 min 5 s" from a minute up. */
+function formatSeconds(seconds) {
+    return seconds >= 60
+        ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
+        : `${seconds.toFixed(1)} s`;
+}
+
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/lib/core/errors.ts
-var errors = __nccwpck_require__(526);
+// EXTERNAL MODULE: ../main/node_modules/@actions/io/lib/io.js
+var io = __nccwpck_require__(6413);
+;// CONCATENATED MODULE: ./src/lib/engine/engine.ts
+
+
+
+const INSTALL_HINT = 'install Docker (Debian/Ubuntu: apt-get install docker.io; elsewhere https://docs.docker.com/engine/install/) or Podman, or set SLIPWAY_DOCKER to the client binary';
+function major(version) {
+    const match = /^(\d+)/.exec(version);
+    return match ? Number(match[1]) : 0;
+}
+/** Which builder a client can use. `DOCKER_BUILDKIT=0` asks for the classic builder explicitly. */
+function chooseBuilder(client) {
+    if (client.kind === 'podman')
+        return 'buildah';
+    if (client.env?.DOCKER_BUILDKIT === '0')
+        return 'classic';
+    if (client.buildx)
+        return 'buildx';
+    const version = major(client.clientVersion);
+    return version > 0 && version < 23 ? 'buildkit' : 'classic';
+}
+/** Environment a build command needs for the chosen builder. */
+function builderEnv(builder) {
+    if (builder === 'buildkit')
+        return { DOCKER_BUILDKIT: '1' };
+    if (builder === 'classic')
+        return { DOCKER_BUILDKIT: '0' };
+    return {};
+}
+/**
+ * Finds the container engine (SLIPWAY_DOCKER, else docker, else podman), checks that its daemon
+ * answers, and works out which builder it can use. Fails with one line saying what to do.
+ */
+async function engine_detectEngine(run, env, options = {}) {
+    const bin = await findClient(env);
+    const kind = /podman[^/]*$/.test(bin) ? 'podman' : 'docker';
+    const { clientVersion, serverVersion } = await readVersions(run, bin, kind);
+    // Only builds care about buildx; actions that never build skip the probe (a plugin lookup).
+    const buildx = kind === 'docker' &&
+        options.probeBuildx !== false &&
+        (await run(bin, ['buildx', 'version'], { silent: true })).code === 0;
+    return {
+        kind,
+        bin,
+        clientVersion,
+        serverVersion,
+        buildx,
+        builder: chooseBuilder({ kind, clientVersion, buildx, env }),
+    };
+}
+/** The client binary's full path: SLIPWAY_DOCKER when set (it must be an executable), else docker or podman. */
+async function findClient(env) {
+    const chosen = env.SLIPWAY_DOCKER?.trim() || '';
+    if (chosen && !(await which(chosen, false))) {
+        throw new UserError(`SLIPWAY_DOCKER is "${chosen}", which is not an executable: point it at a docker or podman client.`);
+    }
+    const bin = chosen || (await which('docker', false)) || (await which('podman', false));
+    if (!bin)
+        throw new UserError(`No container engine found (neither docker nor podman is on PATH): ${INSTALL_HINT}.`);
+    return (await which(bin, true)) || bin;
+}
+/** Client and server versions from `version`; a daemon that does not answer is an error saying how to start it. */
+async function readVersions(run, bin, kind) {
+    const args = kind === 'podman' ? ['version', '--format', 'json'] : ['version', '--format', '{{json .}}'];
+    const result = await run(bin, args, { silent: true });
+    const doc = parseVersionDoc(result.stdout);
+    const clientVersion = doc.Client?.Version ?? doc.Version ?? '';
+    const server = doc.Server;
+    const serverVersion = server?.Version ??
+        server?.Components?.find((component) => component.Name === 'Engine')?.Version ??
+        (kind === 'podman' ? clientVersion : '');
+    if (result.code !== 0 || !serverVersion) {
+        const why = lastLine(result.stderr) || 'no answer';
+        throw new UserError(`The ${kind} daemon does not answer (${why}): start it (e.g. "sudo systemctl start docker", or dockerd in the background) and check that DOCKER_HOST points at it.`);
+    }
+    return { clientVersion, serverVersion };
+}
+/** The JSON document on the first line of `version` output; empty when there is none. */
+function parseVersionDoc(stdout) {
+    try {
+        return JSON.parse(stdout.trim().split('\n')[0] || '{}');
+    }
+    catch {
+        return {};
+    }
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/lib/core/temp.ts
+
+
+
+/** Where temporary files go: the runner's RUNNER_TEMP (emptied after each job), else the OS temp dir. */
+function temp_tempRoot(env) {
+    return env.RUNNER_TEMP || tmpdir();
+}
+/** A fresh private directory under tempRoot, named `<prefix>XXXXXX`. The caller removes it. */
+function makeTempDir(env, prefix) {
+    return mkdtempSync(join(temp_tempRoot(env), prefix));
+}
+/** Runs `fn` with a fresh temporary directory that is removed afterwards, whatever happens. */
+async function withTempDir(env, prefix, fn) {
+    const dir = makeTempDir(env, prefix);
+    try {
+        return await fn(dir);
+    }
+    finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/core/bytes.ts
+
+const DECIMAL = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+const BINARY = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+/**
+ * A size with its unit stated exactly: KB, MB, GB, TB are decimal (950MB = 950,000,000 bytes), KiB,
+ * MiB, GiB, TiB binary (900MiB = 943,718,400 bytes); a bare number is bytes. Anything else, a bare
+ * "M" or "G" included (which would be ambiguous), is an error naming the input and the fix.
+ */
+function parseSize(input, value) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
+    const unit = match?.[2]?.toLowerCase() ?? '';
+    const factor = unit === '' ? 1 : (DECIMAL[unit] ?? BINARY[unit]);
+    if (!match || factor === undefined) {
+        throw new UserError(`Input "${input}" is "${value}": give a number of bytes or a size with its unit, e.g. 950MB or 1GB (decimal), 900MiB or 1GiB (binary).`);
+    }
+    const bytes = Number(match[1]) * factor;
+    if (unit === '' && !Number.isInteger(bytes))
+        throw new UserError(`Input "${input}" is "${value}": a bare number is whole bytes.`);
+    return Math.round(bytes);
+}
+/**
+ * Decimal units, as Cloudflare and registries state sizes: "999 B", "1.23 MB", "-13.5 MB", "2.00 GB".
+ * Not a finite number: "–".
+ */
+function bytes_formatBytes(bytes) {
+    if (!Number.isFinite(bytes))
+        return '–';
+    const sign = bytes < 0 ? '-' : '';
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let amount = Math.abs(bytes);
+    let unit = 0;
+    while (amount >= 1000 && unit < units.length - 1) {
+        amount /= 1000;
+        unit++;
+    }
+    // Three significant figures from KB up: 1.23 MB, 13.5 MB, 600 MB.
+    const digits = amount >= 100 ? 0 : amount >= 10 ? 1 : 2;
+    return `${sign}${unit === 0 ? amount : amount.toFixed(digits)} ${units[unit]}`;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/size/budget.ts
 
 const MEASURES = (/* unused pure expression or super */ null && (['compressed', 'uncompressed', 'cloudflare']));
@@ -39136,27 +42365,27 @@ const MiB = (/* unused pure expression or super */ null && (1024 * 1024));
  * wrangler's own gate before it pushes a container image: the image's uncompressed size plus 10%,
  * plus 16 MiB per layer, rounded up to whole bytes, must fit the instance disk (disk_mb × 10^6).
  */
-function cloudflareBytes(uncompressedBytes, layers) {
+function budget_cloudflareBytes(uncompressedBytes, layers) {
     return Math.ceil(uncompressedBytes * 1.1 + layers * 16 * MiB);
 }
 function instanceDiskBytes(type) {
     return INSTANCE_DISK_MB[type] * 1e6;
 }
 function parseInstanceType(value) {
-    const v = value.trim().toLowerCase();
-    if (!v)
+    const name = value.trim().toLowerCase();
+    if (!name)
         return undefined;
-    if (v === 'standard')
+    if (name === 'standard')
         return 'standard-1';
-    if (INSTANCE_TYPES.includes(v))
-        return v;
+    if (INSTANCE_TYPES.includes(name))
+        return name;
     throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
 }
 /**
  * The budget in bytes, and where it comes from: max-size when given, else the instance type's disk
  * (the limit wrangler enforces), else the smallest instance (lite, 2 GB).
  */
-function resolveBudget(maxSize, instanceType) {
+function budget_resolveBudget(maxSize, instanceType) {
     if (maxSize !== undefined)
         return { bytes: maxSize, source: 'max-size' };
     const type = instanceType ?? 'lite';
@@ -39164,13 +42393,6 @@ function resolveBudget(maxSize, instanceType) {
         bytes: instanceDiskBytes(type),
         source: `instance type ${type} (${INSTANCE_DISK_MB[type] / 1000} GB disk)${instanceType ? '' : ', the default'}`,
     };
-}
-function measured(f, measure) {
-    return measure === 'compressed'
-        ? f.compressedBytes
-        : measure === 'uncompressed'
-            ? f.uncompressedBytes
-            : f.cloudflareBytes;
 }
 /** What each measure means, for summaries and errors: every figure says which size it is. */
 function budget_describeMeasure(measure) {
@@ -39181,258 +42403,1308 @@ function budget_describeMeasure(measure) {
     }[measure];
 }
 
-;// CONCATENATED MODULE: ./src/lib/core/bytes.ts
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ../main/node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(8006);
+;// CONCATENATED MODULE: ./src/lib/size/compress.ts
 
-const DECIMAL = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
-const BINARY = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-/**
- * A size with its unit stated exactly: KB, MB, GB, TB are decimal (950MB = 950,000,000 bytes), KiB,
- * MiB, GiB, TiB binary (900MiB = 943,718,400 bytes); a bare number is bytes. Anything else, a bare
- * "M" or "G" included (which would be ambiguous), is an error naming the input and the fix.
- */
-function parseSize(input, value) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
-    const unit = m?.[2]?.toLowerCase() ?? '';
-    const factor = unit === '' ? 1 : (DECIMAL[unit] ?? BINARY[unit]);
-    if (!m || factor === undefined) {
-        throw new UserError(`Input "${input}" is "${value}": give a number of bytes or a size with its unit, e.g. 950MB or 1GB (decimal), 900MiB or 1GiB (binary).`);
+
+
+
+
+
+
+const deflateRawAsync = (0,external_node_util_.promisify)(external_node_zlib_.deflateRaw);
+/** gzip header (10 bytes) and trailer (CRC32 + length, 8 bytes) around the deflate data. */
+const GZIP_FRAMING = 18;
+const WINDOW = (/* unused pure expression or super */ null && (32 * 1024));
+/** A counting semaphore: at most `n` chunks are being compressed (and held in memory) at once. */
+class Slots {
+    free;
+    waiting = [];
+    constructor(free) {
+        this.free = free;
     }
-    const bytes = Number(m[1]) * factor;
-    if (unit === '' && !Number.isInteger(bytes))
-        throw new UserError(`Input "${input}" is "${value}": a bare number is whole bytes.`);
-    return Math.round(bytes);
+    async take() {
+        if (this.free > 0) {
+            this.free--;
+            return;
+        }
+        await new Promise((resolve) => this.waiting.push(resolve));
+    }
+    give() {
+        const next = this.waiting.shift();
+        if (next)
+            next();
+        else
+            this.free++;
+    }
+}
+/** Chunks compressed at once across all layers: the machine's cores unless told. */
+const compress_compressionSlots = (opts) => new Slots(opts.concurrency ?? Math.max(2, availableParallelism()));
+/**
+ * The gzip size of a stream, compressed in parallel chunks on the zlib thread pool, pigz-style: each
+ * chunk is deflated with the previous 32 KiB as its dictionary and ends on a sync flush, so the total
+ * is within a fraction of a percent of one gzip stream. Memory is bounded by chunkBytes × concurrency.
+ */
+class compress_ParallelGzipSizer {
+    slots;
+    level;
+    chunkBytes;
+    buf;
+    fill = 0;
+    prevTail;
+    deflated = 0;
+    pending = [];
+    bytesIn = 0;
+    constructor(slots, opts) {
+        this.slots = slots;
+        this.level = opts.level ?? 6;
+        this.chunkBytes = opts.chunkBytes ?? 1024 * 1024;
+        this.buf = Buffer.allocUnsafe(this.chunkBytes);
+    }
+    async write(data) {
+        this.bytesIn += data.length;
+        let off = 0;
+        while (off < data.length) {
+            const n = Math.min(data.length - off, this.chunkBytes - this.fill);
+            data.copy(this.buf, this.fill, off, off + n);
+            this.fill += n;
+            off += n;
+            if (this.fill === this.chunkBytes)
+                await this.dispatch(false);
+        }
+    }
+    async dispatch(last) {
+        const chunk = this.buf.subarray(0, this.fill);
+        const dictionary = this.prevTail;
+        this.prevTail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - WINDOW)));
+        await this.slots.take();
+        const job = deflateRawAsync(chunk, {
+            level: this.level,
+            ...(dictionary ? { dictionary } : {}),
+            finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+        })
+            .then((out) => {
+            this.deflated += out.length;
+        })
+            .finally(() => this.slots.give());
+        this.pending.push(job);
+        this.buf = Buffer.allocUnsafe(this.chunkBytes);
+        this.fill = 0;
+    }
+    /** Finishes the stream and returns its gzip size in bytes. */
+    async end() {
+        await this.dispatch(true);
+        await Promise.all(this.pending);
+        return GZIP_FRAMING + this.deflated;
+    }
+}
+const fromMemo = (memo, diffId) => ({
+    diffId,
+    ...memo.get(diffId),
+    source: 'memo',
+});
+/**
+ * Compressed size of every layer of an image, by streaming `docker save` and stopping as soon as
+ * every layer not in the memo has been measured. In the OCI layout (Docker 25+) a layer is named
+ * by its diff id. In the legacy layout (<v1 id>/layer.tar, sorted by name, not in RootFS order)
+ * a directory learnt on an earlier run (v1 ids below the top layer derive from the layer chain) is
+ * known without reading it; otherwise its tar size, read from the header, says whether it can be a
+ * memoised layer: then it is only hashed (the hash confirms it), else hashed and compressed. A
+ * memo guess the hash refutes (two layers of the same size) costs a second pass without the memo.
+ */
+async function compress_measureLayers(bin, image, diffIds, memo, opts = {}) {
+    const needed = new Set(diffIds.filter((diffId) => !memo.has(diffId)));
+    if (needed.size === 0)
+        return diffIds.map((diffId) => fromMemo(memo, diffId));
+    const scan = {
+        diffIds,
+        wanted: new Set(diffIds),
+        memo,
+        v1: opts.v1 ?? new Map(),
+        found: new Map(),
+        slots: compress_compressionSlots(opts),
+        opts,
+        refuted: false,
+    };
+    const save = startSave(bin, image);
+    let stoppedEarly = false;
+    for await (const entry of save.entries) {
+        // Entry bodies are Buffers (no encoding is set on the extract).
+        const diffId = await readSaveEntry(entry, scan);
+        if (diffId)
+            needed.delete(diffId);
+        if (diffId && needed.size === 0 && !scan.refuted) {
+            // Every unknown layer is measured: the rest of the stream holds only known layers.
+            stoppedEarly = true;
+            save.stop();
+            break;
+        }
+    }
+    const code = await save.exited;
+    if (code !== 0 && !stoppedEarly)
+        throw new Error(`${bin} save ${image} failed: ${lastLine(save.stderr())}`);
+    if (scan.refuted)
+        return compress_measureLayers(bin, image, diffIds, new Map(), opts);
+    return diffIds.map((diffId) => {
+        const layer = scan.found.get(diffId) ?? (memo.has(diffId) ? fromMemo(memo, diffId) : undefined);
+        if (!layer)
+            throw new Error(`layer ${diffId} of ${image} was not in the docker save output`);
+        return layer;
+    });
+}
+/** `docker save` as tar entries read as they are pulled, its exit code, and a way to stop it early. */
+function startSave(bin, image) {
+    const child = spawn(bin, ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (data) => (stderr += data.toString()));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code ?? 1));
+    });
+    const entries = tar.extract();
+    child.stdout.pipe(entries);
+    const stop = () => {
+        child.kill('SIGTERM');
+        entries.destroy();
+    };
+    return { entries, exited, stderr: () => stderr, stop };
+}
+/** The diff id a save entry is known to hold: an OCI blob of this image, or a legacy directory learnt before. */
+function knownLayer(name, scan) {
+    const oci = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name)?.[1];
+    if (oci && scan.wanted.has(`sha256:${oci}`))
+        return `sha256:${oci}`;
+    const legacyDir = legacyDirOf(name);
+    return legacyDir ? scan.v1.get(legacyDir) : undefined;
+}
+const legacyDirOf = (name) => /^([0-9a-f]{64})\/layer\.tar$/.exec(name)?.[1];
+/**
+ * Reads one entry of the save: a layer of this image not in the memo is measured (or, a legacy
+ * layer of a memoised size, only hashed to confirm it). Returns the diff id of a layer of this
+ * image it read, else undefined (not a layer, a known one, another image's).
+ */
+async function readSaveEntry(entry, scan) {
+    const { name, type, size = 0 } = entry.header;
+    const named = knownLayer(name, scan);
+    const legacy = !named && /(^|\/)layer\.tar$/.test(name) && type === 'file';
+    if ((!named && !legacy) || (named && scan.memo.has(named))) {
+        entry.resume(); // not a layer, or a known one: tar-stream moves on once it is drained
+        return undefined;
+    }
+    // Without a name, a memoised layer of this image with exactly this tar size is the candidate.
+    const guess = !named &&
+        scan.diffIds.some((diffId) => !scan.found.has(diffId) && scan.memo.get(diffId)?.tarBytes === size);
+    const sizer = guess ? undefined : new compress_ParallelGzipSizer(scan.slots, scan.opts);
+    const read = await readLayerTar(entry, !named, sizer);
+    const diffId = named ?? read.digest;
+    const legacyDir = legacyDirOf(name);
+    if (legacyDir)
+        scan.v1.set(legacyDir, diffId);
+    if (!scan.wanted.has(diffId))
+        return undefined; // a layer of another image in the same save: not ours
+    if (sizer)
+        scan.found.set(diffId, {
+            diffId,
+            tarBytes: read.tarBytes,
+            compressedBytes: await sizer.end(),
+            source: 'save',
+        });
+    else if (scan.memo.has(diffId))
+        scan.found.set(diffId, fromMemo(scan.memo, diffId));
+    else
+        scan.refuted = true;
+    return diffId;
+}
+/** Streams a layer tar through the hash (when asked) and the sizer (when given). */
+async function readLayerTar(entry, hashIt, sizer) {
+    const hash = hashIt ? createHash('sha256') : undefined;
+    let tarBytes = 0;
+    for await (const data of entry) {
+        tarBytes += data.length;
+        hash?.update(data);
+        if (sizer)
+            await sizer.write(data);
+    }
+    return { tarBytes, ...(hash ? { digest: `sha256:${hash.digest('hex')}` } : {}) };
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./src/lib/engine/owned.ts
+
+/**
+ * `rm -f -v` (its anonymous volumes too), synchronously. `first` stops what still streams from the
+ * container: the engine holds a container while it copies out of it, so a removal would wait on a
+ * copy that a blocked event loop no longer reads.
+ */
+function owned_ownedContainer(bin, name, first) {
+    return {
+        name,
+        removeNow: () => {
+            first?.();
+            spawnSync(bin, ['rm', '-f', '-v', name], { stdio: 'ignore' });
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lib/size/layer-store.ts
+
+
+
+
+
+
+
+
+
+
+/** Why a layer could not be rebuilt from the store; the caller measures it with docker save. */
+class StoreMismatch extends (/* unused pure expression or super */ null && (Error)) {
+}
+/** Parses one line of a tar-split JSON stream (type 1: a file body, type 2: a raw segment). */
+function parseTarSplitLine(line) {
+    const record = JSON.parse(line);
+    if (record.type === 2)
+        return { kind: 'segment', bytes: Buffer.from(record.payload ?? '', 'base64') };
+    if (record.type === 1) {
+        const name = record.name ?? (record.name_raw ? Buffer.from(record.name_raw, 'base64').toString('utf8') : '');
+        return { kind: 'file', name, size: record.size ?? 0 };
+    }
+    throw new StoreMismatch(`unknown tar-split entry type ${record.type}`);
+}
+/** Lines of a byte stream, read as it is pulled (so a slow consumer holds the producer back). */
+async function* lines(chunks) {
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for await (const chunk of chunks) {
+        rest += decoder.write(chunk);
+        let start = 0;
+        for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n', start)) {
+            if (nl > start)
+                yield rest.slice(start, nl);
+            start = nl + 1;
+        }
+        rest = rest.slice(start);
+    }
+    rest += decoder.end();
+    if (rest)
+        yield rest;
+}
+/** The entries of a gzipped tar-split record, parsed as they are pulled. */
+async function* tarSplitEntries(gzipped) {
+    // pipeline, not pipe: a source that fails mid-stream fails the read instead of leaving it waiting.
+    const gunzip = pipeline(Readable.from(gzipped), createGunzip(), () => undefined);
+    for await (const line of lines(gunzip))
+        yield parseTarSplitLine(line);
+}
+/** `./app/x` (docker cp) and `app/x` (the record) name the same file. */
+const clean = (name) => posix.normalize(name).replace(/^\.\/|\/$/g, '');
+/**
+ * Rebuilds a layer tar: every segment as recorded, and for every file body the next non-empty
+ * regular file of `files` (a tar of the layer's directory, in the engine's walk order), which must
+ * carry the recorded name and size. Returns the number of bytes written.
+ */
+async function reassemble(record, files, write) {
+    let bytes = 0;
+    const emit = async (b) => {
+        bytes += b.length;
+        await write(b);
+    };
+    for await (const recorded of record) {
+        if (recorded.kind === 'segment') {
+            await emit(recorded.bytes);
+            continue;
+        }
+        if (recorded.size === 0)
+            continue; // directories, links, whiteouts, empty files: all in the segments
+        let entry;
+        for (;;) {
+            const next = await files.next();
+            if (next.done)
+                throw new StoreMismatch(`the layer's files end before ${recorded.name}`);
+            if (next.value.header.type === 'file' && (next.value.header.size ?? 0) > 0) {
+                entry = next.value;
+                break;
+            }
+            next.value.resume();
+        }
+        const { name, size } = entry.header;
+        if (clean(name) !== clean(recorded.name))
+            throw new StoreMismatch(`the layer's files are not in the recorded order (${name} where ${recorded.name} was recorded)`);
+        if (size !== recorded.size)
+            throw new StoreMismatch(`${recorded.name} is ${size} bytes, recorded as ${recorded.size}`);
+        for await (const data of entry)
+            await emit(data);
+    }
+    return bytes;
+}
+/** Chain ids of a layer stack: the layer database names each layer by its chain, not its diff. */
+function chainIds(diffIds) {
+    const out = [];
+    for (const diffId of diffIds) {
+        const below = out.at(-1);
+        out.push(below ? `sha256:${createHash('sha256').update(`${below} ${diffId}`).digest('hex')}` : diffId);
+    }
+    return out;
 }
 /**
- * Decimal units, as Cloudflare and registries state sizes: "999 B", "1.23 MB", "-13.5 MB", "2.00 GB".
- * Not a finite number: "–".
+ * Where each layer's files and record live, from the image's GraphDriver data (overlay2 lists the
+ * lower directories top first, then the upper one), or why the store cannot be read.
  */
-function bytes_formatBytes(bytes) {
-    if (!Number.isFinite(bytes))
-        return '–';
-    const sign = bytes < 0 ? '-' : '';
-    let v = Math.abs(bytes);
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let i = 0;
-    while (v >= 1000 && i < units.length - 1) {
-        v /= 1000;
-        i++;
+function locateLayers(inspect, dataRoot) {
+    const driver = inspect.GraphDriver?.Name ?? 'unknown';
+    const data = inspect.GraphDriver?.Data ?? {};
+    if (driver !== 'overlay2' || !data.UpperDir)
+        return `the engine's storage driver is ${driver}, not overlay2`;
+    const diffIds = inspect.RootFS.Layers ?? [];
+    const dirs = [...(data.LowerDir ? data.LowerDir.split(':').reverse() : []), data.UpperDir];
+    if (dirs.length !== diffIds.length)
+        return `the storage driver lists ${dirs.length} directories for ${diffIds.length} layers`;
+    const chains = chainIds(diffIds);
+    return diffIds.map((diffId, index) => ({
+        index,
+        diffId,
+        dir: dirs[index],
+        meta: posix.join(dataRoot, 'image', driver, 'layerdb', 'sha256', chains[index].slice('sha256:'.length)),
+    }));
+}
+/** Copies streaming now: a cancelled run stops them before it removes their container. */
+const copying = new Set();
+/** `docker cp <container>:<path> -` as tar entries, read as they are pulled. */
+class CopyOut {
+    entries;
+    child;
+    extract;
+    exited;
+    stderr = '';
+    constructor(bin, from) {
+        this.child = spawn(bin, ['cp', from, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        copying.add(this.child);
+        this.child.stderr.on('data', (d) => (this.stderr += d.toString()));
+        this.exited = new Promise((resolve) => {
+            this.child.on('error', () => resolve(-1));
+            this.child.on('exit', (code) => resolve(code));
+        }).finally(() => copying.delete(this.child));
+        this.extract = tar.extract();
+        this.child.stdout.pipe(this.extract);
+        // Entry bodies are Buffers (no encoding is set on the extract).
+        this.entries = this.extract[Symbol.asyncIterator]();
     }
-    return `${sign}${i === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+    /** Stops the copy (it may be mid-stream) and says why it failed, if it failed on its own. */
+    async close() {
+        const done = this.child.exitCode !== null;
+        this.child.stdout.unpipe(this.extract);
+        this.extract.destroy();
+        this.child.stdout.destroy();
+        if (!done)
+            this.child.kill('SIGTERM');
+        const code = await this.exited;
+        if (!done || code === 0)
+            return undefined;
+        return lastLine(this.stderr) || `docker cp exited with ${code}`;
+    }
+}
+/**
+ * Measures `wanted` layers of `image` (top first) from the layer store, stopping at the first one
+ * that cannot be rebuilt exactly. The helper container is removed before this returns, and `own`
+ * is told of it while it exists so a cancelled run can remove it too.
+ */
+async function layer_store_measureFromStore(run, bin, image, inspect, wanted, opts = {}) {
+    const layers = await wantedLayers(run, bin, inspect, wanted);
+    if (typeof layers === 'string')
+        return { measured: [], fallback: layers };
+    if (!layers.length)
+        return { measured: [] };
+    const name = `slipway-size-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const created = await createHelper(run, bin, image, name, layers);
+    if (created)
+        return { measured: [], fallback: `no helper container (${created})` };
+    opts.own?.(ownedContainer(bin, name, () => {
+        for (const child of copying)
+            child.kill('SIGKILL');
+    }));
+    try {
+        return await measureThroughHelper(bin, name, layers, { ...opts, slots: compressionSlots(opts) });
+    }
+    finally {
+        await run(bin, ['rm', '-f', '-v', name], { silent: true });
+        opts.own?.(undefined);
+    }
+}
+/** The store locations of the wanted layers, top first, or why the store cannot be read. */
+async function wantedLayers(run, bin, inspect, wanted) {
+    const info = await run(bin, ['info', '--format', '{{.DockerRootDir}}'], { silent: true });
+    if (info.code !== 0 || !info.stdout.trim())
+        return 'the engine did not say where it keeps its data';
+    const located = locateLayers(inspect, info.stdout.trim());
+    if (typeof located === 'string')
+        return located;
+    return located.filter((layer) => wanted.has(layer.diffId)).reverse();
+}
+/**
+ * A never-started container of the image with each layer's files and record mounted read-only:
+ * `docker cp` reads them through the engine. Returns why it could not be made, if it could not.
+ */
+async function createHelper(run, bin, image, name, layers) {
+    const mounts = layers.flatMap((layer) => [
+        '-v',
+        `${layer.dir}:/slipway/layer/${layer.index}:ro`,
+        '-v',
+        `${layer.meta}:/slipway/meta/${layer.index}:ro`,
+    ]);
+    const flags = ['--label', 'slipway.size-budget=helper', '--network', 'none'];
+    const entrypoint = ['--entrypoint', '/slipway-never-started'];
+    const created = await run(bin, ['create', '--name', name, ...flags, ...mounts, ...entrypoint, image], {
+        silent: true,
+    });
+    return created.code === 0 ? undefined : lastLine(created.stderr);
+}
+/** Each layer in turn, until one cannot be rebuilt exactly (then the reason is the fallback). */
+async function measureThroughHelper(bin, container, layers, opts) {
+    const measured = [];
+    // One copy at a time: the engine holds the container while it streams a copy out of it.
+    const records = await readRecords(bin, container);
+    if (typeof records === 'string')
+        return { measured, fallback: records };
+    for (const layer of layers) {
+        const why = await measureOne(bin, container, layer, records.get(layer.index), opts).then((result) => {
+            measured.push(result);
+            return undefined;
+        }, (err) => (err instanceof StoreMismatch ? err.message : `reading it failed: ${err.message}`));
+        if (why)
+            return { measured, fallback: `layer ${layer.index + 1} (${layer.diffId.slice(7, 19)}): ${why}` };
+    }
+    return { measured };
+}
+/** Every mounted layer's tar-split record (gzipped, as stored: small), by layer index. */
+async function readRecords(bin, container) {
+    const copy = new CopyOut(bin, `${container}:/slipway/meta/.`);
+    const records = new Map();
+    try {
+        for (let next = await copy.entries.next(); !next.done; next = await copy.entries.next()) {
+            const index = /^(?:\.\/)?(\d+)\/tar-split\.json\.gz$/.exec(next.value.header.name)?.[1];
+            if (!index) {
+                next.value.resume();
+                continue;
+            }
+            const chunks = [];
+            for await (const chunk of next.value)
+                chunks.push(chunk);
+            records.set(Number(index), Buffer.concat(chunks));
+        }
+    }
+    catch (err) {
+        return `the layer records could not be read (${(await copy.close()) ?? err.message})`;
+    }
+    const why = await copy.close();
+    return why ? `the layer records could not be read (${why})` : records;
+}
+async function measureOne(bin, container, layer, record, opts) {
+    if (!record)
+        throw new StoreMismatch('it has no tar-split record');
+    const files = new CopyOut(bin, `${container}:/slipway/layer/${layer.index}/.`);
+    let measured;
+    try {
+        const hash = createHash('sha256');
+        const sizer = new ParallelGzipSizer(opts.slots, opts);
+        const tarBytes = await reassemble(tarSplitEntries([record]), files.entries, async (b) => {
+            hash.update(b);
+            await sizer.write(b);
+        });
+        const compressedBytes = await sizer.end();
+        const digest = `sha256:${hash.digest('hex')}`;
+        if (digest !== layer.diffId)
+            throw new StoreMismatch(`the rebuilt tar is ${digest}, not its diff id`);
+        measured = { diffId: layer.diffId, tarBytes, compressedBytes, source: 'store' };
+    }
+    catch (err) {
+        // A copy that failed on its own (a path the engine cannot read) is the better reason.
+        const why = await files.close();
+        throw why ? new StoreMismatch(`docker cp failed: ${why}`) : err;
+    }
+    await files.close();
+    return measured;
 }
 
+;// CONCATENATED MODULE: ./src/lib/core/cache.ts
+
+
+const STORE_CHOICES = (/* unused pure expression or super */ null && (['auto', 'actions', 'local']));
+/** Which store a choice means in this job: `actions` may be asked for where the service is missing. */
+function cache_storeKind(choice, cache) {
+    return choice === 'actions' || (choice === 'auto' && cache) ? 'actions' : 'local';
+}
+/** Default local store: $XDG_CACHE_HOME/slipway/stages, else ~/.cache/slipway/stages. */
+function defaultCacheDir(env) {
+    const base = env.XDG_CACHE_HOME || join(env.HOME || tmpdir(), '.cache');
+    return join(base, 'slipway', 'stages');
+}
+/** Why an `actions` store cannot work in this job, for the warning every fault becomes. */
+const cache_NO_CACHE_SERVICE = 'this job has no Actions cache service (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set); use cache-store: local outside GitHub runners';
+
+;// CONCATENATED MODULE: ./src/lib/size/memo.ts
+
+
+
+
+
+/** Bump when the compressor (level, chunking) changes: old figures are then not reused. */
+const FORMAT = 'slipway-layer-sizes/1 gzip-6 chunk-1MiB';
+const PREFIX = 'slipway-layer-sizes-';
+const empty = () => ({ sizes: new Map(), v1: new Map() });
+function parse(text) {
+    const file = JSON.parse(text);
+    if (file.format !== FORMAT || typeof file.layers !== 'object')
+        return empty();
+    return { sizes: new Map(Object.entries(file.layers)), v1: new Map(Object.entries(file.v1 ?? {})) };
+}
+const sorted = (m) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
+function serialise(memos) {
+    return JSON.stringify({ format: FORMAT, layers: sorted(memos.sizes), v1: sorted(memos.v1) });
+}
+/**
+ * Compressed layer sizes by diff id, kept in the same store build-image uses: a JSON file in the
+ * local store directory, or an entry of the Actions cache (the newest one is restored by prefix).
+ * Faults warn through `warn` and leave an empty memo: measuring never fails because of them.
+ */
+class LayerMemo {
+    dir;
+    warn;
+    cache;
+    loaded = '';
+    /** `cache` set: the memo file is also restored from and saved to the Actions cache. */
+    constructor(dir, warn, cache) {
+        this.dir = dir;
+        this.warn = warn;
+        this.cache = cache;
+    }
+    service() {
+        if (this.cache === 'missing')
+            throw new Error(NO_CACHE_SERVICE);
+        return this.cache;
+    }
+    get file() {
+        return join(this.dir, 'layer-sizes.json');
+    }
+    async load() {
+        try {
+            await this.service()?.restore(this.file, `${PREFIX}${Date.now()}`, [PREFIX]);
+            if (!existsSync(this.file))
+                return { sizes: new Map(), v1: new Map() };
+            const text = readFileSync(this.file, 'utf8');
+            const memo = parse(text);
+            this.loaded = serialise(memo);
+            return memo;
+        }
+        catch (err) {
+            this.warn(`layer size memo unreadable (${err.message}); compressing every layer`);
+            return { sizes: new Map(), v1: new Map() };
+        }
+    }
+    async save(memo) {
+        const text = serialise(memo);
+        if (text === this.loaded)
+            return;
+        try {
+            mkdirSync(dirname(this.file), { recursive: true });
+            const tmp = `${this.file}.tmp-${process.pid}`;
+            writeFileSync(tmp, text);
+            renameSync(tmp, this.file);
+            const service = this.service();
+            if (service) {
+                const key = `${PREFIX}${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+                await service.save(this.file, key);
+            }
+        }
+        catch (err) {
+            this.warn(`layer size memo not saved (${err.message}); the next run compresses again`);
+        }
+    }
+}
+function memo_chooseLayerMemo(choice, cacheDir, warn, cache, env) {
+    if (storeKind(choice, cache) === 'local')
+        return new LayerMemo(cacheDir, warn);
+    return new LayerMemo(join(tempRoot(env), 'slipway-layer-memo'), warn, cache ?? 'missing');
+}
+
+;// CONCATENATED MODULE: ./src/lib/size/policy.ts
+
+
+
+
+
+/** Lists an image's files by exporting a (never started) container of it: names only, bodies skipped. */
+async function policy_listImageFiles(run, bin, image) {
+    const created = await run(bin, ['create', '--network', 'none', image, '/slipway-list'], { silent: true });
+    if (created.code !== 0)
+        throw new Error(`could not create a container of ${image}: ${lastLine(created.stderr)}`);
+    const id = lastLine(created.stdout);
+    try {
+        const index = new Map();
+        const child = spawn(bin, ['export', id], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const extract = tar.extract();
+        child.stdout.pipe(extract);
+        for await (const entry of extract) {
+            const { name, type, mode } = entry.header;
+            index.set(imagePath(name), { type: fileType(type), mode: mode ?? 0 });
+            entry.resume();
+        }
+        return index;
+    }
+    finally {
+        await run(bin, ['rm', '-f', id], { silent: true });
+    }
+}
+/** `./usr/bin/` in an export is `/usr/bin` in the image. */
+function imagePath(name) {
+    return `/${posix
+        .normalize(name)
+        .replace(/^\.?\/*/, '')
+        .replace(/\/$/, '')}`;
+}
+/** A hard link is a file as far as the policy goes. */
+function fileType(type) {
+    if (type === 'file' || type === 'directory' || type === 'symlink')
+        return type;
+    return type === 'link' ? 'file' : 'other';
+}
+/** Paths an item names in an index: a path or glob (its subtree too), a ~ path, or a command. */
+function findItem(index, pathDirs, item) {
+    const wanted = item.trim();
+    if (wanted.startsWith('~/') || wanted === '~') {
+        const rest = wanted.slice(1);
+        return findItem(index, pathDirs, `/root${rest}`) ?? findItem(index, pathDirs, `/home/*${rest}`);
+    }
+    if (wanted.includes('/')) {
+        const pattern = posix.normalize(wanted.startsWith('/') ? wanted : `/${wanted}`).replace(/\/$/, '');
+        if (/[*?[{]/.test(pattern)) {
+            const isMatch = picomatch(pattern, { dot: true });
+            for (const path of index.keys()) {
+                const parts = path.split('/');
+                for (let i = 2; i <= parts.length; i++)
+                    if (isMatch(parts.slice(0, i).join('/')))
+                        return path;
+            }
+            return undefined;
+        }
+        if (index.has(pattern))
+            return pattern;
+        for (const path of index.keys())
+            if (path.startsWith(`${pattern}/`))
+                return pattern;
+        return undefined;
+    }
+    // A bare name: a command on the image's PATH (an executable file or a link), else a file or
+    // directory of that name anywhere (a Python package such as torch, say).
+    for (const dir of pathDirs) {
+        const path = posix.join(dir, wanted);
+        const file = index.get(path);
+        if (file && (file.type === 'symlink' || (file.type === 'file' && file.mode & 0o111)))
+            return path;
+    }
+    for (const path of index.keys())
+        if (posix.basename(path) === wanted)
+            return path;
+    return undefined;
+}
+/** What is forbidden and present, and what is required and absent. */
+function checkPolicy(index, pathDirs, forbid, require) {
+    const forbidden = forbid.flatMap((item) => {
+        const path = findItem(index, pathDirs, item);
+        return path ? [{ item, path }] : [];
+    });
+    const missing = require.filter((item) => !findItem(index, pathDirs, item)).map((item) => ({ item }));
+    return { forbidden, missing };
+}
+/** The image's PATH (from its config's Env), else the usual default. */
+function imagePathDirs(env) {
+    const path = env?.find((variable) => variable.startsWith('PATH='))?.slice('PATH='.length);
+    return (path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+}
+/**
+ * forbid and require as violations: each forbidden item found names where it is, each required
+ * item not found names itself. `env` is the image config's Env (for its PATH).
+ */
+function policy_policyViolations(index, env, forbid, require) {
+    const { forbidden, missing } = checkPolicy(index, imagePathDirs(env), forbid, require);
+    return [
+        ...forbidden.map(({ item, path }) => ({
+            kind: 'forbidden',
+            item,
+            path,
+            message: `forbidden ${item} is in the image at ${path}`,
+        })),
+        ...missing.map(({ item }) => ({
+            kind: 'missing',
+            item,
+            message: `required ${item} is not in the image`,
+        })),
+    ];
+}
+
+// EXTERNAL MODULE: ./src/lib/core/errors.ts
+var errors = __nccwpck_require__(526);
 ;// CONCATENATED MODULE: ./src/lib/size/report.ts
 
 
 
 
 
-const REPORT_FORMAT = 'slipway-size-report/1';
-function readReport(path) {
-    let r;
+
+const report_REPORT_FORMAT = 'slipway-size-report/1';
+function report_readReport(path) {
+    let report;
     try {
-        r = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
+        report = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
     }
     catch (err) {
         throw new errors/* UserError */.y(`Baseline report ${path} is not readable JSON (${err.message}): pass a report-path file written by size-budget, or an image.`);
     }
-    if (r.format !== REPORT_FORMAT || typeof r.uncompressedBytes !== 'number') {
-        throw new errors/* UserError */.y(`Baseline ${path} is not a size-budget report (format ${String(r.format)}): pass a report-path file written by size-budget, or an image.`);
+    if (report.format !== report_REPORT_FORMAT || typeof report.uncompressedBytes !== 'number') {
+        throw new errors/* UserError */.y(`Baseline ${path} is not a size-budget report (format ${String(report.format)}): pass a report-path file written by size-budget, or an image.`);
     }
-    return r;
+    return report;
 }
-function writeReport(path, report) {
+function report_writeReport(path, report) {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
-function isReportPath(value) {
+function report_isReportPath(value) {
     return value.endsWith('.json') && existsSync(value);
 }
-function figureOf(r, m) {
-    return m === 'compressed'
-        ? r.compressedBytes
-        : m === 'uncompressed'
-            ? r.uncompressedBytes
-            : r.cloudflareBytes;
+function report_figureOf(report, measure) {
+    return measure === 'compressed'
+        ? report.compressedBytes
+        : measure === 'uncompressed'
+            ? report.uncompressedBytes
+            : report.cloudflareBytes;
 }
 function bar(fraction, width = 24) {
     const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
     return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
-const signed = (n) => `${n >= 0 ? '+' : '−'}${bytes_formatBytes(Math.abs(n))}`;
+const signed = (bytes) => `${bytes >= 0 ? '+' : '−'}${bytes_formatBytes(Math.abs(bytes))}`;
 /** The job summary: the measure and its unit, used/budget with a bar, top layers, policy, delta. */
-function renderSummary(r) {
-    const used = figureOf(r, r.measure);
-    const pct = used / r.budgetBytes;
-    const ok = !r.violations.length;
+function report_renderSummary(report) {
+    const used = report_figureOf(report, report.measure);
+    const fraction = used / report.budgetBytes;
+    const verdict = report.violations.length ? '❌ failed' : '✅ within budget';
     const out = [
-        `### size-budget: \`${r.image}\` ${ok ? '✅ within budget' : '❌ failed'}`,
+        `### size-budget: \`${report.image}\` ${verdict}`,
         '',
-        `Measure: **${r.measure}**, ${describeMeasure(r.measure)}. Sizes are decimal: 1 MB = 1,000,000 bytes.`,
+        `Measure: **${report.measure}**, ${describeMeasure(report.measure)}. Sizes are decimal: 1 MB = 1,000,000 bytes.`,
         '',
-        `\`${bar(pct)}\` **${formatBytes(used)}** of ${formatBytes(r.budgetBytes)} (${(pct * 100).toFixed(1)}%), budget from ${r.budgetSource}`,
+        `\`${bar(fraction)}\` **${formatBytes(used)}** of ${formatBytes(report.budgetBytes)} (${(fraction * 100).toFixed(1)}%), budget from ${report.budgetSource}`,
         '',
-        '| Figure | Bytes | |',
-        '| --- | --- | --- |',
-        `| Uncompressed | ${r.uncompressedBytes} | ${formatBytes(r.uncompressedBytes)} |`,
-        `| Compressed (${r.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed'}) | ${r.compressedBytes} | ${formatBytes(r.compressedBytes)} |`,
-        `| Cloudflare gate | ${r.cloudflareBytes} | ${formatBytes(r.cloudflareBytes)} |`,
-        `| Layers | ${r.layerCount} | |`,
+        figuresTable(report),
         '',
     ];
-    if (r.baseline)
-        out.push(`Delta against \`${r.baseline.image}\`: **${signed(r.baseline.deltaBytes)}** (${r.measure}).`, '');
-    if (r.topLayers.length) {
-        const withCompressed = r.topLayers.some((l) => l.compressedBytes !== undefined);
-        out.push('#### Largest layers', '', `| Size |${withCompressed ? ' Compressed |' : ''} Instruction |`, `| --- |${withCompressed ? ' --- |' : ''} --- |`);
-        for (const l of r.topLayers) {
-            const made = l.createdBy
-                ? `\`${l.createdBy.replace(/\|/g, '\\|').replace(/`/g, "'")}\``
-                : '(base layer)';
-            const compressed = withCompressed
-                ? ` ${l.compressedBytes === undefined ? '–' : formatBytes(l.compressedBytes)} |`
-                : '';
-            out.push(`| ${formatBytes(l.sizeBytes)} |${compressed} ${made} |`);
-        }
-        out.push('');
-    }
-    if (r.violations.length)
-        out.push('#### Problems', '', ...r.violations.map((v) => `- ❌ ${v.message}`), '');
+    if (report.baseline)
+        out.push(`Delta against \`${report.baseline.image}\`: **${signed(report.baseline.deltaBytes)}** (${report.measure}).`, '');
+    if (report.topLayers.length)
+        out.push('#### Largest layers', '', largestLayersTable(report.topLayers), '');
+    if (report.violations.length)
+        out.push('#### Problems', '', ...problems(report.violations), '');
     return out.join('\n');
 }
+/** The three figures in bytes and in decimal units, and the layer count. */
+function figuresTable(report) {
+    const compressedFrom = report.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed';
+    const row = (label, bytes) => [label, String(bytes), formatBytes(bytes)];
+    return table(['Figure', 'Bytes', ''], [
+        row('Uncompressed', report.uncompressedBytes),
+        row(`Compressed (${compressedFrom})`, report.compressedBytes),
+        row('Cloudflare gate', report.cloudflareBytes),
+        ['Layers', String(report.layerCount), ''],
+    ]);
+}
+/** The largest layers with the instruction that made them (and their compressed size when known). */
+function largestLayersTable(layers) {
+    const withCompressed = layers.some((layer) => layer.compressedBytes !== undefined);
+    const rows = layers.map((layer) => {
+        const made = layer.createdBy ? `\`${cell(layer.createdBy.replace(/`/g, "'"))}\`` : '(base layer)';
+        const compressed = layer.compressedBytes === undefined ? '–' : formatBytes(layer.compressedBytes);
+        return [formatBytes(layer.sizeBytes), ...(withCompressed ? [compressed] : []), made];
+    });
+    return table(['Size', ...(withCompressed ? ['Compressed'] : []), 'Instruction'], rows);
+}
+const problems = (violations) => violations.map((violation) => `- ❌ ${violation.message}`);
 const COMMENT_MARKER = '<!-- slipway:size-budget -->';
 /** The pull request comment: found again and updated in place by its hidden marker. */
-function renderComment(r) {
-    const used = figureOf(r, r.measure);
-    const delta = r.baseline ? signed(r.baseline.deltaBytes) : 'no baseline';
+function report_renderComment(report) {
+    const used = report_figureOf(report, report.measure);
+    const delta = report.baseline ? signed(report.baseline.deltaBytes) : 'no baseline';
     return [
         COMMENT_MARKER,
-        `**Image size** for \`${r.image}\`: ${r.violations.length ? '❌' : '✅'} ${bytes_formatBytes(used)} of ${bytes_formatBytes(r.budgetBytes)} (${r.measure})`,
+        `**Image size** for \`${report.image}\`: ${report.violations.length ? '❌' : '✅'} ${bytes_formatBytes(used)} of ${bytes_formatBytes(report.budgetBytes)} (${report.measure})`,
         '',
-        '| Measure | Size | Delta |',
-        '| --- | --- | --- |',
-        `| ${r.measure} | ${bytes_formatBytes(used)} | ${delta} |`,
-        `| compressed | ${bytes_formatBytes(r.compressedBytes)} | |`,
-        `| uncompressed | ${bytes_formatBytes(r.uncompressedBytes)} | |`,
-        ...(r.violations.length ? ['', ...r.violations.map((v) => `- ❌ ${v.message}`)] : []),
+        markdown_table(['Measure', 'Size', 'Delta'], [
+            [report.measure, bytes_formatBytes(used), delta],
+            ['compressed', bytes_formatBytes(report.compressedBytes), ''],
+            ['uncompressed', bytes_formatBytes(report.uncompressedBytes), ''],
+        ]),
+        ...(report.violations.length ? ['', ...problems(report.violations)] : []),
         '',
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/lib/size/index.ts
+
+
+
+
+
+
+
+
+
+
+
+// The report file is size-budget's contract with the report action (the pull request comment).
+
+/**
+ * size-budget: measure an image three ways (uncompressed; compressed as a registry stores it;
+ * Cloudflare's own gate), check it against a budget, a baseline and a file policy, and report.
+ */
+async function sizeBudget(options, deps) {
+    const engine = await detectEngine(deps.run, deps.env, { probeBuildx: false });
+    const warn = (message) => deps.log.warning(message);
+    const memo = chooseLayerMemo(options.cacheStore, options.cacheDir, warn, deps.cache, deps.env);
+    const context = { deps, bin: engine.bin, memos: await memo.load() };
+    // The history (for the largest layers) is read while the layers stream.
+    const history = readHistory(deps.run, engine.bin, options.image, options.topLayers);
+    const image = await measureImage(context, options.image);
+    const budget = resolveBudget(options.maxSize, options.instanceType);
+    const used = figureOf(image, options.measure);
+    const violations = checkBudget(used, budget, options, deps.log);
+    const baseline = await compareWithBaseline(context, options, used);
+    violations.push(...baseline.violations);
+    violations.push(...(await checkFiles(context, options, image.inspect)));
+    await memo.save(context.memos);
+    const topLayers = withCompressed(await history, image.layers);
+    const report = buildReport(options, image, budget, topLayers, violations, baseline.figures, deps.now());
+    return finish(options, report, deps.env);
+}
+async function inspectImage(run, bin, image) {
+    const result = await run(bin, ['image', 'inspect', '--format', '{{json .}}', image], { silent: true });
+    return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+}
+/** Layer sizes a registry holds for a pushed image (docker manifest inspect), when it answers. */
+async function registryLayers(run, bin, inspect) {
+    for (const ref of inspect.RepoDigests ?? []) {
+        // A loopback registry speaks plain HTTP; any other must verify TLS.
+        const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\//.test(ref);
+        const result = await run(bin, ['manifest', 'inspect', ...(loopback ? ['--insecure'] : []), ref], {
+            silent: true,
+        });
+        if (result.code !== 0)
+            continue;
+        try {
+            const manifest = JSON.parse(result.stdout);
+            if (manifest.layers?.length === inspect.RootFS.Layers?.length)
+                return manifest.layers.map((layer) => layer.size);
+        }
+        catch {
+            /* a manifest list or an unexpected answer: compute instead */
+        }
+    }
+    return undefined;
+}
+/** The three figures of one image: from the registry's manifest when it was pushed, else computed. */
+async function measureImage(context, image) {
+    const { deps, bin, memos } = context;
+    const inspect = await inspectImage(deps.run, bin, image);
+    if (!inspect)
+        throw new UserError(`Image ${image} is not in the local engine: build it first (build-image) or pull it.`);
+    const diffIds = inspect.RootFS.Layers ?? [];
+    const fromRegistry = await registryLayers(deps.run, bin, inspect);
+    const layers = fromRegistry
+        ? diffIds.map((diffId, index) => ({
+            diffId,
+            tarBytes: memos.sizes.get(diffId)?.tarBytes ?? 0,
+            compressedBytes: fromRegistry[index],
+            source: 'registry',
+        }))
+        : await compressLayers(context, image, inspect);
+    return {
+        inspect,
+        uncompressedBytes: inspect.Size,
+        compressedBytes: layers.reduce((sum, layer) => sum + layer.compressedBytes, 0),
+        compressedSource: fromRegistry ? 'registry' : 'computed',
+        cloudflareBytes: cloudflareBytes(inspect.Size, diffIds.length),
+        layers,
+    };
+}
+/** Every layer's gzip size, computed for the layers no earlier run measured; remembered for the next. */
+async function compressLayers(context, image, inspect) {
+    const { log } = context.deps;
+    const started = performance.now();
+    const layers = await log.group(`Compressing the layers of ${image}`, async () => {
+        const result = await measureUnknownLayers(context, image, inspect);
+        log.info(compressedLine(result, (performance.now() - started) / 1000));
+        return result;
+    });
+    remember(context.memos.sizes, layers);
+    return layers;
+}
+/**
+ * Layers not known from earlier runs: from the layer store first (only those layers are read),
+ * then docker save for any it cannot rebuild exactly.
+ */
+async function measureUnknownLayers(context, image, inspect) {
+    const { deps, bin, memos } = context;
+    const diffIds = inspect.RootFS.Layers ?? [];
+    const unknown = new Set(diffIds.filter((diffId) => !memos.sizes.has(diffId)));
+    const store = unknown.size
+        ? await measureFromStore(deps.run, bin, image, inspect, unknown, { own: deps.own })
+        : { measured: [] };
+    remember(memos.sizes, store.measured);
+    if (store.fallback)
+        deps.log.info(`Measuring the rest with docker save: ${store.fallback}.`);
+    const fromStore = new Map(store.measured.map((layer) => [layer.diffId, layer]));
+    // Layers read from the store are in the memo now: docker save reports them as known.
+    const saved = await measureLayers(bin, image, diffIds, memos.sizes, { v1: memos.v1 });
+    return saved.map((layer) => fromStore.get(layer.diffId) ?? layer);
+}
+function remember(sizes, layers) {
+    for (const layer of layers)
+        sizes.set(layer.diffId, { tarBytes: layer.tarBytes, compressedBytes: layer.compressedBytes });
+}
+/** "2 of 11 layers compressed (1 read from the engine's layer store, 1 from docker save), …". */
+function compressedLine(layers, seconds) {
+    const count = (source) => layers.filter((layer) => layer.source === source).length;
+    return `${layers.length - count('memo')} of ${layers.length} layers compressed (${count('store')} read from the engine's layer store, ${count('save')} from docker save), ${count('memo')} known from earlier runs, in ${seconds.toFixed(1)} s.`;
+}
+/** Over the budget is a violation; at warn-at percent of it, a warning. */
+function checkBudget(used, budget, options, log) {
+    const what = `${options.measure} size`;
+    if (used > budget.bytes)
+        return [
+            {
+                kind: 'over-budget',
+                message: `${what} ${formatBytes(used)} (${used} bytes) is over the ${formatBytes(budget.bytes)} budget from ${budget.source} by ${formatBytes(used - budget.bytes)}`,
+            },
+        ];
+    if (used >= (budget.bytes * options.warnAt) / 100)
+        log.warning(`${what} ${formatBytes(used)} is ${((used / budget.bytes) * 100).toFixed(1)}% of its ${formatBytes(budget.bytes)} budget (warn-at ${options.warnAt}%).`);
+    return [];
+}
+/** The delta against the baseline (a saved report, or an image), and a violation past max-increase. */
+async function compareWithBaseline(context, options, used) {
+    const bytes = options.baseline
+        ? await baselineBytes(context, options.baseline, options.measure)
+        : undefined;
+    if (!options.baseline || bytes === undefined)
+        return { violations: [] };
+    const figures = { image: options.baseline, bytes, deltaBytes: used - bytes };
+    if (options.maxIncrease === undefined || figures.deltaBytes <= options.maxIncrease)
+        return { figures, violations: [] };
+    const message = `${options.measure} size grew by ${formatBytes(figures.deltaBytes)} against ${options.baseline}, more than max-increase ${formatBytes(options.maxIncrease)}`;
+    return { figures, violations: [{ kind: 'increase', message }] };
+}
+/** The baseline's figure in the chosen measure; undefined (with a warning) for an image not here. */
+async function baselineBytes(context, baseline, measure) {
+    if (isReportPath(baseline))
+        return figureOf(readReport(baseline), measure);
+    if (!(await inspectImage(context.deps.run, context.bin, baseline))) {
+        context.deps.log.warning(`Baseline image ${baseline} is not in the local engine: no delta (pull it, or pass a saved report).`);
+        return undefined;
+    }
+    return figureOf(await measureImage(context, baseline), measure);
+}
+/** forbid and require, checked against the image's files (listed only when either is given). */
+async function checkFiles(context, options, inspect) {
+    if (!options.forbid.length && !options.require.length)
+        return [];
+    const index = await listImageFiles(context.deps.run, context.bin, options.image);
+    return policyViolations(index, inspect.Config?.Env, options.forbid, options.require);
+}
+function buildReport(options, image, budget, topLayers, violations, baseline, now) {
+    return {
+        format: REPORT_FORMAT,
+        image: options.image,
+        imageId: image.inspect.Id,
+        createdAt: now.toISOString(),
+        measure: options.measure,
+        uncompressedBytes: image.uncompressedBytes,
+        compressedBytes: image.compressedBytes,
+        compressedSource: image.compressedSource,
+        cloudflareBytes: image.cloudflareBytes,
+        layerCount: image.layers.length,
+        budgetBytes: budget.bytes,
+        budgetSource: budget.source,
+        layers: image.layers.map(({ diffId, tarBytes, compressedBytes }) => ({
+            diffId,
+            tarBytes,
+            compressedBytes,
+        })),
+        topLayers,
+        violations,
+        ...(baseline ? { baseline } : {}),
+    };
+}
+/** Writes the report and turns it into outputs, summary, comment and the failure line. */
+function finish(options, report, env) {
+    const reportPath = options.reportPath || join(tempRoot(env), 'slipway-size-report.json');
+    writeReport(reportPath, report);
+    const { violations } = report;
+    const outputs = {
+        uncompressedBytes: report.uncompressedBytes,
+        compressedBytes: report.compressedBytes,
+        cloudflareBytes: report.cloudflareBytes,
+        budgetBytes: report.budgetBytes,
+        withinBudget: !violations.some((violation) => violation.kind === 'over-budget'),
+        deltaBytes: report.baseline ? report.baseline.deltaBytes : '',
+        violations: JSON.stringify(violations),
+        report: reportPath,
+    };
+    const failure = violations.length
+        ? `Size budget failed for ${options.image}: ${violations.map((violation) => violation.message).join('; ')}.`
+        : undefined;
+    const summary = renderSummary(report);
+    return {
+        outputs,
+        summary,
+        ...(failure ? { failure } : {}),
+        report,
+        reportPath,
+        comment: renderComment(report),
+    };
+}
+/** The largest layers with the instruction that made them, from the image history (oldest first). */
+async function readHistory(run, bin, image, count) {
+    if (count <= 0)
+        return { entries: [], count };
+    const result = await run(bin, ['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', image], { silent: true });
+    if (result.code !== 0)
+        return { entries: [], count };
+    const entries = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => {
+        const [size, ...createdBy] = line.split('\t');
+        return { sizeBytes: Number(size), createdBy: tidy(createdBy.join('\t')) };
+    })
+        .reverse()
+        .filter((entry) => entry.sizeBytes > 0);
+    return { entries, count };
+}
+/**
+ * When every layer has content, history entries with content line up with the layers, oldest
+ * first, and carry their compressed size; otherwise (empty layers) it is left out, not guessed.
+ */
+function withCompressed(history, layers) {
+    const matched = history.entries.length === layers.length;
+    return history.entries
+        .map((entry, index) => ({
+        ...entry,
+        ...(matched ? { compressedBytes: layers[index].compressedBytes } : {}),
+    }))
+        .sort((a, b) => b.sizeBytes - a.sizeBytes)
+        .slice(0, history.count);
+}
+/** A history line as the instruction reads in a Dockerfile, at most 100 characters. */
+function tidy(createdBy) {
+    const instruction = createdBy
+        .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+        .replace(/^\/bin\/sh -c /, 'RUN ')
+        .replace(/^\|\d+ (\S+=\S* )+/, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return instruction.length > 100 ? `${instruction.slice(0, 97)}…` : instruction;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/report/index.ts
 
-const cut = (s, n) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+
+/** GitHub refuses descriptions over 140 characters. */
+const MAX_DESCRIPTION = 140;
+function clip(text, limit = MAX_DESCRIPTION) {
+    return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+/** The size-budget report a run wrote (report-path), when the file exists; it becomes the PR comment. */
+function loadSizeReport(path) {
+    return path && (0,external_node_fs_.existsSync)(path) ? report_readReport(path) : undefined;
+}
 /**
  * Reports a run to GitHub: a commit status, the pull request comment (one, found again by its hidden
  * marker and updated in place), and for deploys a GitHub deployment with its environment URL and
- * status. Each call is best effort: a failure is a warning, since the run's own outcome stands.
+ * status. Each call is best effort: a failure is a warning, since the run's own outcome stands; so the
+ * result never carries a failure.
  */
-async function reportToGitHub(o, request, log) {
-    const result = { problems: [] };
-    const attempt = async (what, fn) => {
+async function reportToGitHub(options, deps) {
+    if (!deps.github)
+        throw new Error('reportToGitHub needs the github port (Deps.github)');
+    const problems = [];
+    const reporter = {
+        github: deps.github,
+        options,
+        attempt: bestEffort(deps.log, problems),
+        log: deps.log,
+    };
+    const outputs = { commentId: '', deploymentId: '' };
+    const reported = [await reportStatus(reporter)];
+    const { pullNumber, sizeReport, deployment } = options;
+    if (pullNumber && sizeReport) {
+        const comment = await reportComment(reporter, pullNumber, sizeReport);
+        outputs.commentId = comment.id;
+        reported.push(comment.row);
+    }
+    if (deployment) {
+        const recorded = await reportDeployment(reporter, deployment);
+        outputs.deploymentId = recorded.id;
+        reported.push(recorded.row);
+    }
+    return { outputs, summary: lib_report_renderSummary(reported, problems), problems };
+}
+async function reportStatus({ github, options, attempt }) {
+    const set = await attempt('set the commit status', async () => {
+        await github('POST /repos/{owner}/{repo}/statuses/{sha}', {
+            ...options.repo,
+            sha: options.sha,
+            state: options.state,
+            context: options.statusContext,
+            description: clip(options.description),
+            ...(options.targetUrl ? { target_url: options.targetUrl } : {}),
+        });
+        return true;
+    });
+    return ['commit status', set ? `${options.state} (${markdown_cell(options.statusContext)})` : 'not set'];
+}
+async function reportComment(reporter, pullNumber, sizeReport) {
+    const comment = await reporter.attempt('update the pull request comment', () => upsertSizeComment(reporter, pullNumber, sizeReport));
+    const id = comment ? String(comment.id) : '';
+    return { id, row: ['pull request comment', comment ? `${comment.change} (${id})` : 'not written'] };
+}
+/**
+ * The deployment's id is an output as soon as it exists, even when its status then cannot be set;
+ * both calls' failures read as one: the deployment could not be recorded.
+ */
+async function reportDeployment(reporter, deployment) {
+    const what = 'record the GitHub deployment';
+    const where = markdown_cell(deployment.environment);
+    const id = await reporter.attempt(what, () => createDeployment(reporter, deployment));
+    if (id === undefined)
+        return { id: '', row: ['deployment', `${where}: not recorded`] };
+    const state = await reporter.attempt(what, () => setDeploymentStatus(reporter, deployment, id));
+    return { id: String(id), row: ['deployment', `${where} (${id}): ${state ?? 'status not set'}`] };
+}
+/** The calls' safety net: a failed call is told as a warning (with a hint for a 403) and collected. */
+function bestEffort(log, problems) {
+    return async (what, call) => {
         try {
-            return await fn();
+            return await call();
         }
         catch (err) {
-            const e = err;
-            const hint = e.status === 403 ? ' (the token cannot write here: a fork, or missing permissions)' : '';
-            result.problems.push(`${what}: ${e.status ? `HTTP ${e.status} ` : ''}${e.message}${hint}`);
-            log.warning(`Could not ${what}: ${e.message}${hint}`);
+            const error = err;
+            const hint = error.status === 403 ? ' (the token cannot write here: a fork, or missing permissions)' : '';
+            problems.push(`${what}: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}${hint}`);
+            log.warning(`Could not ${what}: ${error.message}${hint}`);
             return undefined;
         }
     };
-    const base = { owner: o.repo.owner, repo: o.repo.repo };
-    await attempt('set the commit status', () => request('POST /repos/{owner}/{repo}/statuses/{sha}', {
-        ...base,
-        sha: o.sha,
-        state: o.state,
-        context: o.statusContext,
-        description: cut(o.description, 140),
-        ...(o.targetUrl ? { target_url: o.targetUrl } : {}),
-    }));
-    if (o.pullNumber && o.sizeReport) {
-        const body = `${renderComment(o.sizeReport)}\n${o.state === 'success' ? '✅' : '❌'} ${o.description}\n`;
-        await attempt('update the pull request comment', async () => {
-            const { data } = await request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-                ...base,
-                issue_number: o.pullNumber,
-                per_page: 100,
-            });
-            const existing = data.find((c) => c.body?.includes(COMMENT_MARKER));
-            if (existing) {
-                await request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
-                    ...base,
-                    comment_id: existing.id,
-                    body,
-                });
-                result.commentId = existing.id;
-                log.info(`Updated the pull request comment ${existing.id}.`);
-            }
-            else {
-                const created = await request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-                    ...base,
-                    issue_number: o.pullNumber,
-                    body,
-                });
-                result.commentId = created.data.id;
-                log.info(`Created the pull request comment ${result.commentId}.`);
-            }
+}
+/** The size comment: the one already carrying the marker is updated in place, else one is created. */
+async function upsertSizeComment({ github, options, log }, pullNumber, sizeReport) {
+    const verdict = options.state === 'success' ? '✅' : '❌';
+    const body = `${report_renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
+    const { data: comments } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...options.repo,
+        issue_number: pullNumber,
+        per_page: 100,
+    });
+    const existing = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
+    if (existing) {
+        await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+            ...options.repo,
+            comment_id: existing.id,
+            body,
         });
+        log.info(`Updated the pull request comment ${existing.id}.`);
+        return { id: existing.id, change: 'updated' };
     }
-    if (o.deployment) {
-        const d = o.deployment;
-        await attempt('record the GitHub deployment', async () => {
-            const created = await request('POST /repos/{owner}/{repo}/deployments', {
-                ...base,
-                ref: o.sha,
-                environment: d.environment,
-                auto_merge: false,
-                required_contexts: [],
-                description: cut(d.versionId ? `Worker version ${d.versionId}` : o.description, 140),
-                payload: { versionId: d.versionId ?? '', rolledBack: d.rolledBack },
-            });
-            result.deploymentId = created.data.id;
-            const state = o.state === 'success' && !d.rolledBack ? 'success' : 'failure';
-            await request('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
-                ...base,
-                deployment_id: result.deploymentId,
-                state,
-                description: cut(d.rolledBack ? `Rolled back: ${o.description}` : o.description, 140),
-                ...(d.url ? { environment_url: d.url } : {}),
-                ...(o.targetUrl ? { log_url: o.targetUrl } : {}),
-                auto_inactive: state === 'success',
-            });
-            log.info(`GitHub deployment ${result.deploymentId} (${d.environment}): ${state}.`);
-        });
-    }
-    return result;
+    const { data: created } = await github('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...options.repo,
+        issue_number: pullNumber,
+        body,
+    });
+    const id = created.id;
+    log.info(`Created the pull request comment ${id}.`);
+    return { id, change: 'created' };
+}
+/** A GitHub deployment of the commit; its id. */
+async function createDeployment({ github, options }, { environment, versionId, rolledBack }) {
+    const { data: created } = await github('POST /repos/{owner}/{repo}/deployments', {
+        ...options.repo,
+        ref: options.sha,
+        environment,
+        auto_merge: false,
+        required_contexts: [],
+        description: clip(versionId ? `Worker version ${versionId}` : options.description),
+        payload: { versionId: versionId ?? '', rolledBack },
+    });
+    return created.id;
+}
+/** The deployment's status: success only when the run succeeded and was not rolled back. */
+async function setDeploymentStatus({ github, options, log }, { environment, url, rolledBack }, deploymentId) {
+    const state = options.state === 'success' && !rolledBack ? 'success' : 'failure';
+    await github('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+        ...options.repo,
+        deployment_id: deploymentId,
+        state,
+        description: clip(rolledBack ? `Rolled back: ${options.description}` : options.description),
+        ...(url ? { environment_url: url } : {}),
+        ...(options.targetUrl ? { log_url: options.targetUrl } : {}),
+        auto_inactive: state === 'success',
+    });
+    log.info(`GitHub deployment ${deploymentId} (${environment}): ${state}.`);
+    return state;
+}
+function lib_report_renderSummary(reported, problems) {
+    const lines = ['### Slipway report', '', markdown_table(['reported', 'outcome'], reported)];
+    if (problems.length)
+        lines.push('', ...problems.map((problem) => `- ⚠️ ${markdown_cell(problem)}`));
+    return `${lines.join('\n')}\n`;
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 344 modules
-var runner = __nccwpck_require__(3536);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 346 modules
+var runner = __nccwpck_require__(866);
 ;// CONCATENATED MODULE: ./src/lib/core/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
 /** Lines of a multiline input, trimmed, without blanks and `#` comments. Commas also split when asked. */
 function parseList(value, opts = {}) {
     const parts = value.split(/\r?\n/).flatMap((line) => (opts.commas ? line.split(',') : [line]));
-    return parts.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+    return parts.map((part) => part.trim()).filter((part) => part !== '' && !part.startsWith('#'));
 }
 function parseBoolean(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const word = value.trim().toLowerCase();
+    if (word === '')
         return fallback;
-    if (['true', 'yes', '1', 'on'].includes(v))
+    if (['true', 'yes', '1', 'on'].includes(word))
         return true;
-    if (['false', 'no', '0', 'off'].includes(v))
+    if (['false', 'no', '0', 'off'].includes(word))
         return false;
     throw new errors/* UserError */.y(`Input "${name}" is "${value}": use true or false.`);
 }
 function parseChoice(name, value, choices, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const choice = value.trim().toLowerCase();
+    if (choice === '')
         return fallback;
-    if (choices.includes(v))
-        return v;
+    if (choices.includes(choice))
+        return choice;
     throw new errors/* UserError */.y(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 /**
@@ -39456,19 +43728,19 @@ function parseKeyValues(name, value) {
 }
 /** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
 function parseDuration(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const text = value.trim().toLowerCase();
+    if (text === '')
         return fallback;
-    if (/^\d+(\.\d+)?$/.test(v))
-        return Number(v);
-    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+    if (/^\d+(\.\d+)?$/.test(text))
+        return Number(text);
+    const seconds = { ms: 0.001, s: 1, m: 60, h: 3600 };
     let total = 0;
     let consumed = '';
-    for (const m of v.matchAll(re)) {
-        total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
-        consumed += m[0];
+    for (const [part, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+        total += Number(amount) * seconds[unit];
+        consumed += part;
     }
-    if (!consumed || consumed !== v.replace(/\s+/g, '') || total <= 0) {
+    if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
         throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
@@ -39477,11 +43749,11 @@ function parseDuration(name, value, fallback) {
 function parseNumber(name, value, fallback, min, max, integer = false) {
     if (!value.trim())
         return fallback;
-    const n = Number(value);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    const number = Number(value);
+    if (!Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min || number > max) {
         throw new UserError(`Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`);
     }
-    return n;
+    return number;
 }
 /** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
 function parsePath(name, value, fallback) {
@@ -39506,7 +43778,10 @@ const INPUTS = {
     versionId: 'version-id',
     rolledBack: 'rolled-back',
 };
-const OUTPUTS = { commentId: 'comment-id', deploymentId: 'deployment-id' };
+const OUTPUTS = {
+    commentId: 'comment-id',
+    deploymentId: 'deployment-id',
+};
 function readInputs(get) {
     const token = get(INPUTS.token).trim();
     if (!token)
@@ -39533,53 +43808,56 @@ function readInputs(get) {
 
 
 
-
-
 async function run() {
-    const o = readInputs((n) => core/* getInput */.V4(n));
-    core/* setSecret */.Pq(o.token);
+    const inputs = readInputs((name) => core/* getInput */.V4(name));
+    core/* setSecret */.Pq(inputs.token);
+    const octokit = github/* getOctokit */.Q(inputs.token);
+    const deps = (0,runner/* runnerDeps */.TP)({ github: (route, params) => octokit.request(route, params) });
+    const result = await reportToGitHub(reportOptions(inputs), deps);
+    await (0,runner/* publish */.mk)(result, OUTPUTS);
+}
+/** The inputs with what the run's GitHub context says: which commit, which pull request, which run. */
+function reportOptions(inputs) {
     const { /* context */ "_": context } = github;
-    const pr = context.payload.pull_request;
-    const octokit = github/* getOctokit */.Q(o.token);
-    const runUrl = context.runId && process.env.GITHUB_SERVER_URL
-        ? `${process.env.GITHUB_SERVER_URL}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`
-        : undefined;
-    const r = await reportToGitHub({
+    const pullRequest = context.payload.pull_request;
+    const serverUrl = process.env.GITHUB_SERVER_URL;
+    const { owner, repo } = context.repo;
+    return {
         repo: context.repo,
-        sha: pr?.head.sha ?? context.sha,
-        pullNumber: pr?.number,
-        state: o.state,
-        statusContext: o.statusContext,
-        description: o.description,
-        targetUrl: runUrl,
-        sizeReport: o.sizeReport && (0,external_node_fs_.existsSync)(o.sizeReport) ? readReport(o.sizeReport) : undefined,
-        deployment: o.environment
+        // On a pull request, GITHUB_SHA is the merge commit; the status belongs on the head commit.
+        sha: pullRequest?.head.sha ?? context.sha,
+        pullNumber: pullRequest?.number,
+        state: inputs.state,
+        statusContext: inputs.statusContext,
+        description: inputs.description,
+        targetUrl: context.runId && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${context.runId}` : undefined,
+        sizeReport: loadSizeReport(inputs.sizeReport),
+        deployment: inputs.environment
             ? {
-                environment: o.environment,
-                url: o.environmentUrl,
-                versionId: o.versionId,
-                rolledBack: o.rolledBack,
+                environment: inputs.environment,
+                url: inputs.environmentUrl,
+                versionId: inputs.versionId,
+                rolledBack: inputs.rolledBack,
             }
             : undefined,
-    }, (route, params) => octokit.request(route, params), runner/* runnerLog */.t1);
-    core/* setOutput */.uH(OUTPUTS.commentId, r.commentId ? String(r.commentId) : '');
-    core/* setOutput */.uH(OUTPUTS.deploymentId, r.deploymentId ? String(r.deploymentId) : '');
+    };
 }
 
 
 /***/ }),
 
-/***/ 3536:
+/***/ 866:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  mk: () => (/* binding */ publish),
   Cs: () => (/* binding */ runAction),
-  t1: () => (/* binding */ runnerLog)
+  TP: () => (/* binding */ runnerDeps)
 });
 
-// UNUSED EXPORTS: actionsCache, publish, removeOnCancel, runContext, runnerDeps
+// UNUSED EXPORTS: actionsCache, removeOnCancel, runContext, runnerLog
 
 // NAMESPACE OBJECT: ../main/node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -39771,7 +44049,7 @@ var lib_core = __nccwpck_require__(4846);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: ../main/node_modules/@actions/exec/lib/exec.js + 3 modules
-var lib_exec = __nccwpck_require__(1299);
+var exec = __nccwpck_require__(1299);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -39790,23 +44068,23 @@ function getOptions(copy) {
     if (copy) {
         if (typeof copy.followSymbolicLinks === 'boolean') {
             result.followSymbolicLinks = copy.followSymbolicLinks;
-            core.debug(`followSymbolicLinks '${result.followSymbolicLinks}'`);
+            lib_core/* debug */.Yz(`followSymbolicLinks '${result.followSymbolicLinks}'`);
         }
         if (typeof copy.implicitDescendants === 'boolean') {
             result.implicitDescendants = copy.implicitDescendants;
-            core.debug(`implicitDescendants '${result.implicitDescendants}'`);
+            lib_core/* debug */.Yz(`implicitDescendants '${result.implicitDescendants}'`);
         }
         if (typeof copy.matchDirectories === 'boolean') {
             result.matchDirectories = copy.matchDirectories;
-            core.debug(`matchDirectories '${result.matchDirectories}'`);
+            lib_core/* debug */.Yz(`matchDirectories '${result.matchDirectories}'`);
         }
         if (typeof copy.omitBrokenSymbolicLinks === 'boolean') {
             result.omitBrokenSymbolicLinks = copy.omitBrokenSymbolicLinks;
-            core.debug(`omitBrokenSymbolicLinks '${result.omitBrokenSymbolicLinks}'`);
+            lib_core/* debug */.Yz(`omitBrokenSymbolicLinks '${result.omitBrokenSymbolicLinks}'`);
         }
         if (typeof copy.excludeHiddenFiles === 'boolean') {
             result.excludeHiddenFiles = copy.excludeHiddenFiles;
-            core.debug(`excludeHiddenFiles '${result.excludeHiddenFiles}'`);
+            lib_core/* debug */.Yz(`excludeHiddenFiles '${result.excludeHiddenFiles}'`);
         }
     }
     return result;
@@ -39843,7 +44121,7 @@ function dirname(p) {
         return p;
     }
     // Get dirname
-    let result = path.dirname(p);
+    let result = external_path_.dirname(p);
     // Trim trailing slash for Windows UNC root, e.g. \\hello\world\
     if (IS_WINDOWS && /^\\\\[^\\]+\\[^\\]+\\$/.test(result)) {
         result = safeTrimTrailingSeparator(result);
@@ -39855,8 +44133,8 @@ function dirname(p) {
  * or `C:` are expanded based on the current working directory.
  */
 function ensureAbsoluteRoot(root, itemPath) {
-    assert(root, `ensureAbsoluteRoot parameter 'root' must not be empty`);
-    assert(itemPath, `ensureAbsoluteRoot parameter 'itemPath' must not be empty`);
+    external_assert_(root, `ensureAbsoluteRoot parameter 'root' must not be empty`);
+    external_assert_(itemPath, `ensureAbsoluteRoot parameter 'itemPath' must not be empty`);
     // Already rooted
     if (hasAbsoluteRoot(itemPath)) {
         return itemPath;
@@ -39866,7 +44144,7 @@ function ensureAbsoluteRoot(root, itemPath) {
         // Check for itemPath like C: or C:foo
         if (itemPath.match(/^[A-Z]:[^\\/]|^[A-Z]:$/i)) {
             let cwd = process.cwd();
-            assert(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
+            external_assert_(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
             // Drive letter matches cwd? Expand to cwd
             if (itemPath[0].toUpperCase() === cwd[0].toUpperCase()) {
                 // Drive only, e.g. C:
@@ -39891,18 +44169,18 @@ function ensureAbsoluteRoot(root, itemPath) {
         // Check for itemPath like \ or \foo
         else if (normalizeSeparators(itemPath).match(/^\\$|^\\[^\\]/)) {
             const cwd = process.cwd();
-            assert(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
+            external_assert_(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
             return `${cwd[0]}:\\${itemPath.substr(1)}`;
         }
     }
-    assert(hasAbsoluteRoot(root), `ensureAbsoluteRoot parameter 'root' must have an absolute root`);
+    external_assert_(hasAbsoluteRoot(root), `ensureAbsoluteRoot parameter 'root' must have an absolute root`);
     // Otherwise ensure root ends with a separator
     if (root.endsWith('/') || (IS_WINDOWS && root.endsWith('\\'))) {
         // Intentionally empty
     }
     else {
         // Append separator
-        root += path.sep;
+        root += external_path_.sep;
     }
     return root + itemPath;
 }
@@ -39911,7 +44189,7 @@ function ensureAbsoluteRoot(root, itemPath) {
  * `\\hello\share` and `C:\hello` (and using alternate separator).
  */
 function hasAbsoluteRoot(itemPath) {
-    assert(itemPath, `hasAbsoluteRoot parameter 'itemPath' must not be empty`);
+    external_assert_(itemPath, `hasAbsoluteRoot parameter 'itemPath' must not be empty`);
     // Normalize separators
     itemPath = normalizeSeparators(itemPath);
     // Windows
@@ -39927,7 +44205,7 @@ function hasAbsoluteRoot(itemPath) {
  * `\`, `\hello`, `\\hello\share`, `C:`, and `C:\hello` (and using alternate separator).
  */
 function hasRoot(itemPath) {
-    assert(itemPath, `isRooted parameter 'itemPath' must not be empty`);
+    external_assert_(itemPath, `isRooted parameter 'itemPath' must not be empty`);
     // Normalize separators
     itemPath = normalizeSeparators(itemPath);
     // Windows
@@ -39967,11 +44245,11 @@ function safeTrimTrailingSeparator(p) {
     // Normalize separators
     p = normalizeSeparators(p);
     // No trailing slash
-    if (!p.endsWith(path.sep)) {
+    if (!p.endsWith(external_path_.sep)) {
         return p;
     }
     // Check '/' on Linux/macOS and '\' on Windows
-    if (p === path.sep) {
+    if (p === external_path_.sep) {
         return p;
     }
     // On Windows check if drive root. E.g. C:\
@@ -39986,7 +44264,7 @@ function safeTrimTrailingSeparator(p) {
 /**
  * Indicates whether a pattern matches a path
  */
-var internal_match_kind_MatchKind;
+var MatchKind;
 (function (MatchKind) {
     /** Not matched */
     MatchKind[MatchKind["None"] = 0] = "None";
@@ -39996,7 +44274,7 @@ var internal_match_kind_MatchKind;
     MatchKind[MatchKind["File"] = 2] = "File";
     /** Matched */
     MatchKind[MatchKind["All"] = 3] = "All";
-})(internal_match_kind_MatchKind || (internal_match_kind_MatchKind = {}));
+})(MatchKind || (MatchKind = {}));
 //# sourceMappingURL=internal-match-kind.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-pattern-helper.js
 
@@ -40029,14 +44307,14 @@ function getSearchPaths(patterns) {
         // Check for an ancestor search path
         let foundAncestor = false;
         let tempKey = key;
-        let parent = pathHelper.dirname(tempKey);
+        let parent = dirname(tempKey);
         while (parent !== tempKey) {
             if (searchPathMap[parent]) {
                 foundAncestor = true;
                 break;
             }
             tempKey = parent;
-            parent = pathHelper.dirname(tempKey);
+            parent = dirname(tempKey);
         }
         // Include the search pattern in the result
         if (!foundAncestor) {
@@ -40049,7 +44327,7 @@ function getSearchPaths(patterns) {
 /**
  * Matches the patterns against the path
  */
-function match(patterns, itemPath) {
+function internal_pattern_helper_match(patterns, itemPath) {
     let result = MatchKind.None;
     for (const pattern of patterns) {
         if (pattern.negate) {
@@ -40064,7 +44342,7 @@ function match(patterns, itemPath) {
 /**
  * Checks whether to descend further into the directory
  */
-function partialMatch(patterns, itemPath) {
+function internal_pattern_helper_partialMatch(patterns, itemPath) {
     return patterns.some(x => !x.negate && x.partialMatch(itemPath));
 }
 //# sourceMappingURL=internal-pattern-helper.js.map
@@ -41715,7 +45993,7 @@ const minimatch = (p, pattern, options = {}) => {
     if (!options.nocomment && pattern.charAt(0) === '#') {
         return false;
     }
-    return new esm_Minimatch(pattern, options).match(p);
+    return new Minimatch(pattern, options).match(p);
 };
 // Optimized checking for the most common glob patterns.
 const starDotExtRE = /^\*+([^+@!?*[(]*)$/;
@@ -41868,21 +46146,21 @@ minimatch.braceExpand = braceExpand;
 // when it is the *only* thing in a path portion.  Otherwise, any series
 // of * is equivalent to a single *.  Globstar behavior is enabled by
 // default, and can be disabled by setting options.noglobstar.
-const makeRe = (pattern, options = {}) => new esm_Minimatch(pattern, options).makeRe();
+const makeRe = (pattern, options = {}) => new Minimatch(pattern, options).makeRe();
 minimatch.makeRe = makeRe;
-const esm_match = (list, pattern, options = {}) => {
-    const mm = new esm_Minimatch(pattern, options);
+const match = (list, pattern, options = {}) => {
+    const mm = new Minimatch(pattern, options);
     list = list.filter(f => mm.match(f));
     if (mm.options.nonull && !list.length) {
         list.push(pattern);
     }
     return list;
 };
-minimatch.match = esm_match;
+minimatch.match = match;
 // replace stuff like \* with *
 const globMagic = /[?*]|[+@!]\(.*?\)|\[|\]/;
 const esm_regExpEscape = (s) => s.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&');
-class esm_Minimatch {
+class Minimatch {
     options;
     set;
     pattern;
@@ -42814,7 +47092,7 @@ class esm_Minimatch {
 
 /* c8 ignore stop */
 minimatch.AST = AST;
-minimatch.Minimatch = esm_Minimatch;
+minimatch.Minimatch = Minimatch;
 minimatch.escape = escape_escape;
 minimatch.unescape = unescape_unescape;
 //# sourceMappingURL=index.js.map
@@ -42826,7 +47104,7 @@ const internal_path_IS_WINDOWS = process.platform === 'win32';
 /**
  * Helper class for parsing paths into segments
  */
-class internal_path_Path {
+class Path {
     /**
      * Constructs a Path
      * @param itemPath Path or array of segments
@@ -42835,25 +47113,25 @@ class internal_path_Path {
         this.segments = [];
         // String
         if (typeof itemPath === 'string') {
-            assert(itemPath, `Parameter 'itemPath' must not be empty`);
+            external_assert_(itemPath, `Parameter 'itemPath' must not be empty`);
             // Normalize slashes and trim unnecessary trailing slash
-            itemPath = pathHelper.safeTrimTrailingSeparator(itemPath);
+            itemPath = safeTrimTrailingSeparator(itemPath);
             // Not rooted
-            if (!pathHelper.hasRoot(itemPath)) {
-                this.segments = itemPath.split(path.sep);
+            if (!hasRoot(itemPath)) {
+                this.segments = itemPath.split(external_path_.sep);
             }
             // Rooted
             else {
                 // Add all segments, while not at the root
                 let remaining = itemPath;
-                let dir = pathHelper.dirname(remaining);
+                let dir = dirname(remaining);
                 while (dir !== remaining) {
                     // Add the segment
-                    const basename = path.basename(remaining);
+                    const basename = external_path_.basename(remaining);
                     this.segments.unshift(basename);
                     // Truncate the last segment
                     remaining = dir;
-                    dir = pathHelper.dirname(remaining);
+                    dir = dirname(remaining);
                 }
                 // Remainder is the root
                 this.segments.unshift(remaining);
@@ -42862,24 +47140,24 @@ class internal_path_Path {
         // Array
         else {
             // Must not be empty
-            assert(itemPath.length > 0, `Parameter 'itemPath' must not be an empty array`);
+            external_assert_(itemPath.length > 0, `Parameter 'itemPath' must not be an empty array`);
             // Each segment
             for (let i = 0; i < itemPath.length; i++) {
                 let segment = itemPath[i];
                 // Must not be empty
-                assert(segment, `Parameter 'itemPath' must not contain any empty segments`);
+                external_assert_(segment, `Parameter 'itemPath' must not contain any empty segments`);
                 // Normalize slashes
-                segment = pathHelper.normalizeSeparators(itemPath[i]);
+                segment = normalizeSeparators(itemPath[i]);
                 // Root segment
-                if (i === 0 && pathHelper.hasRoot(segment)) {
-                    segment = pathHelper.safeTrimTrailingSeparator(segment);
-                    assert(segment === pathHelper.dirname(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
+                if (i === 0 && hasRoot(segment)) {
+                    segment = safeTrimTrailingSeparator(segment);
+                    external_assert_(segment === dirname(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
                     this.segments.push(segment);
                 }
                 // All other segments
                 else {
                     // Must not contain slash
-                    assert(!segment.includes(path.sep), `Parameter 'itemPath' contains unexpected path separators`);
+                    external_assert_(!segment.includes(external_path_.sep), `Parameter 'itemPath' contains unexpected path separators`);
                     this.segments.push(segment);
                 }
             }
@@ -42892,13 +47170,13 @@ class internal_path_Path {
         // First segment
         let result = this.segments[0];
         // All others
-        let skipSlash = result.endsWith(path.sep) || (internal_path_IS_WINDOWS && /^[A-Z]:$/i.test(result));
+        let skipSlash = result.endsWith(external_path_.sep) || (internal_path_IS_WINDOWS && /^[A-Z]:$/i.test(result));
         for (let i = 1; i < this.segments.length; i++) {
             if (skipSlash) {
                 skipSlash = false;
             }
             else {
-                result += path.sep;
+                result += external_path_.sep;
             }
             result += this.segments[i];
         }
@@ -42915,7 +47193,7 @@ class internal_path_Path {
 
 
 const internal_pattern_IS_WINDOWS = process.platform === 'win32';
-class internal_pattern_Pattern {
+class Pattern {
     constructor(patternOrNegate, isImplicitPattern = false, segments, homedir) {
         /**
          * Indicates whether matches should be excluded from the result set
@@ -42930,9 +47208,9 @@ class internal_pattern_Pattern {
         else {
             // Convert to pattern
             segments = segments || [];
-            assert(segments.length, `Parameter 'segments' must not empty`);
-            const root = internal_pattern_Pattern.getLiteral(segments[0]);
-            assert(root && pathHelper.hasAbsoluteRoot(root), `Parameter 'segments' first element must be a root path`);
+            external_assert_(segments.length, `Parameter 'segments' must not empty`);
+            const root = Pattern.getLiteral(segments[0]);
+            external_assert_(root && hasAbsoluteRoot(root), `Parameter 'segments' first element must be a root path`);
             pattern = new Path(segments).toString().trim();
             if (patternOrNegate) {
                 pattern = `!${pattern}`;
@@ -42944,22 +47222,21 @@ class internal_pattern_Pattern {
             pattern = pattern.substr(1).trim();
         }
         // Normalize slashes and ensures absolute root
-        pattern = internal_pattern_Pattern.fixupPattern(pattern, homedir);
+        pattern = Pattern.fixupPattern(pattern, homedir);
         // Segments
         this.segments = new Path(pattern).segments;
         // Trailing slash indicates the pattern should only match directories, not regular files
-        this.trailingSeparator = pathHelper
-            .normalizeSeparators(pattern)
-            .endsWith(path.sep);
-        pattern = pathHelper.safeTrimTrailingSeparator(pattern);
+        this.trailingSeparator = normalizeSeparators(pattern)
+            .endsWith(external_path_.sep);
+        pattern = safeTrimTrailingSeparator(pattern);
         // Search path (literal path prior to the first glob segment)
         let foundGlob = false;
         const searchSegments = this.segments
-            .map(x => internal_pattern_Pattern.getLiteral(x))
+            .map(x => Pattern.getLiteral(x))
             .filter(x => !foundGlob && !(foundGlob = x === ''));
         this.searchPath = new Path(searchSegments).toString();
         // Root RegExp (required when determining partial match)
-        this.rootRegExp = new RegExp(internal_pattern_Pattern.regExpEscape(searchSegments[0]), internal_pattern_IS_WINDOWS ? 'i' : '');
+        this.rootRegExp = new RegExp(Pattern.regExpEscape(searchSegments[0]), internal_pattern_IS_WINDOWS ? 'i' : '');
         this.isImplicitPattern = isImplicitPattern;
         // Create minimatch
         const minimatchOptions = {
@@ -42980,19 +47257,19 @@ class internal_pattern_Pattern {
         // Last segment is globstar?
         if (this.segments[this.segments.length - 1] === '**') {
             // Normalize slashes
-            itemPath = pathHelper.normalizeSeparators(itemPath);
+            itemPath = normalizeSeparators(itemPath);
             // Append a trailing slash. Otherwise Minimatch will not match the directory immediately
             // preceding the globstar. For example, given the pattern `/foo/**`, Minimatch returns
             // false for `/foo` but returns true for `/foo/`. Append a trailing slash to handle that quirk.
-            if (!itemPath.endsWith(path.sep) && this.isImplicitPattern === false) {
+            if (!itemPath.endsWith(external_path_.sep) && this.isImplicitPattern === false) {
                 // Note, this is safe because the constructor ensures the pattern has an absolute root.
                 // For example, formats like C: and C:foo on Windows are resolved to an absolute root.
-                itemPath = `${itemPath}${path.sep}`;
+                itemPath = `${itemPath}${external_path_.sep}`;
             }
         }
         else {
             // Normalize slashes and trim unnecessary trailing slash
-            itemPath = pathHelper.safeTrimTrailingSeparator(itemPath);
+            itemPath = safeTrimTrailingSeparator(itemPath);
         }
         // Match
         if (this.minimatch.match(itemPath)) {
@@ -43005,9 +47282,9 @@ class internal_pattern_Pattern {
      */
     partialMatch(itemPath) {
         // Normalize slashes and trim unnecessary trailing slash
-        itemPath = pathHelper.safeTrimTrailingSeparator(itemPath);
+        itemPath = safeTrimTrailingSeparator(itemPath);
         // matchOne does not handle root path correctly
-        if (pathHelper.dirname(itemPath) === itemPath) {
+        if (dirname(itemPath) === itemPath) {
             return this.rootRegExp.test(itemPath);
         }
         return this.minimatch.matchOne(itemPath.split(internal_pattern_IS_WINDOWS ? /\\+/ : /\/+/), this.minimatch.set[0], true);
@@ -43026,48 +47303,48 @@ class internal_pattern_Pattern {
      */
     static fixupPattern(pattern, homedir) {
         // Empty
-        assert(pattern, 'pattern cannot be empty');
+        external_assert_(pattern, 'pattern cannot be empty');
         // Must not contain `.` segment, unless first segment
         // Must not contain `..` segment
-        const literalSegments = new Path(pattern).segments.map(x => internal_pattern_Pattern.getLiteral(x));
-        assert(literalSegments.every((x, i) => (x !== '.' || i === 0) && x !== '..'), `Invalid pattern '${pattern}'. Relative pathing '.' and '..' is not allowed.`);
+        const literalSegments = new Path(pattern).segments.map(x => Pattern.getLiteral(x));
+        external_assert_(literalSegments.every((x, i) => (x !== '.' || i === 0) && x !== '..'), `Invalid pattern '${pattern}'. Relative pathing '.' and '..' is not allowed.`);
         // Must not contain globs in root, e.g. Windows UNC path \\foo\b*r
-        assert(!pathHelper.hasRoot(pattern) || literalSegments[0], `Invalid pattern '${pattern}'. Root segment must not contain globs.`);
+        external_assert_(!hasRoot(pattern) || literalSegments[0], `Invalid pattern '${pattern}'. Root segment must not contain globs.`);
         // Normalize slashes
-        pattern = pathHelper.normalizeSeparators(pattern);
+        pattern = normalizeSeparators(pattern);
         // Replace leading `.` segment
-        if (pattern === '.' || pattern.startsWith(`.${path.sep}`)) {
-            pattern = internal_pattern_Pattern.globEscape(process.cwd()) + pattern.substr(1);
+        if (pattern === '.' || pattern.startsWith(`.${external_path_.sep}`)) {
+            pattern = Pattern.globEscape(process.cwd()) + pattern.substr(1);
         }
         // Replace leading `~` segment
-        else if (pattern === '~' || pattern.startsWith(`~${path.sep}`)) {
-            homedir = homedir || os.homedir();
-            assert(homedir, 'Unable to determine HOME directory');
-            assert(pathHelper.hasAbsoluteRoot(homedir), `Expected HOME directory to be a rooted path. Actual '${homedir}'`);
-            pattern = internal_pattern_Pattern.globEscape(homedir) + pattern.substr(1);
+        else if (pattern === '~' || pattern.startsWith(`~${external_path_.sep}`)) {
+            homedir = homedir || external_os_.homedir();
+            external_assert_(homedir, 'Unable to determine HOME directory');
+            external_assert_(hasAbsoluteRoot(homedir), `Expected HOME directory to be a rooted path. Actual '${homedir}'`);
+            pattern = Pattern.globEscape(homedir) + pattern.substr(1);
         }
         // Replace relative drive root, e.g. pattern is C: or C:foo
         else if (internal_pattern_IS_WINDOWS &&
             (pattern.match(/^[A-Z]:$/i) || pattern.match(/^[A-Z]:[^\\]/i))) {
-            let root = pathHelper.ensureAbsoluteRoot('C:\\dummy-root', pattern.substr(0, 2));
+            let root = ensureAbsoluteRoot('C:\\dummy-root', pattern.substr(0, 2));
             if (pattern.length > 2 && !root.endsWith('\\')) {
                 root += '\\';
             }
-            pattern = internal_pattern_Pattern.globEscape(root) + pattern.substr(2);
+            pattern = Pattern.globEscape(root) + pattern.substr(2);
         }
         // Replace relative root, e.g. pattern is \ or \foo
         else if (internal_pattern_IS_WINDOWS && (pattern === '\\' || pattern.match(/^\\[^\\]/))) {
-            let root = pathHelper.ensureAbsoluteRoot('C:\\dummy-root', '\\');
+            let root = ensureAbsoluteRoot('C:\\dummy-root', '\\');
             if (!root.endsWith('\\')) {
                 root += '\\';
             }
-            pattern = internal_pattern_Pattern.globEscape(root) + pattern.substr(1);
+            pattern = Pattern.globEscape(root) + pattern.substr(1);
         }
         // Otherwise ensure absolute root
         else {
-            pattern = pathHelper.ensureAbsoluteRoot(internal_pattern_Pattern.globEscape(process.cwd()), pattern);
+            pattern = ensureAbsoluteRoot(Pattern.globEscape(process.cwd()), pattern);
         }
-        return pathHelper.normalizeSeparators(pattern);
+        return normalizeSeparators(pattern);
     }
     /**
      * Attempts to unescape a pattern segment to create a literal path segment.
@@ -43136,6 +47413,14 @@ class internal_pattern_Pattern {
     }
 }
 //# sourceMappingURL=internal-pattern.js.map
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-search-state.js
+class SearchState {
+    constructor(path, level) {
+        this.path = path;
+        this.level = level;
+    }
+}
+//# sourceMappingURL=internal-search-state.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-globber.js
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -43175,11 +47460,11 @@ var __asyncGenerator = (undefined && undefined.__asyncGenerator) || function (th
 
 
 const internal_globber_IS_WINDOWS = process.platform === 'win32';
-class internal_globber_DefaultGlobber {
+class DefaultGlobber {
     constructor(options) {
         this.patterns = [];
         this.searchPaths = [];
-        this.options = globOptionsHelper.getOptions(options);
+        this.options = getOptions(options);
     }
     getSearchPaths() {
         // Return a copy
@@ -43210,7 +47495,7 @@ class internal_globber_DefaultGlobber {
     globGenerator() {
         return __asyncGenerator(this, arguments, function* globGenerator_1() {
             // Fill in defaults options
-            const options = globOptionsHelper.getOptions(this.options);
+            const options = getOptions(this.options);
             // Implicit descendants?
             const patterns = [];
             for (const pattern of this.patterns) {
@@ -43223,13 +47508,13 @@ class internal_globber_DefaultGlobber {
             }
             // Push the search paths
             const stack = [];
-            for (const searchPath of patternHelper.getSearchPaths(patterns)) {
-                core.debug(`Search path '${searchPath}'`);
+            for (const searchPath of getSearchPaths(patterns)) {
+                lib_core/* debug */.Yz(`Search path '${searchPath}'`);
                 // Exists?
                 try {
                     // Intentionally using lstat. Detection for broken symlink
                     // will be performed later (if following symlinks).
-                    yield __await(fs.promises.lstat(searchPath));
+                    yield __await(external_fs_.promises.lstat(searchPath));
                 }
                 catch (err) {
                     if (err.code === 'ENOENT') {
@@ -43245,13 +47530,13 @@ class internal_globber_DefaultGlobber {
                 // Pop
                 const item = stack.pop();
                 // Match?
-                const match = patternHelper.match(patterns, item.path);
-                const partialMatch = !!match || patternHelper.partialMatch(patterns, item.path);
+                const match = internal_pattern_helper_match(patterns, item.path);
+                const partialMatch = !!match || internal_pattern_helper_partialMatch(patterns, item.path);
                 if (!match && !partialMatch) {
                     continue;
                 }
                 // Stat
-                const stats = yield __await(internal_globber_DefaultGlobber.stat(item, options, traversalChain)
+                const stats = yield __await(DefaultGlobber.stat(item, options, traversalChain)
                 // Broken symlink, or symlink cycle detected, or no longer exists
                 );
                 // Broken symlink, or symlink cycle detected, or no longer exists
@@ -43259,7 +47544,7 @@ class internal_globber_DefaultGlobber {
                     continue;
                 }
                 // Hidden file or directory?
-                if (options.excludeHiddenFiles && path.basename(item.path).match(/^\./)) {
+                if (options.excludeHiddenFiles && external_path_.basename(item.path).match(/^\./)) {
                     continue;
                 }
                 // Directory
@@ -43274,7 +47559,7 @@ class internal_globber_DefaultGlobber {
                     }
                     // Push the child items in reverse
                     const childLevel = item.level + 1;
-                    const childItems = (yield __await(fs.promises.readdir(item.path))).map(x => new SearchState(path.join(item.path, x), childLevel));
+                    const childItems = (yield __await(external_fs_.promises.readdir(item.path))).map(x => new SearchState(external_path_.join(item.path, x), childLevel));
                     stack.push(...childItems.reverse());
                 }
                 // File
@@ -43289,7 +47574,7 @@ class internal_globber_DefaultGlobber {
      */
     static create(patterns, options) {
         return __awaiter(this, void 0, void 0, function* () {
-            const result = new internal_globber_DefaultGlobber(options);
+            const result = new DefaultGlobber(options);
             if (internal_globber_IS_WINDOWS) {
                 patterns = patterns.replace(/\r\n/g, '\n');
                 patterns = patterns.replace(/\r/g, '\n');
@@ -43305,7 +47590,7 @@ class internal_globber_DefaultGlobber {
                     result.patterns.push(new Pattern(line));
                 }
             }
-            result.searchPaths.push(...patternHelper.getSearchPaths(result.patterns));
+            result.searchPaths.push(...getSearchPaths(result.patterns));
             return result;
         });
     }
@@ -43318,12 +47603,12 @@ class internal_globber_DefaultGlobber {
             if (options.followSymbolicLinks) {
                 try {
                     // Use `stat` (following symlinks)
-                    stats = yield fs.promises.stat(item.path);
+                    stats = yield external_fs_.promises.stat(item.path);
                 }
                 catch (err) {
                     if (err.code === 'ENOENT') {
                         if (options.omitBrokenSymbolicLinks) {
-                            core.debug(`Broken symlink '${item.path}'`);
+                            lib_core/* debug */.Yz(`Broken symlink '${item.path}'`);
                             return undefined;
                         }
                         throw new Error(`No information found for the path '${item.path}'. This may indicate a broken symbolic link.`);
@@ -43333,19 +47618,19 @@ class internal_globber_DefaultGlobber {
             }
             else {
                 // Use `lstat` (not following symlinks)
-                stats = yield fs.promises.lstat(item.path);
+                stats = yield external_fs_.promises.lstat(item.path);
             }
             // Note, isDirectory() returns false for the lstat of a symlink
             if (stats.isDirectory() && options.followSymbolicLinks) {
                 // Get the realpath
-                const realPath = yield fs.promises.realpath(item.path);
+                const realPath = yield external_fs_.promises.realpath(item.path);
                 // Fixup the traversal chain to match the item level
                 while (traversalChain.length >= item.level) {
                     traversalChain.pop();
                 }
                 // Test for a cycle
                 if (traversalChain.some((x) => x === realPath)) {
-                    core.debug(`Symlink cycle detected for path '${item.path}' and realpath '${realPath}'`);
+                    lib_core/* debug */.Yz(`Symlink cycle detected for path '${item.path}' and realpath '${realPath}'`);
                     return undefined;
                 }
                 // Update the traversal chain
@@ -43482,47 +47767,47 @@ function glob_hashFiles(patterns_1) {
 }
 //# sourceMappingURL=glob.js.map
 // EXTERNAL MODULE: ../main/node_modules/@actions/io/lib/io.js
-var lib_io = __nccwpck_require__(6413);
+var io = __nccwpck_require__(6413);
 // EXTERNAL MODULE: ../main/node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(3880);
+var semver = __nccwpck_require__(3880);
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/internal/constants.js
-var constants_CacheFilename;
+var CacheFilename;
 (function (CacheFilename) {
     CacheFilename["Gzip"] = "cache.tgz";
     CacheFilename["Zstd"] = "cache.tzst";
-})(constants_CacheFilename || (constants_CacheFilename = {}));
-var constants_CompressionMethod;
+})(CacheFilename || (CacheFilename = {}));
+var CompressionMethod;
 (function (CompressionMethod) {
     CompressionMethod["Gzip"] = "gzip";
     // Long range mode was added to zstd in v1.3.2.
     // This enum is for earlier version of zstd that does not have --long support
     CompressionMethod["ZstdWithoutLong"] = "zstd-without-long";
     CompressionMethod["Zstd"] = "zstd";
-})(constants_CompressionMethod || (constants_CompressionMethod = {}));
-var constants_ArchiveToolType;
+})(CompressionMethod || (CompressionMethod = {}));
+var ArchiveToolType;
 (function (ArchiveToolType) {
     ArchiveToolType["GNU"] = "gnu";
     ArchiveToolType["BSD"] = "bsd";
-})(constants_ArchiveToolType || (constants_ArchiveToolType = {}));
+})(ArchiveToolType || (ArchiveToolType = {}));
 // The default number of retry attempts.
-const constants_DefaultRetryAttempts = 2;
+const DefaultRetryAttempts = 2;
 // The default delay in milliseconds between retry attempts.
-const constants_DefaultRetryDelay = 5000;
+const DefaultRetryDelay = 5000;
 // Socket timeout in milliseconds during download.  If no traffic is received
 // over the socket during this period, the socket is destroyed and the download
 // is aborted.
-const constants_SocketTimeout = 5000;
+const SocketTimeout = 5000;
 // The default path of GNUtar on hosted Windows runners
-const constants_GnuTarPathOnWindows = (/* unused pure expression or super */ null && (`${process.env['PROGRAMFILES']}\\Git\\usr\\bin\\tar.exe`));
+const GnuTarPathOnWindows = `${process.env['PROGRAMFILES']}\\Git\\usr\\bin\\tar.exe`;
 // The default path of BSDtar on hosted Windows runners
-const constants_SystemTarPathOnWindows = (/* unused pure expression or super */ null && (`${process.env['SYSTEMDRIVE']}\\Windows\\System32\\tar.exe`));
-const constants_TarFilename = 'cache.tar';
-const constants_ManifestFilename = 'manifest.txt';
+const SystemTarPathOnWindows = `${process.env['SYSTEMDRIVE']}\\Windows\\System32\\tar.exe`;
+const TarFilename = 'cache.tar';
+const ManifestFilename = 'manifest.txt';
 const CacheFileSizeLimit = 10 * Math.pow(1024, 3); // 10GiB per repository
 // Prefix the cache backend embeds in a read-denial message (v2 twirp
 // GetCacheEntryDownloadURL error or the GHES v1 `_apis/artifactcache` 403 body).
 // Shared so cache.ts and cacheHttpClient.ts match the same contract value.
-const constants_CacheReadDeniedMessagePrefix = 'cache read denied:';
+const CacheReadDeniedMessagePrefix = 'cache read denied:';
 //# sourceMappingURL=constants.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/internal/cacheUtils.js
 var cacheUtils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -43571,15 +47856,15 @@ function createTempDirectory() {
                     baseLocation = '/home';
                 }
             }
-            tempDirectory = path.join(baseLocation, 'actions', 'temp');
+            tempDirectory = external_path_.join(baseLocation, 'actions', 'temp');
         }
-        const dest = path.join(tempDirectory, crypto.randomUUID());
-        yield io.mkdirP(dest);
+        const dest = external_path_.join(tempDirectory, external_crypto_.randomUUID());
+        yield io/* mkdirP */.U$(dest);
         return dest;
     });
 }
 function getArchiveFileSizeInBytes(filePath) {
-    return fs.statSync(filePath).size;
+    return external_fs_.statSync(filePath).size;
 }
 function resolvePaths(patterns) {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
@@ -43587,7 +47872,7 @@ function resolvePaths(patterns) {
         var _d;
         const paths = [];
         const workspace = (_d = process.env['GITHUB_WORKSPACE']) !== null && _d !== void 0 ? _d : process.cwd();
-        const globber = yield glob.create(patterns.join('\n'), {
+        const globber = yield create(patterns.join('\n'), {
             implicitDescendants: false
         });
         try {
@@ -43595,10 +47880,9 @@ function resolvePaths(patterns) {
                 _c = _g.value;
                 _e = false;
                 const file = _c;
-                const relativeFile = path
-                    .relative(workspace, file)
-                    .replace(new RegExp(`\\${path.sep}`, 'g'), '/');
-                core.debug(`Matched: ${relativeFile}`);
+                const relativeFile = external_path_.relative(workspace, file)
+                    .replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/');
+                lib_core/* debug */.Yz(`Matched: ${relativeFile}`);
                 // Paths are made relative so the tar entries are all relative to the root of the workspace.
                 if (relativeFile === '') {
                     // path.relative returns empty string if workspace and file are equal
@@ -43621,16 +47905,16 @@ function resolvePaths(patterns) {
 }
 function unlinkFile(filePath) {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
-        return util.promisify(fs.unlink)(filePath);
+        return external_util_.promisify(external_fs_.unlink)(filePath);
     });
 }
 function getVersion(app_1) {
     return cacheUtils_awaiter(this, arguments, void 0, function* (app, additionalArgs = []) {
         let versionOutput = '';
         additionalArgs.push('--version');
-        core.debug(`Checking ${app} ${additionalArgs.join(' ')}`);
+        lib_core/* debug */.Yz(`Checking ${app} ${additionalArgs.join(' ')}`);
         try {
-            yield exec.exec(`${app}`, additionalArgs, {
+            yield exec/* exec */.m(`${app}`, additionalArgs, {
                 ignoreReturnCode: true,
                 silent: true,
                 listeners: {
@@ -43640,10 +47924,10 @@ function getVersion(app_1) {
             });
         }
         catch (err) {
-            core.debug(err.message);
+            lib_core/* debug */.Yz(err.message);
         }
         versionOutput = versionOutput.trim();
-        core.debug(versionOutput);
+        lib_core/* debug */.Yz(versionOutput);
         return versionOutput;
     });
 }
@@ -43652,7 +47936,7 @@ function getCompressionMethod() {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
         const versionOutput = yield getVersion('zstd', ['--quiet']);
         const version = semver.clean(versionOutput);
-        core.debug(`zstd version: ${version}`);
+        lib_core/* debug */.Yz(`zstd version: ${version}`);
         if (versionOutput === '') {
             return CompressionMethod.Gzip;
         }
@@ -43668,11 +47952,11 @@ function getCacheFileName(compressionMethod) {
 }
 function getGnuTarPathOnWindows() {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
-        if (fs.existsSync(GnuTarPathOnWindows)) {
+        if (external_fs_.existsSync(GnuTarPathOnWindows)) {
             return GnuTarPathOnWindows;
         }
         const versionOutput = yield getVersion('tar');
-        return versionOutput.toLowerCase().includes('gnu tar') ? io.which('tar') : '';
+        return versionOutput.toLowerCase().includes('gnu tar') ? io/* which */.K7('tar') : '';
     });
 }
 function assertDefined(name, value) {
@@ -43695,9 +47979,9 @@ function getCacheVersion(paths, compressionMethod, enableCrossOsArchive = false)
     }
     // Add salt to cache version to support breaking changes in cache entry
     components.push(versionSalt);
-    return crypto.createHash('sha256').update(components.join('|')).digest('hex');
+    return external_crypto_.createHash('sha256').update(components.join('|')).digest('hex');
 }
-function cacheUtils_getRuntimeToken() {
+function getRuntimeToken() {
     const token = process.env['ACTIONS_RUNTIME_TOKEN'];
     if (!token) {
         throw new Error('Unable to get the ACTIONS_RUNTIME_TOKEN env variable');
@@ -44000,7 +48284,7 @@ function extend(namespace) {
     newDebugger.log = this.log;
     return newDebugger;
 }
-/* harmony default export */ const logger_debug = (debugObj);
+/* harmony default export */ const debug = (debugObj);
 //# sourceMappingURL=debug.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@typespec/ts-http-runtime/dist/esm/logger/logger.js
 // Copyright (c) Microsoft Corporation.
@@ -44031,9 +48315,9 @@ function createLoggerContext(options) {
     const registeredLoggers = new Set();
     const logLevelFromEnv = getEnvironmentVariable(options.logLevelEnvVarName);
     let logLevel;
-    const clientLogger = logger_debug(options.namespace);
+    const clientLogger = debug(options.namespace);
     clientLogger.log = (...args) => {
-        logger_debug.log(...args);
+        debug.log(...args);
     };
     function contextSetLogLevel(level) {
         if (level && !isTypeSpecRuntimeLogLevel(level)) {
@@ -44046,7 +48330,7 @@ function createLoggerContext(options) {
                 enabledNamespaces.push(logger.namespace);
             }
         }
-        logger_debug.enable(enabledNamespaces.join(","));
+        debug.enable(enabledNamespaces.join(","));
     }
     if (logLevelFromEnv) {
         // avoid calling setLogLevel because we don't want a mis-set environment variable to crash
@@ -44066,8 +48350,8 @@ function createLoggerContext(options) {
         });
         patchLogMethod(parent, logger);
         if (shouldEnable(logger)) {
-            const enabledNamespaces = logger_debug.disable();
-            logger_debug.enable(enabledNamespaces + "," + logger.namespace);
+            const enabledNamespaces = debug.disable();
+            debug.enable(enabledNamespaces + "," + logger.namespace);
         }
         registeredLoggers.add(logger);
         return logger;
@@ -45287,7 +49571,7 @@ async function userAgentPlatform_setPlatformSpecificData(map) {
 
 
 
-function userAgent_getUserAgentString(telemetryInfo) {
+function getUserAgentString(telemetryInfo) {
     const parts = [];
     for (const [key, value] of telemetryInfo) {
         const token = value ? `${key}/${value}` : key;
@@ -45308,7 +49592,7 @@ async function userAgent_getUserAgentValue(prefix) {
     const runtimeInfo = new Map();
     runtimeInfo.set("ts-http-runtime", SDK_VERSION);
     await setPlatformSpecificData(runtimeInfo);
-    const defaultAgent = userAgent_getUserAgentString(runtimeInfo);
+    const defaultAgent = getUserAgentString(runtimeInfo);
     const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
     return userAgentValue;
 }
@@ -47384,7 +51668,7 @@ const esm_constants_DEFAULT_RETRY_POLICY_COUNT = 3;
 // Licensed under the MIT License.
 
 
-function util_userAgent_getUserAgentString(telemetryInfo) {
+function userAgent_getUserAgentString(telemetryInfo) {
     const parts = [];
     for (const [key, value] of telemetryInfo) {
         const token = value ? `${key}/${value}` : key;
@@ -47405,7 +51689,7 @@ async function util_userAgent_getUserAgentValue(prefix) {
     const runtimeInfo = new Map();
     runtimeInfo.set("core-rest-pipeline", esm_constants_SDK_VERSION);
     await util_userAgentPlatform_setPlatformSpecificData(runtimeInfo);
-    const defaultAgent = util_userAgent_getUserAgentString(runtimeInfo);
+    const defaultAgent = userAgent_getUserAgentString(runtimeInfo);
     const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
     return userAgentValue;
 }
@@ -64722,7 +69006,7 @@ async function esm_util_userAgentPlatform_setPlatformSpecificData(map) {
 // Licensed under the MIT License.
 
 
-function esm_util_userAgent_getUserAgentString(telemetryInfo) {
+function util_userAgent_getUserAgentString(telemetryInfo) {
     const parts = [];
     for (const [key, value] of telemetryInfo) {
         const token = value ? `${key}/${value}` : key;
@@ -64743,7 +69027,7 @@ async function esm_util_userAgent_getUserAgentValue(prefix) {
     const runtimeInfo = new Map();
     runtimeInfo.set("core-rest-pipeline", SDK_VERSION);
     await setPlatformSpecificData(runtimeInfo);
-    const defaultAgent = esm_util_userAgent_getUserAgentString(runtimeInfo);
+    const defaultAgent = util_userAgent_getUserAgentString(runtimeInfo);
     const userAgentValue = prefix ? `${prefix} ${defaultAgent}` : defaultAgent;
     return userAgentValue;
 }
@@ -76903,7 +81187,7 @@ const timeoutInSeconds = {
         },
     },
 };
-const parameters_version = {
+const version = {
     parameterPath: "version",
     mapper: {
         defaultValue: "2026-02-06",
@@ -78611,7 +82895,7 @@ const setPropertiesOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
     ],
     isXML: true,
@@ -78639,7 +82923,7 @@ const getPropertiesOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -78666,7 +82950,7 @@ const getStatisticsOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -78696,7 +82980,7 @@ const listContainersSegmentOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -78726,7 +83010,7 @@ const getUserDelegationKeyOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
     ],
     isXML: true,
@@ -78753,7 +83037,7 @@ const getAccountInfoOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -78781,7 +83065,7 @@ const submitBatchOperationSpec = {
     urlParameters: [url],
     headerParameters: [
         accept,
-        parameters_version,
+        version,
         requestId,
         contentLength,
         multipartContentType,
@@ -78813,7 +83097,7 @@ const filterBlobsOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79012,7 +83296,7 @@ const createOperationSpec = {
     queryParameters: [timeoutInSeconds, restype2],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -79038,7 +83322,7 @@ const container_getPropertiesOperationSpec = {
     queryParameters: [timeoutInSeconds, restype2],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79061,7 +83345,7 @@ const deleteOperationSpec = {
     queryParameters: [timeoutInSeconds, restype2],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79090,7 +83374,7 @@ const setMetadataOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -79131,7 +83415,7 @@ const getAccessPolicyOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79161,7 +83445,7 @@ const setAccessPolicyOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
         access,
         leaseId,
@@ -79192,7 +83476,7 @@ const restoreOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         deletedContainerName,
@@ -79220,7 +83504,7 @@ const renameOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         sourceContainerName,
@@ -79254,7 +83538,7 @@ const container_submitBatchOperationSpec = {
     urlParameters: [url],
     headerParameters: [
         accept,
-        parameters_version,
+        version,
         requestId,
         contentLength,
         multipartContentType,
@@ -79287,7 +83571,7 @@ const container_filterBlobsOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79313,7 +83597,7 @@ const acquireLeaseOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -79344,7 +83628,7 @@ const releaseLeaseOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -79374,7 +83658,7 @@ const renewLeaseOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -79404,7 +83688,7 @@ const breakLeaseOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -79434,7 +83718,7 @@ const changeLeaseOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -79471,7 +83755,7 @@ const listBlobFlatSegmentOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79504,7 +83788,7 @@ const listBlobHierarchySegmentOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79530,7 +83814,7 @@ const container_getAccountInfoOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79805,7 +84089,7 @@ const downloadOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79843,7 +84127,7 @@ const blob_getPropertiesOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79879,7 +84163,7 @@ const blob_deleteOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79908,7 +84192,7 @@ const undeleteOperationSpec = {
     queryParameters: [timeoutInSeconds, comp8],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -79930,7 +84214,7 @@ const setExpiryOperationSpec = {
     queryParameters: [timeoutInSeconds, comp11],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         expiryOptions,
@@ -79954,7 +84238,7 @@ const setHttpHeadersOperationSpec = {
     queryParameters: [comp, timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -79993,7 +84277,7 @@ const setImmutabilityPolicyOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifUnmodifiedSince,
@@ -80023,7 +84307,7 @@ const deleteImmutabilityPolicyOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -80050,7 +84334,7 @@ const setLegalHoldOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         legalHold,
@@ -80073,7 +84357,7 @@ const blob_setMetadataOperationSpec = {
     queryParameters: [timeoutInSeconds, comp6],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -80106,7 +84390,7 @@ const blob_acquireLeaseOperationSpec = {
     queryParameters: [timeoutInSeconds, comp10],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -80136,7 +84420,7 @@ const blob_releaseLeaseOperationSpec = {
     queryParameters: [timeoutInSeconds, comp10],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -80165,7 +84449,7 @@ const blob_renewLeaseOperationSpec = {
     queryParameters: [timeoutInSeconds, comp10],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -80194,7 +84478,7 @@ const blob_changeLeaseOperationSpec = {
     queryParameters: [timeoutInSeconds, comp10],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -80224,7 +84508,7 @@ const blob_breakLeaseOperationSpec = {
     queryParameters: [timeoutInSeconds, comp10],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -80253,7 +84537,7 @@ const createSnapshotOperationSpec = {
     queryParameters: [timeoutInSeconds, comp14],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -80286,7 +84570,7 @@ const startCopyFromURLOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -80328,7 +84612,7 @@ const copyFromURLOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         metadata,
@@ -80377,7 +84661,7 @@ const abortCopyFromURLOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80409,7 +84693,7 @@ const setTierOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80439,7 +84723,7 @@ const blob_getAccountInfoOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
     ],
@@ -80479,7 +84763,7 @@ const queryOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
         leaseId,
         ifModifiedSince,
@@ -80517,7 +84801,7 @@ const getTagsOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80552,7 +84836,7 @@ const setTagsOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
         leaseId,
         ifTags,
@@ -80699,7 +84983,7 @@ const pageBlob_createOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -80748,7 +85032,7 @@ const uploadPagesOperationSpec = {
     queryParameters: [timeoutInSeconds, comp19],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         contentLength,
         leaseId,
@@ -80791,7 +85075,7 @@ const clearPagesOperationSpec = {
     queryParameters: [timeoutInSeconds, comp19],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -80829,7 +85113,7 @@ const uploadPagesFromURLOperationSpec = {
     queryParameters: [timeoutInSeconds, comp19],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -80884,7 +85168,7 @@ const getPageRangesOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80921,7 +85205,7 @@ const getPageRangesDiffOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80951,7 +85235,7 @@ const resizeOperationSpec = {
     queryParameters: [comp, timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -80984,7 +85268,7 @@ const updateSequenceNumberOperationSpec = {
     queryParameters: [comp, timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -81014,7 +85298,7 @@ const copyIncrementalOperationSpec = {
     queryParameters: [timeoutInSeconds, comp21],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         ifModifiedSince,
@@ -81106,7 +85390,7 @@ const appendBlob_createOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -81152,7 +85436,7 @@ const appendBlockOperationSpec = {
     queryParameters: [timeoutInSeconds, comp22],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         contentLength,
         leaseId,
@@ -81192,7 +85476,7 @@ const appendBlockFromUrlOperationSpec = {
     queryParameters: [timeoutInSeconds, comp22],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -81238,7 +85522,7 @@ const sealOperationSpec = {
     queryParameters: [timeoutInSeconds, comp23],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -81369,7 +85653,7 @@ const uploadOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         contentLength,
         metadata,
@@ -81420,7 +85704,7 @@ const putBlobFromUrlOperationSpec = {
     queryParameters: [timeoutInSeconds],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -81480,7 +85764,7 @@ const stageBlockOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         contentLength,
         leaseId,
@@ -81517,7 +85801,7 @@ const stageBlockFromURLOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         contentLength,
@@ -81558,7 +85842,7 @@ const commitBlockListOperationSpec = {
     headerParameters: [
         contentType,
         accept,
-        parameters_version,
+        version,
         requestId,
         metadata,
         leaseId,
@@ -81611,7 +85895,7 @@ const getBlockListOperationSpec = {
     ],
     urlParameters: [url],
     headerParameters: [
-        parameters_version,
+        version,
         requestId,
         accept1,
         leaseId,
@@ -87701,7 +91985,7 @@ const fsCreateReadStream = external_node_fs_.createReadStream;
  * A BlobClient represents a URL to an Azure Storage blob; the blob may be a block blob,
  * append blob, or page blob.
  */
-class Clients_BlobClient extends StorageClient_StorageClient {
+class BlobClient extends StorageClient_StorageClient {
     /**
      * blobContext provided by protocol layer.
      */
@@ -87802,7 +92086,7 @@ class Clients_BlobClient extends StorageClient_StorageClient {
      * @returns A new BlobClient object identical to the source but with the specified snapshot timestamp
      */
     withSnapshot(snapshot) {
-        return new Clients_BlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
+        return new BlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
     }
     /**
      * Creates a new BlobClient object pointing to a version of this blob.
@@ -87812,7 +92096,7 @@ class Clients_BlobClient extends StorageClient_StorageClient {
      * @returns A new BlobClient object pointing to the version of this blob.
      */
     withVersion(versionId) {
-        return new Clients_BlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.VERSIONID, versionId.length === 0 ? undefined : versionId), this.pipeline);
+        return new BlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.VERSIONID, versionId.length === 0 ? undefined : versionId), this.pipeline);
     }
     /**
      * Creates a AppendBlobClient object.
@@ -87826,7 +92110,7 @@ class Clients_BlobClient extends StorageClient_StorageClient {
      *
      */
     getBlockBlobClient() {
-        return new Clients_BlockBlobClient(this.url, this.pipeline);
+        return new BlockBlobClient(this.url, this.pipeline);
     }
     /**
      * Creates a PageBlobClient object.
@@ -88818,7 +93102,7 @@ class Clients_BlobClient extends StorageClient_StorageClient {
 /**
  * AppendBlobClient defines a set of operations applicable to append blobs.
  */
-class AppendBlobClient extends Clients_BlobClient {
+class AppendBlobClient extends BlobClient {
     /**
      * appendBlobsContext provided by protocol layer.
      */
@@ -89112,7 +93396,7 @@ class AppendBlobClient extends Clients_BlobClient {
 /**
  * BlockBlobClient defines a set of operations applicable to block blobs.
  */
-class Clients_BlockBlobClient extends Clients_BlobClient {
+class BlockBlobClient extends BlobClient {
     /**
      * blobContext provided by protocol layer.
      *
@@ -89204,7 +93488,7 @@ class Clients_BlockBlobClient extends Clients_BlobClient {
      * @returns A new BlockBlobClient object identical to the source but with the specified snapshot timestamp.
      */
     withSnapshot(snapshot) {
-        return new Clients_BlockBlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
+        return new BlockBlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
     }
     /**
      * ONLY AVAILABLE IN NODE.JS RUNTIME.
@@ -89761,7 +94045,7 @@ class Clients_BlockBlobClient extends Clients_BlobClient {
 /**
  * PageBlobClient defines a set of operations applicable to page blobs.
  */
-class PageBlobClient extends Clients_BlobClient {
+class PageBlobClient extends BlobClient {
     /**
      * pageBlobsContext provided by protocol layer.
      */
@@ -90821,7 +95105,7 @@ class BlobBatch {
             url = urlOrBlobClient;
             credential = credentialOrOptions;
         }
-        else if (urlOrBlobClient instanceof Clients_BlobClient) {
+        else if (urlOrBlobClient instanceof BlobClient) {
             // Second overload
             url = urlOrBlobClient.url;
             credential = urlOrBlobClient.credential;
@@ -90839,7 +95123,7 @@ class BlobBatch {
                 url: url,
                 credential: credential,
             }, async () => {
-                await new Clients_BlobClient(url, this.batchRequest.createPipeline(credential)).delete(updatedOptions);
+                await new BlobClient(url, this.batchRequest.createPipeline(credential)).delete(updatedOptions);
             });
         });
     }
@@ -90856,7 +95140,7 @@ class BlobBatch {
             credential = credentialOrTier;
             tier = tierOrOptions;
         }
-        else if (urlOrBlobClient instanceof Clients_BlobClient) {
+        else if (urlOrBlobClient instanceof BlobClient) {
             // Second overload
             url = urlOrBlobClient.url;
             credential = urlOrBlobClient.credential;
@@ -90875,7 +95159,7 @@ class BlobBatch {
                 url: url,
                 credential: credential,
             }, async () => {
-                await new Clients_BlobClient(url, this.batchRequest.createPipeline(credential)).setAccessTier(tier, updatedOptions);
+                await new BlobClient(url, this.batchRequest.createPipeline(credential)).setAccessTier(tier, updatedOptions);
             });
         });
     }
@@ -91379,7 +95663,7 @@ class ContainerClient extends StorageClient_StorageClient {
      * @returns A new BlobClient object for the given blob name.
      */
     getBlobClient(blobName) {
-        return new Clients_BlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
+        return new BlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
     }
     /**
      * Creates an {@link AppendBlobClient}
@@ -91417,7 +95701,7 @@ class ContainerClient extends StorageClient_StorageClient {
      * ```
      */
     getBlockBlobClient(blobName) {
-        return new Clients_BlockBlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
+        return new BlockBlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
     }
     /**
      * Creates a {@link PageBlobClient}
@@ -93713,7 +97997,7 @@ class FilesNotFoundError extends Error {
         this.name = 'FilesNotFoundError';
     }
 }
-class errors_InvalidResponseError extends Error {
+class InvalidResponseError extends Error {
     constructor(message) {
         super(message);
         this.name = 'InvalidResponseError';
@@ -93731,7 +98015,7 @@ class GHESNotSupportedError extends Error {
         this.name = 'GHESNotSupportedError';
     }
 }
-class errors_NetworkError extends Error {
+class NetworkError extends Error {
     constructor(code) {
         const message = `Unable to make request: ${code}\nIf you are using self-hosted runners, please make sure your runner has access to all GitHub endpoints: https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/about-self-hosted-runners#communication-between-self-hosted-runners-and-github`;
         super(message);
@@ -93739,7 +98023,7 @@ class errors_NetworkError extends Error {
         this.name = 'NetworkError';
     }
 }
-errors_NetworkError.isNetworkErrorCode = (code) => {
+NetworkError.isNetworkErrorCode = (code) => {
     if (!code)
         return false;
     return [
@@ -93750,19 +98034,19 @@ errors_NetworkError.isNetworkErrorCode = (code) => {
         'EHOSTUNREACH'
     ].includes(code);
 };
-class errors_UsageError extends Error {
+class UsageError extends Error {
     constructor() {
         const message = `Cache storage quota has been hit. Unable to upload any new cache entries.\nMore info on storage limits: https://docs.github.com/en/billing/managing-billing-for-github-actions/about-billing-for-github-actions#calculating-minute-and-storage-spending`;
         super(message);
         this.name = 'UsageError';
     }
 }
-errors_UsageError.isUsageErrorMessage = (msg) => {
+UsageError.isUsageErrorMessage = (msg) => {
     if (!msg)
         return false;
     return msg.includes('insufficient usage');
 };
-class errors_RateLimitError extends Error {
+class RateLimitError extends Error {
     constructor(message) {
         super(message);
         this.name = 'RateLimitError';
@@ -93826,7 +98110,7 @@ class UploadProgress {
         const uploadSpeed = (transferredBytes /
             (1024 * 1024) /
             (elapsedTime / 1000)).toFixed(1);
-        core.info(`Sent ${transferredBytes} of ${this.contentLength} (${percentage}%), ${uploadSpeed} MBs/sec`);
+        lib_core/* info */.pq(`Sent ${transferredBytes} of ${this.contentLength} (${percentage}%), ${uploadSpeed} MBs/sec`);
         if (this.isDone()) {
             this.displayedComplete = true;
         }
@@ -93876,7 +98160,7 @@ class UploadProgress {
  * @param options
  * @returns
  */
-function uploadUtils_uploadCacheArchiveSDK(signedUploadURL, archivePath, options) {
+function uploadCacheArchiveSDK(signedUploadURL, archivePath, options) {
     return uploadUtils_awaiter(this, void 0, void 0, function* () {
         var _a;
         const blobClient = new BlobClient(signedUploadURL);
@@ -93891,7 +98175,7 @@ function uploadUtils_uploadCacheArchiveSDK(signedUploadURL, archivePath, options
         };
         try {
             uploadProgress.startDisplayTimer();
-            core.debug(`BlobClient: ${blobClient.name}:${blobClient.accountName}:${blobClient.containerName}`);
+            lib_core/* debug */.Yz(`BlobClient: ${blobClient.name}:${blobClient.accountName}:${blobClient.containerName}`);
             const response = yield blockBlobClient.uploadFile(archivePath, uploadOptions);
             // TODO: better management of non-retryable errors
             if (response._response.status >= 400) {
@@ -93900,7 +98184,7 @@ function uploadUtils_uploadCacheArchiveSDK(signedUploadURL, archivePath, options
             return response;
         }
         catch (error) {
-            core.warning(`uploadCacheArchiveSDK: internal error uploading cache archive: ${error.message}`);
+            lib_core/* warning */.$e(`uploadCacheArchiveSDK: internal error uploading cache archive: ${error.message}`);
             throw error;
         }
         finally {
@@ -93922,7 +98206,7 @@ var requestUtils_awaiter = (undefined && undefined.__awaiter) || function (thisA
 
 
 
-function requestUtils_isSuccessStatusCode(statusCode) {
+function isSuccessStatusCode(statusCode) {
     if (!statusCode) {
         return false;
     }
@@ -93939,9 +98223,9 @@ function isRetryableStatusCode(statusCode) {
         return false;
     }
     const retryableStatusCodes = [
-        HttpCodes.BadGateway,
-        HttpCodes.ServiceUnavailable,
-        HttpCodes.GatewayTimeout
+        lib/* HttpCodes */.Hv.BadGateway,
+        lib/* HttpCodes */.Hv.ServiceUnavailable,
+        lib/* HttpCodes */.Hv.GatewayTimeout
     ];
     return retryableStatusCodes.includes(statusCode);
 }
@@ -93978,9 +98262,9 @@ function retry(name_1, method_1, getStatusCode_1) {
                 isRetryable = isRetryableStatusCode(statusCode);
                 errorMessage = `Cache service responded with ${statusCode}`;
             }
-            core.debug(`${name} - Attempt ${attempt} of ${maxAttempts} failed with error: ${errorMessage}`);
+            lib_core/* debug */.Yz(`${name} - Attempt ${attempt} of ${maxAttempts} failed with error: ${errorMessage}`);
             if (!isRetryable) {
-                core.debug(`${name} - Error is not retryable`);
+                lib_core/* debug */.Yz(`${name} - Error is not retryable`);
                 break;
             }
             yield sleep(delay);
@@ -93989,13 +98273,13 @@ function retry(name_1, method_1, getStatusCode_1) {
         throw Error(`${name} failed: ${errorMessage}`);
     });
 }
-function requestUtils_retryTypedResponse(name_1, method_1) {
+function retryTypedResponse(name_1, method_1) {
     return requestUtils_awaiter(this, arguments, void 0, function* (name, method, maxAttempts = DefaultRetryAttempts, delay = DefaultRetryDelay) {
         return yield retry(name, method, (response) => response.statusCode, maxAttempts, delay, 
         // If the error object contains the statusCode property, extract it and return
         // an TypedResponse<T> so it can be processed by the retry logic.
         (error) => {
-            if (error instanceof HttpClientError) {
+            if (error instanceof lib/* HttpClientError */.Kg) {
                 return {
                     statusCode: error.statusCode,
                     result: null,
@@ -94009,7 +98293,7 @@ function requestUtils_retryTypedResponse(name_1, method_1) {
         });
     });
 }
-function requestUtils_retryHttpClientResponse(name_1, method_1) {
+function retryHttpClientResponse(name_1, method_1) {
     return requestUtils_awaiter(this, arguments, void 0, function* (name, method, maxAttempts = DefaultRetryAttempts, delay = DefaultRetryDelay) {
         return yield retry(name, method, (response) => response.message.statusCode, maxAttempts, delay);
     });
@@ -94043,7 +98327,7 @@ var downloadUtils_awaiter = (undefined && undefined.__awaiter) || function (this
  */
 function pipeResponseToStream(response, output) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
-        const pipeline = util.promisify(stream.pipeline);
+        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
         yield pipeline(response.message, output);
     });
 }
@@ -94071,7 +98355,7 @@ class DownloadProgress {
         this.segmentIndex = this.segmentIndex + 1;
         this.segmentSize = segmentSize;
         this.receivedBytes = 0;
-        core.debug(`Downloading segment at offset ${this.segmentOffset} with length ${this.segmentSize}...`);
+        lib_core/* debug */.Yz(`Downloading segment at offset ${this.segmentOffset} with length ${this.segmentSize}...`);
     }
     /**
      * Sets the number of bytes received for the current segment.
@@ -94107,7 +98391,7 @@ class DownloadProgress {
         const downloadSpeed = (transferredBytes /
             (1024 * 1024) /
             (elapsedTime / 1000)).toFixed(1);
-        core.info(`Received ${transferredBytes} of ${this.contentLength} (${percentage}%), ${downloadSpeed} MBs/sec`);
+        lib_core/* info */.pq(`Received ${transferredBytes} of ${this.contentLength} (${percentage}%), ${downloadSpeed} MBs/sec`);
         if (this.isDone()) {
             this.displayedComplete = true;
         }
@@ -94153,28 +98437,28 @@ class DownloadProgress {
  * @param archiveLocation the URL for the cache
  * @param archivePath the local path where the cache is saved
  */
-function downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath) {
+function downloadCacheHttpClient(archiveLocation, archivePath) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
-        const writeStream = fs.createWriteStream(archivePath);
-        const httpClient = new HttpClient('actions/cache');
+        const writeStream = external_fs_.createWriteStream(archivePath);
+        const httpClient = new lib/* HttpClient */.Qq('actions/cache');
         const downloadResponse = yield retryHttpClientResponse('downloadCache', () => downloadUtils_awaiter(this, void 0, void 0, function* () { return httpClient.get(archiveLocation); }));
         // Abort download if no traffic received over the socket.
         downloadResponse.message.socket.setTimeout(SocketTimeout, () => {
             downloadResponse.message.destroy();
-            core.debug(`Aborting download, socket timed out after ${SocketTimeout} ms`);
+            lib_core/* debug */.Yz(`Aborting download, socket timed out after ${SocketTimeout} ms`);
         });
         yield pipeResponseToStream(downloadResponse, writeStream);
         // Validate download size.
         const contentLengthHeader = downloadResponse.message.headers['content-length'];
         if (contentLengthHeader) {
             const expectedLength = parseInt(contentLengthHeader);
-            const actualLength = utils.getArchiveFileSizeInBytes(archivePath);
+            const actualLength = getArchiveFileSizeInBytes(archivePath);
             if (actualLength !== expectedLength) {
                 throw new Error(`Incomplete download. Expected file size: ${expectedLength}, actual file size: ${actualLength}`);
             }
         }
         else {
-            core.debug('Unable to validate download, no Content-Length header');
+            lib_core/* debug */.Yz('Unable to validate download, no Content-Length header');
         }
     });
 }
@@ -94184,11 +98468,11 @@ function downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath) {
  * @param archiveLocation the URL for the cache
  * @param archivePath the local path where the cache is saved
  */
-function downloadUtils_downloadCacheHttpClientConcurrent(archiveLocation, archivePath, options) {
+function downloadCacheHttpClientConcurrent(archiveLocation, archivePath, options) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
         var _a;
-        const archiveDescriptor = yield fs.promises.open(archivePath, 'w');
-        const httpClient = new HttpClient('actions/cache', undefined, {
+        const archiveDescriptor = yield external_fs_.promises.open(archivePath, 'w');
+        const httpClient = new lib/* HttpClient */.Qq('actions/cache', undefined, {
             socketTimeout: options.timeoutInMs,
             keepAlive: true
         });
@@ -94294,7 +98578,7 @@ function downloadSegment(httpClient, archiveLocation, offset, count) {
  * @param archivePath the local path where the cache is saved
  * @param options the download options with the defaults set
  */
-function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, options) {
+function downloadCacheStorageSDK(archiveLocation, archivePath, options) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
         var _a;
         const client = new BlockBlobClient(archiveLocation, undefined, {
@@ -94309,8 +98593,8 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
         if (contentLength < 0) {
             // We should never hit this condition, but just in case fall back to downloading the
             // file as one large stream
-            core.debug('Unable to determine content length, downloading file with http-client...');
-            yield downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath);
+            lib_core/* debug */.Yz('Unable to determine content length, downloading file with http-client...');
+            yield downloadCacheHttpClient(archiveLocation, archivePath);
         }
         else {
             // Use downloadToBuffer for faster downloads, since internally it splits the
@@ -94320,9 +98604,9 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
             // on 64-bit systems), split the download into multiple segments
             // ~2 GB = 2147483647, beyond this, we start getting out of range error. So, capping it accordingly.
             // Updated segment size to 128MB = 134217728 bytes, to complete a segment faster and fail fast
-            const maxSegmentSize = Math.min(134217728, buffer.constants.MAX_LENGTH);
+            const maxSegmentSize = Math.min(134217728, external_buffer_namespaceObject.constants.MAX_LENGTH);
             const downloadProgress = new DownloadProgress(contentLength);
-            const fd = fs.openSync(archivePath, 'w');
+            const fd = external_fs_.openSync(archivePath, 'w');
             try {
                 downloadProgress.startDisplayTimer();
                 const controller = new AbortController();
@@ -94341,13 +98625,13 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
                         throw new Error('Aborting cache download as the download time exceeded the timeout.');
                     }
                     else if (Buffer.isBuffer(result)) {
-                        fs.writeFileSync(fd, result);
+                        external_fs_.writeFileSync(fd, result);
                     }
                 }
             }
             finally {
                 downloadProgress.stopDisplayTimer();
-                fs.closeSync(fd);
+                external_fs_.closeSync(fd);
             }
         }
     });
@@ -94370,7 +98654,7 @@ const promiseWithTimeout = (timeoutMs, promise) => downloadUtils_awaiter(void 0,
  *
  * @param copy the original upload options
  */
-function options_getUploadOptions(copy) {
+function getUploadOptions(copy) {
     // Defaults if not overriden
     const result = {
         useAzureSdk: false,
@@ -94399,9 +98683,9 @@ function options_getUploadOptions(copy) {
     result.uploadChunkSize = !isNaN(Number(process.env['CACHE_UPLOAD_CHUNK_SIZE']))
         ? Math.min(128 * 1024 * 1024, Number(process.env['CACHE_UPLOAD_CHUNK_SIZE']) * 1024 * 1024)
         : result.uploadChunkSize;
-    core.debug(`Use Azure SDK: ${result.useAzureSdk}`);
-    core.debug(`Upload concurrency: ${result.uploadConcurrency}`);
-    core.debug(`Upload chunk size: ${result.uploadChunkSize}`);
+    lib_core/* debug */.Yz(`Use Azure SDK: ${result.useAzureSdk}`);
+    lib_core/* debug */.Yz(`Upload concurrency: ${result.uploadConcurrency}`);
+    lib_core/* debug */.Yz(`Upload chunk size: ${result.uploadChunkSize}`);
     return result;
 }
 /**
@@ -94409,7 +98693,7 @@ function options_getUploadOptions(copy) {
  *
  * @param copy the original download options
  */
-function options_getDownloadOptions(copy) {
+function getDownloadOptions(copy) {
     const result = {
         useAzureSdk: false,
         concurrentBlobDownloads: true,
@@ -94444,15 +98728,65 @@ function options_getDownloadOptions(copy) {
         isFinite(Number(segmentDownloadTimeoutMins))) {
         result.segmentTimeoutInMs = Number(segmentDownloadTimeoutMins) * 60 * 1000;
     }
-    core.debug(`Use Azure SDK: ${result.useAzureSdk}`);
-    core.debug(`Download concurrency: ${result.downloadConcurrency}`);
-    core.debug(`Request timeout (ms): ${result.timeoutInMs}`);
-    core.debug(`Cache segment download timeout mins env var: ${process.env['SEGMENT_DOWNLOAD_TIMEOUT_MINS']}`);
-    core.debug(`Segment download timeout (ms): ${result.segmentTimeoutInMs}`);
-    core.debug(`Lookup only: ${result.lookupOnly}`);
+    lib_core/* debug */.Yz(`Use Azure SDK: ${result.useAzureSdk}`);
+    lib_core/* debug */.Yz(`Download concurrency: ${result.downloadConcurrency}`);
+    lib_core/* debug */.Yz(`Request timeout (ms): ${result.timeoutInMs}`);
+    lib_core/* debug */.Yz(`Cache segment download timeout mins env var: ${process.env['SEGMENT_DOWNLOAD_TIMEOUT_MINS']}`);
+    lib_core/* debug */.Yz(`Segment download timeout (ms): ${result.segmentTimeoutInMs}`);
+    lib_core/* debug */.Yz(`Lookup only: ${result.lookupOnly}`);
     return result;
 }
 //# sourceMappingURL=options.js.map
+;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/internal/config.js
+function isGhes() {
+    const ghUrl = new URL(process.env['GITHUB_SERVER_URL'] || 'https://github.com');
+    const hostname = ghUrl.hostname.trimEnd().toUpperCase();
+    const isGitHubHost = hostname === 'GITHUB.COM';
+    const isGheHost = hostname.endsWith('.GHE.COM');
+    const isLocalHost = hostname.endsWith('.LOCALHOST');
+    return !isGitHubHost && !isGheHost && !isLocalHost;
+}
+function getCacheServiceVersion() {
+    // Cache service v2 is not supported on GHES. We will default to
+    // cache service v1 even if the feature flag was enabled by user.
+    if (isGhes())
+        return 'v1';
+    return process.env['ACTIONS_CACHE_SERVICE_V2'] ? 'v2' : 'v1';
+}
+// The cache-mode lattice: readable = {read, write}, writable = {write,
+// write-only}, none = neither.
+const KNOWN_CACHE_MODES = ['none', 'read', 'write', 'write-only'];
+// The effective cache-mode exported by the runner, or '' when not set.
+function getCacheMode() {
+    return (process.env['ACTIONS_CACHE_MODE'] || '').trim().toLowerCase();
+}
+// Unset or unrecognized modes are permissive so behavior matches today.
+function isCacheReadable(mode) {
+    if (!KNOWN_CACHE_MODES.includes(mode))
+        return true;
+    return mode === 'read' || mode === 'write';
+}
+function isCacheWritable(mode) {
+    if (!KNOWN_CACHE_MODES.includes(mode))
+        return true;
+    return mode === 'write' || mode === 'write-only';
+}
+function getCacheServiceURL() {
+    const version = getCacheServiceVersion();
+    // Based on the version of the cache service, we will determine which
+    // URL to use.
+    switch (version) {
+        case 'v1':
+            return (process.env['ACTIONS_CACHE_URL'] ||
+                process.env['ACTIONS_RESULTS_URL'] ||
+                '');
+        case 'v2':
+            return process.env['ACTIONS_RESULTS_URL'] || '';
+        default:
+            throw new Error(`Unsupported cache service version: ${version}`);
+    }
+}
+//# sourceMappingURL=config.js.map
 // EXTERNAL MODULE: ../main/node_modules/@actions/cache/lib/internal/shared/package-version.cjs
 var package_version = __nccwpck_require__(4206);
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/internal/shared/user-agent.js
@@ -94461,7 +98795,7 @@ var package_version = __nccwpck_require__(4206);
  * Ensure that this User Agent String is used in all HTTP calls so that we can monitor telemetry between different versions of this package
  */
 function user_agent_getUserAgentString() {
-    return `@actions/cache-${version}`;
+    return `@actions/cache-${package_version.version}`;
 }
 //# sourceMappingURL=user-agent.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/internal/cacheHttpClient.js
@@ -94493,7 +98827,7 @@ function getCacheApiUrl(resource) {
         throw new Error('Cache Service Url not found, unable to restore cache.');
     }
     const url = `${baseUrl}_apis/artifactcache/${resource}`;
-    core.debug(`Resource Url: ${url}`);
+    lib_core/* debug */.Yz(`Resource Url: ${url}`);
     return url;
 }
 function createAcceptHeader(type, apiVersion) {
@@ -94509,20 +98843,20 @@ function getRequestOptions() {
 }
 function createHttpClient() {
     const token = process.env['ACTIONS_RUNTIME_TOKEN'] || '';
-    const bearerCredentialHandler = new BearerCredentialHandler(token);
-    return new HttpClient(getUserAgentString(), [bearerCredentialHandler], getRequestOptions());
+    const bearerCredentialHandler = new auth/* BearerCredentialHandler */.tZ(token);
+    return new lib/* HttpClient */.Qq(user_agent_getUserAgentString(), [bearerCredentialHandler], getRequestOptions());
 }
 function getCacheEntry(keys, paths, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         var _a;
         const httpClient = createHttpClient();
-        const version = utils.getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
+        const version = getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
         const resource = `cache?keys=${encodeURIComponent(keys.join(','))}&version=${version}`;
         const response = yield retryTypedResponse('getCacheEntry', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () { return httpClient.getJson(getCacheApiUrl(resource)); }));
         // Cache not found
         if (response.statusCode === 204) {
             // List cache for primary key only if cache miss occurs
-            if (core.isDebug()) {
+            if (lib_core/* isDebug */._o()) {
                 yield printCachesListForDiagnostics(keys[0], httpClient, version);
             }
             return null;
@@ -94542,9 +98876,9 @@ function getCacheEntry(keys, paths, options) {
             // Cache achiveLocation not found. This should never happen, and hence bail out.
             throw new Error('Cache not found.');
         }
-        core.setSecret(cacheDownloadUrl);
-        core.debug(`Cache Result:`);
-        core.debug(JSON.stringify(cacheResult));
+        lib_core/* setSecret */.Pq(cacheDownloadUrl);
+        lib_core/* debug */.Yz(`Cache Result:`);
+        lib_core/* debug */.Yz(JSON.stringify(cacheResult));
         return cacheResult;
     });
 }
@@ -94556,9 +98890,9 @@ function printCachesListForDiagnostics(key, httpClient, version) {
             const cacheListResult = response.result;
             const totalCount = cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.totalCount;
             if (totalCount && totalCount > 0) {
-                core.debug(`No matching cache found for cache key '${key}', version '${version} and scope ${process.env['GITHUB_REF']}. There exist one or more cache(s) with similar key but they have different version or scope. See more info on cache matching here: https://docs.github.com/en/actions/using-workflows/caching-dependencies-to-speed-up-workflows#matching-a-cache-key \nOther caches with similar key:`);
+                lib_core/* debug */.Yz(`No matching cache found for cache key '${key}', version '${version} and scope ${process.env['GITHUB_REF']}. There exist one or more cache(s) with similar key but they have different version or scope. See more info on cache matching here: https://docs.github.com/en/actions/using-workflows/caching-dependencies-to-speed-up-workflows#matching-a-cache-key \nOther caches with similar key:`);
                 for (const cacheEntry of (cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.artifactCaches) || []) {
-                    core.debug(`Cache Key: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheKey}, Cache Version: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheVersion}, Cache Scope: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.scope}, Cache Created: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.creationTime}`);
+                    lib_core/* debug */.Yz(`Cache Key: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheKey}, Cache Version: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheVersion}, Cache Scope: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.scope}, Cache Created: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.creationTime}`);
                 }
             }
         }
@@ -94566,7 +98900,7 @@ function printCachesListForDiagnostics(key, httpClient, version) {
 }
 function downloadCache(archiveLocation, archivePath, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
-        const archiveUrl = new URL(archiveLocation);
+        const archiveUrl = new external_url_.URL(archiveLocation);
         const downloadOptions = getDownloadOptions(options);
         if (archiveUrl.hostname.endsWith('.blob.core.windows.net')) {
             if (downloadOptions.useAzureSdk) {
@@ -94591,7 +98925,7 @@ function downloadCache(archiveLocation, archivePath, options) {
 function reserveCache(key, paths, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         const httpClient = createHttpClient();
-        const version = utils.getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
+        const version = getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
         const reserveCacheRequest = {
             key,
             version,
@@ -94613,7 +98947,7 @@ function getContentRange(start, end) {
 }
 function uploadChunk(httpClient, resourceUrl, openStream, start, end) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
-        core.debug(`Uploading chunk of size ${end - start + 1} bytes at offset ${start} with content range: ${getContentRange(start, end)}`);
+        lib_core/* debug */.Yz(`Uploading chunk of size ${end - start + 1} bytes at offset ${start} with content range: ${getContentRange(start, end)}`);
         const additionalHeaders = {
             'Content-Type': 'application/octet-stream',
             'Content-Range': getContentRange(start, end)
@@ -94629,14 +98963,14 @@ function uploadChunk(httpClient, resourceUrl, openStream, start, end) {
 function uploadFile(httpClient, cacheId, archivePath, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         // Upload Chunks
-        const fileSize = utils.getArchiveFileSizeInBytes(archivePath);
+        const fileSize = getArchiveFileSizeInBytes(archivePath);
         const resourceUrl = getCacheApiUrl(`caches/${cacheId.toString()}`);
-        const fd = fs.openSync(archivePath, 'r');
+        const fd = external_fs_.openSync(archivePath, 'r');
         const uploadOptions = getUploadOptions(options);
-        const concurrency = utils.assertDefined('uploadConcurrency', uploadOptions.uploadConcurrency);
-        const maxChunkSize = utils.assertDefined('uploadChunkSize', uploadOptions.uploadChunkSize);
+        const concurrency = assertDefined('uploadConcurrency', uploadOptions.uploadConcurrency);
+        const maxChunkSize = assertDefined('uploadChunkSize', uploadOptions.uploadChunkSize);
         const parallelUploads = [...new Array(concurrency).keys()];
-        core.debug('Awaiting all uploads');
+        lib_core/* debug */.Yz('Awaiting all uploads');
         let offset = 0;
         try {
             yield Promise.all(parallelUploads.map(() => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
@@ -94645,8 +98979,7 @@ function uploadFile(httpClient, cacheId, archivePath, options) {
                     const start = offset;
                     const end = offset + chunkSize - 1;
                     offset += maxChunkSize;
-                    yield uploadChunk(httpClient, resourceUrl, () => fs
-                        .createReadStream(archivePath, {
+                    yield uploadChunk(httpClient, resourceUrl, () => external_fs_.createReadStream(archivePath, {
                         fd,
                         start,
                         end,
@@ -94659,7 +98992,7 @@ function uploadFile(httpClient, cacheId, archivePath, options) {
             })));
         }
         finally {
-            fs.closeSync(fd);
+            external_fs_.closeSync(fd);
         }
         return;
     });
@@ -94684,17 +99017,17 @@ function saveCache(cacheId, archivePath, signedUploadURL, options) {
         }
         else {
             const httpClient = createHttpClient();
-            core.debug('Upload cache');
+            lib_core/* debug */.Yz('Upload cache');
             yield uploadFile(httpClient, cacheId, archivePath, options);
             // Commit Cache
-            core.debug('Commiting cache');
-            const cacheSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.info(`Cache Size: ~${Math.round(cacheSize / (1024 * 1024))} MB (${cacheSize} B)`);
+            lib_core/* debug */.Yz('Commiting cache');
+            const cacheSize = getArchiveFileSizeInBytes(archivePath);
+            lib_core/* info */.pq(`Cache Size: ~${Math.round(cacheSize / (1024 * 1024))} MB (${cacheSize} B)`);
             const commitCacheResponse = yield commitCache(httpClient, cacheId, cacheSize);
             if (!isSuccessStatusCode(commitCacheResponse.statusCode)) {
                 throw new Error(`Cache service responded with ${commitCacheResponse.statusCode} during commit cache.`);
             }
-            core.info('Cache saved successfully');
+            lib_core/* info */.pq('Cache saved successfully');
         }
     });
 }
@@ -95228,7 +99561,7 @@ const CacheService = new commonjs/* ServiceType */.C0("github.actions.results.ap
 //# sourceMappingURL=cache.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/cache/lib/generated/results/api/v1/cache.twirp-client.js
 
-class cache_twirp_client_CacheServiceClientJSON {
+class CacheServiceClientJSON {
     constructor(rpc) {
         this.rpc = rpc;
         this.CreateCacheEntry.bind(this);
@@ -95236,32 +99569,32 @@ class cache_twirp_client_CacheServiceClientJSON {
         this.GetCacheEntryDownloadURL.bind(this);
     }
     CreateCacheEntry(request) {
-        const data = CreateCacheEntryRequest.toJson(request, {
+        const data = cache_CreateCacheEntryRequest.toJson(request, {
             useProtoFieldName: true,
             emitDefaultValues: false,
         });
         const promise = this.rpc.request("github.actions.results.api.v1.CacheService", "CreateCacheEntry", "application/json", data);
-        return promise.then((data) => CreateCacheEntryResponse.fromJson(data, {
+        return promise.then((data) => cache_CreateCacheEntryResponse.fromJson(data, {
             ignoreUnknownFields: true,
         }));
     }
     FinalizeCacheEntryUpload(request) {
-        const data = FinalizeCacheEntryUploadRequest.toJson(request, {
+        const data = cache_FinalizeCacheEntryUploadRequest.toJson(request, {
             useProtoFieldName: true,
             emitDefaultValues: false,
         });
         const promise = this.rpc.request("github.actions.results.api.v1.CacheService", "FinalizeCacheEntryUpload", "application/json", data);
-        return promise.then((data) => FinalizeCacheEntryUploadResponse.fromJson(data, {
+        return promise.then((data) => cache_FinalizeCacheEntryUploadResponse.fromJson(data, {
             ignoreUnknownFields: true,
         }));
     }
     GetCacheEntryDownloadURL(request) {
-        const data = GetCacheEntryDownloadURLRequest.toJson(request, {
+        const data = cache_GetCacheEntryDownloadURLRequest.toJson(request, {
             useProtoFieldName: true,
             emitDefaultValues: false,
         });
         const promise = this.rpc.request("github.actions.results.api.v1.CacheService", "GetCacheEntryDownloadURL", "application/json", data);
-        return promise.then((data) => GetCacheEntryDownloadURLResponse.fromJson(data, {
+        return promise.then((data) => cache_GetCacheEntryDownloadURLResponse.fromJson(data, {
             ignoreUnknownFields: true,
         }));
     }
@@ -95316,12 +99649,12 @@ function maskSigUrl(url) {
         const parsedUrl = new URL(url);
         const signature = parsedUrl.searchParams.get('sig');
         if (signature) {
-            setSecret(signature);
-            setSecret(encodeURIComponent(signature));
+            (0,lib_core/* setSecret */.Pq)(signature);
+            (0,lib_core/* setSecret */.Pq)(encodeURIComponent(signature));
         }
     }
     catch (error) {
-        debug(`Failed to parse URL: ${url} ${error instanceof Error ? error.message : String(error)}`);
+        (0,lib_core/* debug */.Yz)(`Failed to parse URL: ${url} ${error instanceof Error ? error.message : String(error)}`);
     }
 }
 /**
@@ -95345,9 +99678,9 @@ function maskSigUrl(url) {
  * maskSecretUrls(responseBody);
  * ```
  */
-function util_maskSecretUrls(body) {
+function maskSecretUrls(body) {
     if (typeof body !== 'object' || body === null) {
-        debug('body is not an object or is null');
+        (0,lib_core/* debug */.Yz)('body is not an object or is null');
         return;
     }
     if ('signed_upload_url' in body &&
@@ -95402,8 +99735,8 @@ class CacheServiceClient {
         if (retryMultiplier) {
             this.retryMultiplier = retryMultiplier;
         }
-        this.httpClient = new HttpClient(userAgent, [
-            new BearerCredentialHandler(token)
+        this.httpClient = new lib/* HttpClient */.Qq(userAgent, [
+            new auth/* BearerCredentialHandler */.tZ(token)
         ]);
     }
     // This function satisfies the Rpc interface. It is compatible with the JSON
@@ -95411,7 +99744,7 @@ class CacheServiceClient {
     request(service, method, contentType, data) {
         return cacheTwirpClient_awaiter(this, void 0, void 0, function* () {
             const url = new URL(`/twirp/${service}/${method}`, this.baseUrl).href;
-            debug(`[Request] ${method} ${url}`);
+            (0,lib_core/* debug */.Yz)(`[Request] ${method} ${url}`);
             const headers = {
                 'Content-Type': contentType
             };
@@ -95435,11 +99768,11 @@ class CacheServiceClient {
                     const response = yield operation();
                     const statusCode = response.message.statusCode;
                     rawBody = yield response.readBody();
-                    debug(`[Response] - ${response.message.statusCode}`);
-                    debug(`Headers: ${JSON.stringify(response.message.headers, null, 2)}`);
+                    (0,lib_core/* debug */.Yz)(`[Response] - ${response.message.statusCode}`);
+                    (0,lib_core/* debug */.Yz)(`Headers: ${JSON.stringify(response.message.headers, null, 2)}`);
                     const body = JSON.parse(rawBody);
                     maskSecretUrls(body);
-                    debug(`Body: ${JSON.stringify(body, null, 2)}`);
+                    (0,lib_core/* debug */.Yz)(`Body: ${JSON.stringify(body, null, 2)}`);
                     if (this.isSuccessStatusCode(statusCode)) {
                         return { response, body };
                     }
@@ -95453,12 +99786,12 @@ class CacheServiceClient {
                     }
                     // Handle rate limiting - don't retry, just warn and exit
                     // For more info, see https://docs.github.com/en/actions/reference/limits
-                    if (statusCode === HttpCodes.TooManyRequests) {
+                    if (statusCode === lib/* HttpCodes */.Hv.TooManyRequests) {
                         const retryAfterHeader = response.message.headers['retry-after'];
                         if (retryAfterHeader) {
                             const parsedSeconds = parseInt(retryAfterHeader, 10);
                             if (!isNaN(parsedSeconds) && parsedSeconds > 0) {
-                                warning(`You've hit a rate limit, your rate limit will reset in ${parsedSeconds} seconds`);
+                                (0,lib_core/* warning */.$e)(`You've hit a rate limit, your rate limit will reset in ${parsedSeconds} seconds`);
                             }
                         }
                         throw new RateLimitError(`Rate limited: ${errorMessage}`);
@@ -95466,7 +99799,7 @@ class CacheServiceClient {
                 }
                 catch (error) {
                     if (error instanceof SyntaxError) {
-                        debug(`Raw Body: ${rawBody}`);
+                        (0,lib_core/* debug */.Yz)(`Raw Body: ${rawBody}`);
                     }
                     if (error instanceof UsageError) {
                         throw error;
@@ -95487,7 +99820,7 @@ class CacheServiceClient {
                     throw new Error(`Failed to make request after ${this.maxAttempts} attempts: ${errorMessage}`);
                 }
                 const retryTimeMilliseconds = this.getExponentialRetryTimeMilliseconds(attempt);
-                info(`Attempt ${attempt + 1} of ${this.maxAttempts} failed with error: ${errorMessage}. Retrying request in ${retryTimeMilliseconds} ms...`);
+                (0,lib_core/* info */.pq)(`Attempt ${attempt + 1} of ${this.maxAttempts} failed with error: ${errorMessage}. Retrying request in ${retryTimeMilliseconds} ms...`);
                 yield this.sleep(retryTimeMilliseconds);
                 attempt++;
             }
@@ -95503,10 +99836,10 @@ class CacheServiceClient {
         if (!statusCode)
             return false;
         const retryableStatusCodes = [
-            HttpCodes.BadGateway,
-            HttpCodes.GatewayTimeout,
-            HttpCodes.InternalServerError,
-            HttpCodes.ServiceUnavailable
+            lib/* HttpCodes */.Hv.BadGateway,
+            lib/* HttpCodes */.Hv.GatewayTimeout,
+            lib/* HttpCodes */.Hv.InternalServerError,
+            lib/* HttpCodes */.Hv.ServiceUnavailable
         ];
         return retryableStatusCodes.includes(statusCode);
     }
@@ -95529,7 +99862,7 @@ class CacheServiceClient {
     }
 }
 function internalCacheTwirpClient(options) {
-    const client = new CacheServiceClient(getUserAgentString(), options === null || options === void 0 ? void 0 : options.maxAttempts, options === null || options === void 0 ? void 0 : options.retryIntervalMs, options === null || options === void 0 ? void 0 : options.retryMultiplier);
+    const client = new CacheServiceClient(user_agent_getUserAgentString(), options === null || options === void 0 ? void 0 : options.maxAttempts, options === null || options === void 0 ? void 0 : options.retryIntervalMs, options === null || options === void 0 ? void 0 : options.retryMultiplier);
     return new CacheServiceClientJSON(client);
 }
 //# sourceMappingURL=cacheTwirpClient.js.map
@@ -95556,26 +99889,26 @@ function getTarPath() {
     return tar_awaiter(this, void 0, void 0, function* () {
         switch (process.platform) {
             case 'win32': {
-                const gnuTar = yield utils.getGnuTarPathOnWindows();
+                const gnuTar = yield getGnuTarPathOnWindows();
                 const systemTar = SystemTarPathOnWindows;
                 if (gnuTar) {
                     // Use GNUtar as default on windows
                     return { path: gnuTar, type: ArchiveToolType.GNU };
                 }
-                else if (existsSync(systemTar)) {
+                else if ((0,external_fs_.existsSync)(systemTar)) {
                     return { path: systemTar, type: ArchiveToolType.BSD };
                 }
                 break;
             }
             case 'darwin': {
-                const gnuTar = yield io.which('gtar', false);
+                const gnuTar = yield io/* which */.K7('gtar', false);
                 if (gnuTar) {
                     // fix permission denied errors when extracting BSD tar archive with GNU tar - https://github.com/actions/cache/issues/527
                     return { path: gnuTar, type: ArchiveToolType.GNU };
                 }
                 else {
                     return {
-                        path: yield io.which('tar', true),
+                        path: yield io/* which */.K7('tar', true),
                         type: ArchiveToolType.BSD
                     };
                 }
@@ -95585,7 +99918,7 @@ function getTarPath() {
         }
         // Default assumption is GNU tar is present in path
         return {
-            path: yield io.which('tar', true),
+            path: yield io/* which */.K7('tar', true),
             type: ArchiveToolType.GNU
         };
     });
@@ -95594,7 +99927,7 @@ function getTarPath() {
 function getTarArgs(tarPath_1, compressionMethod_1, type_1) {
     return tar_awaiter(this, arguments, void 0, function* (tarPath, compressionMethod, type, archivePath = '') {
         const args = [`"${tarPath.path}"`];
-        const cacheFileName = utils.getCacheFileName(compressionMethod);
+        const cacheFileName = getCacheFileName(compressionMethod);
         const tarFile = 'cache.tar';
         const workingDirectory = getWorkingDirectory();
         // Speficic args for BSD tar on windows for workaround
@@ -95606,21 +99939,21 @@ function getTarArgs(tarPath_1, compressionMethod_1, type_1) {
             case 'create':
                 args.push('--posix', '-cf', BSD_TAR_ZSTD
                     ? tarFile
-                    : cacheFileName.replace(new RegExp(`\\${path.sep}`, 'g'), '/'), '--exclude', BSD_TAR_ZSTD
+                    : cacheFileName.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'), '--exclude', BSD_TAR_ZSTD
                     ? tarFile
-                    : cacheFileName.replace(new RegExp(`\\${path.sep}`, 'g'), '/'), '-P', '-C', workingDirectory.replace(new RegExp(`\\${path.sep}`, 'g'), '/'), '--files-from', ManifestFilename);
+                    : cacheFileName.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'), '-P', '-C', workingDirectory.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'), '--files-from', ManifestFilename);
                 break;
             case 'extract':
                 args.push('-xf', BSD_TAR_ZSTD
                     ? tarFile
-                    : archivePath.replace(new RegExp(`\\${path.sep}`, 'g'), '/'), '-P', '-C', BSD_TAR_ZSTD
+                    : archivePath.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'), '-P', '-C', BSD_TAR_ZSTD
                     ? quoteAbsolutePath(workingDirectory)
-                    : workingDirectory.replace(new RegExp(`\\${path.sep}`, 'g'), '/'));
+                    : workingDirectory.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'));
                 break;
             case 'list':
                 args.push('-tf', BSD_TAR_ZSTD
                     ? tarFile
-                    : archivePath.replace(new RegExp(`\\${path.sep}`, 'g'), '/'), '-P');
+                    : archivePath.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'), '-P');
                 break;
         }
         // Platform specific args
@@ -95666,7 +99999,7 @@ function getWorkingDirectory() {
     return (_a = process.env['GITHUB_WORKSPACE']) !== null && _a !== void 0 ? _a : process.cwd();
 }
 function quoteAbsolutePath(filePath) {
-    return `"${path.resolve(filePath).replace(new RegExp(`\\${path.sep}`, 'g'), '/')}"`;
+    return `"${external_path_.resolve(filePath).replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/')}"`;
 }
 // Common function for extractTar and listTar to get the compression method
 function getDecompressionProgram(tarPath, compressionMethod, archivePath) {
@@ -95707,7 +100040,7 @@ function getDecompressionProgram(tarPath, compressionMethod, archivePath) {
 // Long range mode is added to zstd in v1.3.2 release, so we will not use --long in older version of zstd.
 function getCompressionProgram(tarPath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
-        const cacheFileName = utils.getCacheFileName(compressionMethod);
+        const cacheFileName = getCacheFileName(compressionMethod);
         const BSD_TAR_ZSTD = tarPath.type === ArchiveToolType.BSD &&
             compressionMethod !== CompressionMethod.Gzip &&
             tar_IS_WINDOWS;
@@ -95716,7 +100049,7 @@ function getCompressionProgram(tarPath, compressionMethod) {
                 return BSD_TAR_ZSTD
                     ? [
                         'zstd -T0 --long=30 --force -o',
-                        cacheFileName.replace(new RegExp(`\\${path.sep}`, 'g'), '/'),
+                        cacheFileName.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'),
                         TarFilename
                     ]
                     : [
@@ -95727,7 +100060,7 @@ function getCompressionProgram(tarPath, compressionMethod) {
                 return BSD_TAR_ZSTD
                     ? [
                         'zstd -T0 --force -o',
-                        cacheFileName.replace(new RegExp(`\\${path.sep}`, 'g'), '/'),
+                        cacheFileName.replace(new RegExp(`\\${external_path_.sep}`, 'g'), '/'),
                         TarFilename
                     ]
                     : ['--use-compress-program', tar_IS_WINDOWS ? '"zstd -T0"' : 'zstdmt'];
@@ -95741,7 +100074,7 @@ function execCommands(commands, cwd) {
     return tar_awaiter(this, void 0, void 0, function* () {
         for (const command of commands) {
             try {
-                yield exec(command, undefined, {
+                yield (0,exec/* exec */.m)(command, undefined, {
                     cwd,
                     env: Object.assign(Object.assign({}, process.env), { MSYS: 'winsymlinks:nativestrict' })
                 });
@@ -95759,7 +100092,7 @@ function execReadCommands(archivePath, compressionMethod, type) {
         // it. Isolate that intermediate for each list/extract operation, including
         // debug listings during saves.
         const tempDirectory = requiresTempDirectory
-            ? yield utils.createTempDirectory()
+            ? yield createTempDirectory()
             : undefined;
         try {
             yield execCommands(commands, tempDirectory);
@@ -95767,35 +100100,35 @@ function execReadCommands(archivePath, compressionMethod, type) {
         finally {
             if (tempDirectory) {
                 try {
-                    yield io.rmRF(tempDirectory);
+                    yield io/* rmRF */.Yz(tempDirectory);
                 }
                 catch (error) {
-                    core.debug(`Failed to delete temporary tar directory: ${error}`);
+                    lib_core/* debug */.Yz(`Failed to delete temporary tar directory: ${error}`);
                 }
             }
         }
     });
 }
 // List the contents of a tar
-function tar_listTar(archivePath, compressionMethod) {
+function listTar(archivePath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         yield execReadCommands(archivePath, compressionMethod, 'list');
     });
 }
 // Extract a tar
-function tar_extractTar(archivePath, compressionMethod) {
+function extractTar(archivePath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         // Create directory to extract tar into
         const workingDirectory = getWorkingDirectory();
-        yield io.mkdirP(workingDirectory);
+        yield io/* mkdirP */.U$(workingDirectory);
         yield execReadCommands(archivePath, compressionMethod, 'extract');
     });
 }
 // Create a tar
-function tar_createTar(archiveFolder, sourceDirectories, compressionMethod) {
+function createTar(archiveFolder, sourceDirectories, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         // Write source directories to manifest.txt to avoid command length limits
-        writeFileSync(path.join(archiveFolder, ManifestFilename), sourceDirectories.join('\n'));
+        (0,external_fs_.writeFileSync)(external_path_.join(archiveFolder, ManifestFilename), sourceDirectories.join('\n'));
         const { commands } = yield getCommands(compressionMethod, 'create');
         yield execCommands(commands, archiveFolder);
     });
@@ -95866,7 +100199,7 @@ class CacheWriteDeniedError extends ReserveCacheError {
 }
 // Re-exported from constants so consumers keep referencing it here; the shared
 // value also drives detection in cacheHttpClient without duplicating the string.
-const CACHE_READ_DENIED_PREFIX = (/* unused pure expression or super */ null && (CacheReadDeniedMessagePrefix));
+const CACHE_READ_DENIED_PREFIX = CacheReadDeniedMessagePrefix;
 // Raised when the cache backend denies a download URL because the run's token
 // has no readable cache scopes. Caching is best-effort, so restoreCache logs a
 // warning and reports a cache miss rather than rethrowing this.
@@ -95929,12 +100262,12 @@ function isFeatureAvailable() {
 function restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, primaryKey, restoreKeys, options, enableCrossOsArchive = false) {
         const cacheServiceVersion = getCacheServiceVersion();
-        core.debug(`Cache service version: ${cacheServiceVersion}`);
+        lib_core/* debug */.Yz(`Cache service version: ${cacheServiceVersion}`);
         checkPaths(paths);
         const cacheMode = getCacheMode();
         if (!isCacheReadable(cacheMode)) {
-            core.info(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
-            core.debug(`Skipped restore for paths [${paths.join(', ')}] with primary key '${primaryKey}'.`);
+            lib_core/* info */.pq(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
+            lib_core/* debug */.Yz(`Skipped restore for paths [${paths.join(', ')}] with primary key '${primaryKey}'.`);
             return undefined;
         }
         switch (cacheServiceVersion) {
@@ -95961,21 +100294,21 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         var _a;
         restoreKeys = restoreKeys || [];
         const keys = [primaryKey, ...restoreKeys];
-        core.debug('Resolved Keys:');
-        core.debug(JSON.stringify(keys));
+        lib_core/* debug */.Yz('Resolved Keys:');
+        lib_core/* debug */.Yz(JSON.stringify(keys));
         if (keys.length > 10) {
             throw new ValidationError(`Key Validation Error: Keys are limited to a maximum of 10.`);
         }
         for (const key of keys) {
             checkKey(key);
         }
-        const compressionMethod = yield utils.getCompressionMethod();
+        const compressionMethod = yield getCompressionMethod();
         let archivePath = '';
         try {
             // path are needed to compute version
             let cacheEntry;
             try {
-                cacheEntry = yield cacheHttpClient.getCacheEntry(keys, paths, {
+                cacheEntry = yield getCacheEntry(keys, paths, {
                     compressionMethod,
                     enableCrossOsArchive
                 });
@@ -95998,20 +100331,20 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 return undefined;
             }
             if (options === null || options === void 0 ? void 0 : options.lookupOnly) {
-                core.info('Lookup only - skipping download');
+                lib_core/* info */.pq('Lookup only - skipping download');
                 return cacheEntry.cacheKey;
             }
-            archivePath = path.join(yield utils.createTempDirectory(), utils.getCacheFileName(compressionMethod));
-            core.debug(`Archive Path: ${archivePath}`);
+            archivePath = external_path_.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+            lib_core/* debug */.Yz(`Archive Path: ${archivePath}`);
             // Download the cache from the cache entry
-            yield cacheHttpClient.downloadCache(cacheEntry.archiveLocation, archivePath, options);
-            if (core.isDebug()) {
+            yield downloadCache(cacheEntry.archiveLocation, archivePath, options);
+            if (lib_core/* isDebug */._o()) {
                 yield listTar(archivePath, compressionMethod);
             }
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            lib_core/* info */.pq(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
             yield extractTar(archivePath, compressionMethod);
-            core.info('Cache restored successfully');
+            lib_core/* info */.pq('Cache restored successfully');
             return cacheEntry.cacheKey;
         }
         catch (error) {
@@ -96024,23 +100357,23 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 // Log server errors (5xx) as errors, all other errors as warnings.
                 // A read denied by policy (CacheReadDeniedError) is not an HttpClientError
                 // so it falls here and is warned, treated as a cache miss.
-                if (typedError instanceof HttpClientError &&
+                if (typedError instanceof lib/* HttpClientError */.Kg &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to restore: ${error.message}`);
+                    lib_core/* error */.z3(`Failed to restore: ${error.message}`);
                 }
                 else {
-                    core.warning(`Failed to restore: ${error.message}`);
+                    lib_core/* warning */.$e(`Failed to restore: ${error.message}`);
                 }
             }
         }
         finally {
             // Try to delete the archive to save space
             try {
-                yield utils.unlinkFile(archivePath);
+                yield unlinkFile(archivePath);
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                lib_core/* debug */.Yz(`Failed to delete archive: ${error}`);
             }
         }
         return undefined;
@@ -96063,8 +100396,8 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         options = Object.assign(Object.assign({}, options), { useAzureSdk: true });
         restoreKeys = restoreKeys || [];
         const keys = [primaryKey, ...restoreKeys];
-        core.debug('Resolved Keys:');
-        core.debug(JSON.stringify(keys));
+        lib_core/* debug */.Yz('Resolved Keys:');
+        lib_core/* debug */.Yz(JSON.stringify(keys));
         if (keys.length > 10) {
             throw new ValidationError(`Key Validation Error: Keys are limited to a maximum of 10.`);
         }
@@ -96073,12 +100406,12 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         }
         let archivePath = '';
         try {
-            const twirpClient = cacheTwirpClient.internalCacheTwirpClient();
-            const compressionMethod = yield utils.getCompressionMethod();
+            const twirpClient = internalCacheTwirpClient();
+            const compressionMethod = yield getCompressionMethod();
             const request = {
                 key: primaryKey,
                 restoreKeys,
-                version: utils.getCacheVersion(paths, compressionMethod, enableCrossOsArchive)
+                version: getCacheVersion(paths, compressionMethod, enableCrossOsArchive)
             };
             let response;
             try {
@@ -96095,31 +100428,31 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 throw error;
             }
             if (!response.ok) {
-                core.debug(`Cache not found for version ${request.version} of keys: ${keys.join(', ')}`);
+                lib_core/* debug */.Yz(`Cache not found for version ${request.version} of keys: ${keys.join(', ')}`);
                 return undefined;
             }
             const isRestoreKeyMatch = request.key !== response.matchedKey;
             if (isRestoreKeyMatch) {
-                core.info(`Cache hit for restore-key: ${response.matchedKey}`);
+                lib_core/* info */.pq(`Cache hit for restore-key: ${response.matchedKey}`);
             }
             else {
-                core.info(`Cache hit for: ${response.matchedKey}`);
+                lib_core/* info */.pq(`Cache hit for: ${response.matchedKey}`);
             }
             if (options === null || options === void 0 ? void 0 : options.lookupOnly) {
-                core.info('Lookup only - skipping download');
+                lib_core/* info */.pq('Lookup only - skipping download');
                 return response.matchedKey;
             }
-            archivePath = path.join(yield utils.createTempDirectory(), utils.getCacheFileName(compressionMethod));
-            core.debug(`Archive path: ${archivePath}`);
-            core.debug(`Starting download of archive to: ${archivePath}`);
-            yield cacheHttpClient.downloadCache(response.signedDownloadUrl, archivePath, options);
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
-            if (core.isDebug()) {
+            archivePath = external_path_.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+            lib_core/* debug */.Yz(`Archive path: ${archivePath}`);
+            lib_core/* debug */.Yz(`Starting download of archive to: ${archivePath}`);
+            yield downloadCache(response.signedDownloadUrl, archivePath, options);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            lib_core/* info */.pq(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
+            if (lib_core/* isDebug */._o()) {
                 yield listTar(archivePath, compressionMethod);
             }
             yield extractTar(archivePath, compressionMethod);
-            core.info('Cache restored successfully');
+            lib_core/* info */.pq('Cache restored successfully');
             return response.matchedKey;
         }
         catch (error) {
@@ -96132,24 +100465,24 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 // Log server errors (5xx) as errors, all other errors as warnings.
                 // A read denied by policy (CacheReadDeniedError) is not an HttpClientError
                 // so it falls here and is warned, treated as a cache miss.
-                if (typedError instanceof HttpClientError &&
+                if (typedError instanceof lib/* HttpClientError */.Kg &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to restore: ${error.message}`);
+                    lib_core/* error */.z3(`Failed to restore: ${error.message}`);
                 }
                 else {
-                    core.warning(`Failed to restore: ${error.message}`);
+                    lib_core/* warning */.$e(`Failed to restore: ${error.message}`);
                 }
             }
         }
         finally {
             try {
                 if (archivePath) {
-                    yield utils.unlinkFile(archivePath);
+                    yield unlinkFile(archivePath);
                 }
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                lib_core/* debug */.Yz(`Failed to delete archive: ${error}`);
             }
         }
         return undefined;
@@ -96167,13 +100500,13 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
 function cache_saveCache(paths_1, key_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, key, options, enableCrossOsArchive = false) {
         const cacheServiceVersion = getCacheServiceVersion();
-        core.debug(`Cache service version: ${cacheServiceVersion}`);
+        lib_core/* debug */.Yz(`Cache service version: ${cacheServiceVersion}`);
         checkPaths(paths);
         checkKey(key);
         const cacheMode = getCacheMode();
         if (!isCacheWritable(cacheMode)) {
-            core.info(`Cache save skipped: the effective cache-mode '${cacheMode}' does not permit writes.`);
-            core.debug(`Skipped save for paths [${paths.join(', ')}] with key '${key}'.`);
+            lib_core/* info */.pq(`Cache save skipped: the effective cache-mode '${cacheMode}' does not permit writes.`);
+            lib_core/* debug */.Yz(`Skipped save for paths [${paths.join(', ')}] with key '${key}'.`);
             return -1;
         }
         switch (cacheServiceVersion) {
@@ -96197,31 +100530,31 @@ function cache_saveCache(paths_1, key_1, options_1) {
 function saveCacheV1(paths_1, key_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, key, options, enableCrossOsArchive = false) {
         var _a, _b, _c, _d, _e, _f;
-        const compressionMethod = yield utils.getCompressionMethod();
+        const compressionMethod = yield getCompressionMethod();
         let cacheId = -1;
-        const cachePaths = yield utils.resolvePaths(paths);
-        core.debug('Cache Paths:');
-        core.debug(`${JSON.stringify(cachePaths)}`);
+        const cachePaths = yield resolvePaths(paths);
+        lib_core/* debug */.Yz('Cache Paths:');
+        lib_core/* debug */.Yz(`${JSON.stringify(cachePaths)}`);
         if (cachePaths.length === 0) {
             throw new Error(`Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.`);
         }
-        const archiveFolder = yield utils.createTempDirectory();
-        const archivePath = path.join(archiveFolder, utils.getCacheFileName(compressionMethod));
-        core.debug(`Archive Path: ${archivePath}`);
+        const archiveFolder = yield createTempDirectory();
+        const archivePath = external_path_.join(archiveFolder, getCacheFileName(compressionMethod));
+        lib_core/* debug */.Yz(`Archive Path: ${archivePath}`);
         try {
             yield createTar(archiveFolder, cachePaths, compressionMethod);
-            if (core.isDebug()) {
+            if (lib_core/* isDebug */._o()) {
                 yield listTar(archivePath, compressionMethod);
             }
             const fileSizeLimit = 10 * 1024 * 1024 * 1024; // 10GB per repo limit
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.debug(`File Size: ${archiveFileSize}`);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            lib_core/* debug */.Yz(`File Size: ${archiveFileSize}`);
             // For GHES, this check will take place in ReserveCache API with enterprise file size limit
             if (archiveFileSize > fileSizeLimit && !isGhes()) {
                 throw new Error(`Cache size of ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B) is over the 10GB limit, not saving cache.`);
             }
-            core.debug('Reserving Cache');
-            const reserveCacheResponse = yield cacheHttpClient.reserveCache(key, paths, {
+            lib_core/* debug */.Yz('Reserving Cache');
+            const reserveCacheResponse = yield reserveCache(key, paths, {
                 compressionMethod,
                 enableCrossOsArchive,
                 cacheSize: archiveFileSize
@@ -96245,8 +100578,8 @@ function saveCacheV1(paths_1, key_1, options_1) {
                 }
                 throw new ReserveCacheError(`Unable to reserve cache with key ${key}, another job may be creating this cache. More details: ${(_f = reserveCacheResponse === null || reserveCacheResponse === void 0 ? void 0 : reserveCacheResponse.error) === null || _f === void 0 ? void 0 : _f.message}`);
             }
-            core.debug(`Saving Cache (ID: ${cacheId})`);
-            yield cacheHttpClient.saveCache(cacheId, archivePath, '', options);
+            lib_core/* debug */.Yz(`Saving Cache (ID: ${cacheId})`);
+            yield saveCache(cacheId, archivePath, '', options);
         }
         catch (error) {
             const typedError = error;
@@ -96254,30 +100587,30 @@ function saveCacheV1(paths_1, key_1, options_1) {
                 throw error;
             }
             else if (typedError.name === ReserveCacheError.name) {
-                core.info(`Failed to save: ${typedError.message}`);
+                lib_core/* info */.pq(`Failed to save: ${typedError.message}`);
             }
             else {
                 // Log server errors (5xx) as errors, all other errors as warnings.
                 // A write denied by policy (CacheWriteDeniedError) is not an
                 // HttpClientError and its name does not match the ReserveCacheError arm,
                 // so it falls here and is warned without failing the run.
-                if (typedError instanceof HttpClientError &&
+                if (typedError instanceof lib/* HttpClientError */.Kg &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to save: ${typedError.message}`);
+                    lib_core/* error */.z3(`Failed to save: ${typedError.message}`);
                 }
                 else {
-                    core.warning(`Failed to save: ${typedError.message}`);
+                    lib_core/* warning */.$e(`Failed to save: ${typedError.message}`);
                 }
             }
         }
         finally {
             // Try to delete the archive to save space
             try {
-                yield utils.unlinkFile(archivePath);
+                yield unlinkFile(archivePath);
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                lib_core/* debug */.Yz(`Failed to delete archive: ${error}`);
             }
         }
         return cacheId;
@@ -96299,29 +100632,29 @@ function saveCacheV2(paths_1, key_1, options_1) {
         // ...options goes first because we want to override the default values
         // set in UploadOptions with these specific figures
         options = Object.assign(Object.assign({}, options), { uploadChunkSize: 64 * 1024 * 1024, uploadConcurrency: 8, useAzureSdk: true });
-        const compressionMethod = yield utils.getCompressionMethod();
-        const twirpClient = cacheTwirpClient.internalCacheTwirpClient();
+        const compressionMethod = yield getCompressionMethod();
+        const twirpClient = internalCacheTwirpClient();
         let cacheId = -1;
-        const cachePaths = yield utils.resolvePaths(paths);
-        core.debug('Cache Paths:');
-        core.debug(`${JSON.stringify(cachePaths)}`);
+        const cachePaths = yield resolvePaths(paths);
+        lib_core/* debug */.Yz('Cache Paths:');
+        lib_core/* debug */.Yz(`${JSON.stringify(cachePaths)}`);
         if (cachePaths.length === 0) {
             throw new Error(`Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.`);
         }
-        const archiveFolder = yield utils.createTempDirectory();
-        const archivePath = path.join(archiveFolder, utils.getCacheFileName(compressionMethod));
-        core.debug(`Archive Path: ${archivePath}`);
+        const archiveFolder = yield createTempDirectory();
+        const archivePath = external_path_.join(archiveFolder, getCacheFileName(compressionMethod));
+        lib_core/* debug */.Yz(`Archive Path: ${archivePath}`);
         try {
             yield createTar(archiveFolder, cachePaths, compressionMethod);
-            if (core.isDebug()) {
+            if (lib_core/* isDebug */._o()) {
                 yield listTar(archivePath, compressionMethod);
             }
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.debug(`File Size: ${archiveFileSize}`);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            lib_core/* debug */.Yz(`File Size: ${archiveFileSize}`);
             // Set the archive size in the options, will be used to display the upload progress
             options.archiveSizeBytes = archiveFileSize;
-            core.debug('Reserving Cache');
-            const version = utils.getCacheVersion(paths, compressionMethod, enableCrossOsArchive);
+            lib_core/* debug */.Yz('Reserving Cache');
+            const version = getCacheVersion(paths, compressionMethod, enableCrossOsArchive);
             const request = {
                 key,
                 version
@@ -96335,29 +100668,29 @@ function saveCacheV2(paths_1, key_1, options_1) {
                     // customer-facing warning.
                     if (response.message &&
                         !response.message.startsWith(CACHE_WRITE_DENIED_PREFIX)) {
-                        core.warning(`Cache reservation failed: ${response.message}`);
+                        lib_core/* warning */.$e(`Cache reservation failed: ${response.message}`);
                     }
                     throw new Error(response.message || 'Response was not ok');
                 }
                 signedUploadUrl = response.signedUploadUrl;
             }
             catch (error) {
-                core.debug(`Failed to reserve cache: ${error}`);
+                lib_core/* debug */.Yz(`Failed to reserve cache: ${error}`);
                 const errorMessage = (_a = error === null || error === void 0 ? void 0 : error.message) !== null && _a !== void 0 ? _a : '';
                 if (errorMessage.startsWith(CACHE_WRITE_DENIED_PREFIX)) {
                     throw new CacheWriteDeniedError(`Unable to reserve cache with key ${key}. More details: ${errorMessage}`);
                 }
                 throw new ReserveCacheError(`Unable to reserve cache with key ${key}, another job may be creating this cache.`);
             }
-            core.debug(`Attempting to upload cache located at: ${archivePath}`);
-            yield cacheHttpClient.saveCache(cacheId, archivePath, signedUploadUrl, options);
+            lib_core/* debug */.Yz(`Attempting to upload cache located at: ${archivePath}`);
+            yield saveCache(cacheId, archivePath, signedUploadUrl, options);
             const finalizeRequest = {
                 key,
                 version,
                 sizeBytes: `${archiveFileSize}`
             };
             const finalizeResponse = yield twirpClient.FinalizeCacheEntryUpload(finalizeRequest);
-            core.debug(`FinalizeCacheEntryUploadResponse: ${finalizeResponse.ok}`);
+            lib_core/* debug */.Yz(`FinalizeCacheEntryUploadResponse: ${finalizeResponse.ok}`);
             if (!finalizeResponse.ok) {
                 if (finalizeResponse.message) {
                     throw new FinalizeCacheError(finalizeResponse.message);
@@ -96372,33 +100705,33 @@ function saveCacheV2(paths_1, key_1, options_1) {
                 throw error;
             }
             else if (typedError.name === ReserveCacheError.name) {
-                core.info(`Failed to save: ${typedError.message}`);
+                lib_core/* info */.pq(`Failed to save: ${typedError.message}`);
             }
             else if (typedError.name === FinalizeCacheError.name) {
-                core.warning(typedError.message);
+                lib_core/* warning */.$e(typedError.message);
             }
             else {
                 // Log server errors (5xx) as errors, all other errors as warnings.
                 // A write denied by policy (CacheWriteDeniedError) is not an
                 // HttpClientError and its name does not match the ReserveCacheError arm,
                 // so it falls here and is warned without failing the run.
-                if (typedError instanceof HttpClientError &&
+                if (typedError instanceof lib/* HttpClientError */.Kg &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to save: ${typedError.message}`);
+                    lib_core/* error */.z3(`Failed to save: ${typedError.message}`);
                 }
                 else {
-                    core.warning(`Failed to save: ${typedError.message}`);
+                    lib_core/* warning */.$e(`Failed to save: ${typedError.message}`);
                 }
             }
         }
         finally {
             // Try to delete the archive to save space
             try {
-                yield utils.unlinkFile(archivePath);
+                yield unlinkFile(archivePath);
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                lib_core/* debug */.Yz(`Failed to delete archive: ${error}`);
             }
         }
         return cacheId;
@@ -96412,11 +100745,11 @@ var errors = __nccwpck_require__(526);
 ;// CONCATENATED MODULE: ./src/lib/core/exec.ts
 
 /** The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes. */
-const exec_execRunner = async (command, args, options = {}) => {
+const execRunner = async (command, args, options = {}) => {
     const env = options.env
         ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined))
         : undefined;
-    const result = await actionsExec.getExecOutput(command, args, {
+    const result = await exec/* getExecOutput */.H(command, args, {
         env,
         cwd: options.cwd,
         input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
@@ -96449,13 +100782,13 @@ const runnerLog = {
 };
 /** The Actions cache port (@actions/cache), when this job has the service (GitHub-hosted runners do). */
 function actionsCache() {
-    if (!cache.isFeatureAvailable())
+    if (!isFeatureAvailable())
         return undefined;
     return {
-        restore: (path, key, prefixes = []) => cache.restoreCache([path], key, prefixes),
+        restore: (path, key, prefixes = []) => restoreCache([path], key, prefixes),
         save: async (path, key) => {
             try {
-                await cache.saveCache([path], key);
+                await cache_saveCache([path], key);
             }
             catch (err) {
                 // Another job saved the same key first: that entry is as good as ours.
@@ -96483,11 +100816,11 @@ function runnerDeps(extra = {}) {
  */
 async function publish(result, names) {
     for (const key of Object.keys(names))
-        core.setOutput(names[key], String(result.outputs[key]));
+        lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
     if (result.summary)
-        await core.summary.addRaw(result.summary, true).write();
+        await lib_core/* summary */.z.addRaw(result.summary, true).write();
     if (result.failure)
-        core.setFailed(result.failure);
+        lib_core/* setFailed */.C1(result.failure);
 }
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {
@@ -96878,16 +101211,19 @@ module.exports = { version: packageJson.version }
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
   Os: () => (/* binding */ group),
   pq: () => (/* binding */ info),
+  _o: () => (/* binding */ isDebug),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
+  z: () => (/* reexport */ summary),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -97417,7 +101753,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
 
@@ -97842,10 +102178,14 @@ function getIDToken(aud) {
 /***/ }),
 
 /***/ 1299:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
-// UNUSED EXPORTS: exec, getExecOutput
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  m: () => (/* binding */ exec),
+  H: () => (/* binding */ getExecOutput)
+});
 
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
@@ -98475,14 +102815,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -98502,8 +102842,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -103554,7 +107894,10 @@ function getOctokit(token, options, ...additionalPlugins) {
 /***/ 3873:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* unused harmony exports BasicCredentialHandler, BearerCredentialHandler, PersonalAccessTokenCredentialHandler */
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tZ: () => (/* binding */ BearerCredentialHandler)
+/* harmony export */ });
+/* unused harmony exports BasicCredentialHandler, PersonalAccessTokenCredentialHandler */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -103634,15 +107977,24 @@ class PersonalAccessTokenCredentialHandler {
 /***/ }),
 
 /***/ 5326:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
-// UNUSED EXPORTS: Headers, HttpClient, HttpClientError, HttpClientResponse, HttpCodes, MediaTypes, getProxyUrl, isHttps
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qq: () => (/* binding */ HttpClient),
+  Kg: () => (/* binding */ HttpClientError),
+  Hv: () => (/* binding */ HttpCodes)
+});
+
+// UNUSED EXPORTS: Headers, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
 
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -103735,7 +108087,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(8482);
+var tunnel = __nccwpck_require__(8482);
 // EXTERNAL MODULE: ../main/node_modules/undici/index.js
 var undici = __nccwpck_require__(2480);
 ;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
@@ -103813,7 +108165,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -104162,7 +108514,7 @@ class HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -104173,7 +108525,7 @@ class HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -104272,7 +108624,7 @@ class HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -104287,7 +108639,7 @@ class HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -104312,7 +108664,7 @@ class HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -104335,7 +108687,7 @@ class HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -104442,12 +108794,14 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ck: () => (/* binding */ mkdir),
 /* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
 /* harmony export */   Qh: () => (/* binding */ isRooted),
+/* harmony export */   rm: () => (/* binding */ rm),
 /* harmony export */   t2: () => (/* binding */ exists),
 /* harmony export */   vr: () => (/* binding */ tryGetExecutablePath)
 /* harmony export */ });
-/* unused harmony exports chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* unused harmony exports chmod, copyFile, lstat, open, readdir, rename, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
 /* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9896);
 /* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -104636,9 +108990,11 @@ function getCmdPath() {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   K7: () => (/* binding */ which)
+/* harmony export */   K7: () => (/* binding */ which),
+/* harmony export */   U$: () => (/* binding */ mkdirP),
+/* harmony export */   Yz: () => (/* binding */ rmRF)
 /* harmony export */ });
-/* unused harmony exports cp, mv, rmRF, mkdirP, findInPath */
+/* unused harmony exports cp, mv, findInPath */
 /* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2613);
 /* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
 /* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(378);
@@ -104731,7 +109087,7 @@ function mv(source_1, dest_1) {
  */
 function rmRF(inputPath) {
     return __awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
             // Check for invalid characters
             // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
             if (/[*"<>|]/.test(inputPath)) {
@@ -104740,7 +109096,7 @@ function rmRF(inputPath) {
         }
         try {
             // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__.rm(inputPath, {
                 force: true,
                 maxRetries: 3,
                 recursive: true,
@@ -104761,8 +109117,8 @@ function rmRF(inputPath) {
  */
 function mkdirP(fsPath) {
     return __awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
+        (0,assert__WEBPACK_IMPORTED_MODULE_0__.ok)(fsPath, 'a path argument must be provided');
+        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .mkdir */ .Ck(fsPath, { recursive: true });
     });
 }
 /**
@@ -105250,6 +109606,36 @@ module.exports = /*#__PURE__*/JSON.parse('{"name":"@actions/cache","version":"6.
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
 /******/ 	};
 /******/ })();
 /******/ 

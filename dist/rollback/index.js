@@ -39089,7 +39089,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(937);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9629);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3202);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +39099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9629:
+/***/ 3202:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39110,6 +39110,34 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ../main/node_modules/@actions/core/lib/core.js + 7 modules
 var core = __nccwpck_require__(4846);
+// EXTERNAL MODULE: ./src/lib/core/errors.ts
+var errors = __nccwpck_require__(526);
+;// CONCATENATED MODULE: ./src/lib/core/markdown.ts
+/** Markdown for job summaries: one way to build tables and durations everywhere. */
+/** Escapes text for a Markdown table cell: pipes escaped, line breaks flattened. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** A Markdown table. Cells are used as given: pass free text through `cell`. An empty cell is `| |`. */
+function table(head, rows) {
+    const line = (cells) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
+    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+/** A two-column table of labelled facts, with an empty header (the summaries' "| | |" block). */
+function facts(rows) {
+    return table(['', ''], rows);
+}
+/** A collapsible block, for long tables and logs. */
+function details(title, body) {
+    return `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+}
+/** "12.3 s", or "2 min 5 s" from a minute up. */
+function formatSeconds(seconds) {
+    return seconds >= 60
+        ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
+        : `${seconds.toFixed(1)} s`;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/core/text.ts
 /** Small text helpers for messages built from tool output. */
 /** The last non-blank line of a tool's output, trimmed: what a one-line error quotes. */
@@ -39126,8 +39154,6 @@ function plural(count, noun) {
     return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-// EXTERNAL MODULE: ./src/lib/core/errors.ts
-var errors = __nccwpck_require__(526);
 ;// CONCATENATED MODULE: ./src/lib/wrangler/output.ts
 /**
  * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
@@ -39135,37 +39161,39 @@ var errors = __nccwpck_require__(526);
  * missing (`Current Version ID: <uuid>`).
  */
 function parseOutcome(ndjson, stdout) {
-    const out = { urls: [] };
-    if (ndjson !== undefined) {
-        for (const line of ndjson.split('\n')) {
-            if (!line.trim())
-                continue;
-            let e;
-            try {
-                e = JSON.parse(line);
-            }
-            catch {
-                continue;
-            }
-            if (e.type === 'deploy' || e.type === 'version-upload') {
-                out.versionId = e.version_id ?? out.versionId;
-                out.workerName = e.worker_name ?? out.workerName;
-                const targets = e.targets ?? [];
-                const preview = e.preview_url;
-                out.urls = [...targets, ...(preview ? [preview] : [])];
-            }
-            if (e.type === 'command-failed') {
-                out.failure = {
-                    code: typeof e.code === 'number' ? e.code : undefined,
-                    message: String(e.message ?? 'wrangler failed'),
-                };
-            }
+    if (ndjson === undefined)
+        return {
+            versionId: /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
+            urls: [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]),
+        };
+    const outcome = { urls: [] };
+    for (const line of ndjson.split('\n')) {
+        const entry = parseEntry(line);
+        if (entry?.type === 'deploy' || entry?.type === 'version-upload') {
+            outcome.versionId = entry.version_id ?? outcome.versionId;
+            outcome.workerName = entry.worker_name ?? outcome.workerName;
+            const targets = entry.targets ?? [];
+            const preview = entry.preview_url;
+            outcome.urls = [...targets, ...(preview ? [preview] : [])];
         }
-        return out;
+        if (entry?.type === 'command-failed')
+            outcome.failure = {
+                code: typeof entry.code === 'number' ? entry.code : undefined,
+                message: String(entry.message ?? 'wrangler failed'),
+            };
     }
-    out.versionId = /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1];
-    out.urls = [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((m) => m[1]);
-    return out;
+    return outcome;
+}
+/** One ND-JSON line as an object; undefined for a blank or broken line. */
+function parseEntry(line) {
+    if (!line.trim())
+        return undefined;
+    try {
+        return JSON.parse(line);
+    }
+    catch {
+        return undefined;
+    }
 }
 /** The live version from `wrangler deployments status --json` (the version at the highest share). */
 function liveVersionFrom(stdout) {
@@ -39198,16 +39226,16 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  */
 function errorDetail(text) {
     const lines = text.replace(ANSI, '').split('\n');
-    const i = lines.findIndex((l) => /\[ERROR\]/.test(l));
-    if (i < 0)
+    const errorAt = lines.findIndex((line) => /\[ERROR\]/.test(line));
+    if (errorAt < 0)
         return undefined;
-    for (const l of lines.slice(i + 1)) {
-        const t = l.trim();
-        if (!t)
+    for (const line of lines.slice(errorAt + 1)) {
+        const text = line.trim();
+        if (!text)
             continue;
-        if (/^If you think this is a bug/.test(t))
+        if (/^If you think this is a bug/.test(text))
             break;
-        return t.replace(/(\s*\[code: \d+\])+$/, '');
+        return text.replace(/(\s*\[code: \d+\])+$/, '');
     }
     return undefined;
 }
@@ -39218,6 +39246,29 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/lib/core/temp.ts
+
+
+
+/** Where temporary files go: the runner's RUNNER_TEMP (emptied after each job), else the OS temp dir. */
+function tempRoot(env) {
+    return env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+}
+/** A fresh private directory under tempRoot, named `<prefix>XXXXXX`. The caller removes it. */
+function makeTempDir(env, prefix) {
+    return (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot(env), prefix));
+}
+/** Runs `fn` with a fresh temporary directory that is removed afterwards, whatever happens. */
+async function withTempDir(env, prefix, fn) {
+    const dir = makeTempDir(env, prefix);
+    try {
+        return await fn(dir);
+    }
+    finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/wrangler/cli.ts
 
 
@@ -39271,7 +39322,7 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
     if (restored && (0,external_node_fs_.existsSync)(bin))
         return { bin, version, source: `installed ${version}, restored from the cache` };
     log(`Installing wrangler ${version} into ${prefix} (once; later runs reuse it).`);
-    const r = await run('npm', [
+    const install = await run('npm', [
         'install',
         '--prefix',
         prefix,
@@ -39281,8 +39332,8 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
         '--no-save',
         `wrangler@${version}`,
     ], { silent: true });
-    if (r.code !== 0)
-        throw new errors/* UserError */.y(`Could not install wrangler ${version}: ${lastLine(r.stderr)}`);
+    if (install.code !== 0)
+        throw new errors/* UserError */.y(`Could not install wrangler ${version}: ${lastLine(install.stderr)}`);
     await cache
         ?.save(prefix, key)
         .catch((err) => log(`Could not cache wrangler ${version}: ${err.message}`));
@@ -39293,10 +39344,10 @@ async function resolveWrangler(run, workdir, requested, toolDir, log, cache) {
  * and error reports off, and its ND-JSON output file read back.
  */
 async function runWrangler(run, bin, args, opts) {
-    const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(opts.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'slipway-wrangler-'));
+    const dir = makeTempDir(opts.env, 'slipway-wrangler-');
     const file = (0,external_node_path_.join)(dir, 'output.ndjson');
     try {
-        const r = await run(bin, args, {
+        const result = await run(bin, args, {
             cwd: opts.cwd,
             silent: opts.silent,
             env: {
@@ -39308,7 +39359,8 @@ async function runWrangler(run, bin, args, opts) {
             },
         });
         const ndjson = (0,external_node_fs_.existsSync)(file) ? (0,external_node_fs_.readFileSync)(file, 'utf8') : undefined;
-        return { code: r.code, stdout: r.stdout, stderr: r.stderr, outcome: parseOutcome(ndjson, r.stdout) };
+        const { code, stdout, stderr } = result;
+        return { code, stdout, stderr, outcome: parseOutcome(ndjson, stdout) };
     }
     finally {
         (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
@@ -39327,41 +39379,49 @@ async function runWrangler(run, bin, args, opts) {
  * Checks the connection inputs, masks the token, picks the wrangler to run and returns the commands
  * deploy and rollback share. `needsCredentials` is false only for a dry run.
  */
-async function openWrangler(c, deps, needsCredentials = true) {
-    const cwd = (0,external_node_path_.resolve)(c.workingDirectory || '.');
-    if (!(0,external_node_fs_.existsSync)(cwd))
-        throw new errors/* UserError */.y(`Input "working-directory" is "${c.workingDirectory}", which does not exist.`);
-    if (needsCredentials) {
-        if (!c.apiToken)
-            throw new errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
-        if (!c.accountId)
-            throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
-    }
-    deps.log.secret(c.apiToken);
-    const tool = await resolveWrangler(deps.run, cwd, c.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.cache', 'slipway'), deps.log.info, deps.cache);
+async function openWrangler(connection, deps, needsCredentials = true) {
+    const cwd = checkConnection(connection, needsCredentials);
+    deps.log.secret(connection.apiToken);
+    const tool = await resolveWrangler(deps.run, cwd, connection.wranglerVersion, deps.env.RUNNER_TOOL_CACHE || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.cache', 'slipway'), deps.log.info, deps.cache);
     deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
     const common = [
-        ...(c.config ? ['--config', c.config] : []),
-        ...(c.environment ? ['--env', c.environment] : []),
+        ...(connection.config ? ['--config', connection.config] : []),
+        ...(connection.environment ? ['--env', connection.environment] : []),
     ];
+    // The credentials reach wrangler through its environment only, never its command line.
     const env = {
-        ...(c.apiToken ? { CLOUDFLARE_API_TOKEN: c.apiToken } : {}),
-        ...(c.accountId ? { CLOUDFLARE_ACCOUNT_ID: c.accountId } : {}),
+        ...(connection.apiToken ? { CLOUDFLARE_API_TOKEN: connection.apiToken } : {}),
+        ...(connection.accountId ? { CLOUDFLARE_ACCOUNT_ID: connection.accountId } : {}),
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-    const live = async () => {
-        const r = await run(['deployments', 'status', '--json', ...common]);
-        if (r.code === 0)
-            return liveVersionFrom(r.stdout) ?? '';
-        if (r.outcome.failure?.code === 10007 || /10007/.test(r.stdout + r.stderr))
-            return '';
-        throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout)}`);
-    };
-    return { cwd, version: tool.version, common, run, live };
+    return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+}
+/** The working directory, resolved; bad or missing connection inputs throw one clear line. */
+function checkConnection(connection, needsCredentials) {
+    const cwd = (0,external_node_path_.resolve)(connection.workingDirectory || '.');
+    if (!(0,external_node_fs_.existsSync)(cwd))
+        throw new errors/* UserError */.y(`Input "working-directory" is "${connection.workingDirectory}", which does not exist.`);
+    if (!needsCredentials)
+        return cwd;
+    if (!connection.apiToken)
+        throw new errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
+    if (!connection.accountId)
+        throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
+    return cwd;
+}
+/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
+async function readLiveVersion(run, common) {
+    const status = await run(['deployments', 'status', '--json', ...common]);
+    if (status.code === 0)
+        return liveVersionFrom(status.stdout) ?? '';
+    if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr))
+        return '';
+    throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/lib/deploy/rollback.ts
+
 
 
 
@@ -39376,84 +39436,113 @@ function checkId(input, value) {
  * Never argument-less (wrangler would pick "the deployment before the current one", which after a
  * failed deploy is older than the good version). Running it twice is safe: the second is a no-op.
  */
-async function rollback(o, deps) {
-    checkId('to-version', o.toVersion);
-    checkId('expected-live', o.expectedLive);
-    const session = await openWrangler(o, deps);
+async function rollback(options, deps) {
+    checkId('to-version', options.toVersion);
+    checkId('expected-live', options.expectedLive);
+    const session = await openWrangler(options, deps);
     const from = await session.live();
-    const to = o.toVersion;
-    const reason = cutBytes(o.reason.trim() || `Rollback by Slipway from ${from || 'nothing'}`);
-    const result = {
-        rolledBack: false,
-        fromVersion: from,
-        toVersion: to,
-        forced: false,
-        summary: '',
-    };
-    const finish = (title, rows) => {
-        result.summary = [
-            `### rollback: ${title}`,
-            '',
-            '| | |',
-            '| --- | --- |',
-            `| From | \`${from || '(nothing live)'}\` |`,
-            `| To | \`${to || '(none recorded)'}\` |`,
-            `| Reason | ${reason.replace(/\|/g, '\\|')} |`,
-            ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
-            ...(result.failure ? [`| Error | ${result.failure.replace(/\|/g, '\\|')} |`] : []),
-            '',
-        ].join('\n');
-        return result;
-    };
-    if (!to) {
-        result.failure = `Nothing to roll back to: no previous version was recorded (a first deploy has none); production serves ${from || 'nothing'}. Deploy a fixed version, or pass to-version with an id from \`wrangler versions list\`.`;
-        return finish('❌ nothing to roll back to', []);
-    }
+    const reason = cutBytes(options.reason.trim() || `Rollback by Slipway from ${from || 'nothing'}`);
+    const plan = { from, to: options.toVersion, reason };
+    const stop = stopBeforeRollback(options, plan, deps.log);
+    if (stop)
+        return finish(plan, stop);
+    const ran = await runRollback(session, plan, deps.log);
+    return finish(plan, await verifyRollback(session, plan, ran));
+}
+/** Why this rollback must not run wrangler (nothing to do, or nothing it may do); undefined: go on. */
+function stopBeforeRollback(options, plan, log) {
+    const { from, to } = plan;
+    if (!to)
+        return {
+            title: '❌ nothing to roll back to',
+            failure: `Nothing to roll back to: no previous version was recorded (a first deploy has none); production serves ${from || 'nothing'}. Deploy a fixed version, or pass to-version with an id from \`wrangler versions list\`.`,
+        };
     if (from === to) {
-        deps.log.info(`${to} is already live: nothing to roll back.`);
-        return finish('✅ already live, nothing done', []);
+        log.info(`${to} is already live: nothing to roll back.`);
+        return { title: '✅ already live, nothing done' };
     }
-    if (!from) {
-        result.failure = `Cannot roll back: the Worker has no live deployment (not deployed yet, or deleted), so ${to} cannot be restored by a rollback. Deploy instead.`;
-        return finish('❌ nothing is live', []);
+    if (!from)
+        return {
+            title: '❌ nothing is live',
+            failure: `Cannot roll back: the Worker has no live deployment (not deployed yet, or deleted), so ${to} cannot be restored by a rollback. Deploy instead.`,
+        };
+    return checkExpectedLive(options, plan, log);
+}
+/** Someone else deployed since this run's deploy: refused unless forced. */
+function checkExpectedLive(options, plan, log) {
+    const { from, to } = plan;
+    if (!options.expectedLive) {
+        log.info(`expected-live not given: rolling back from whatever is live (${from}).`);
+        return undefined;
     }
-    if (o.expectedLive && from !== o.expectedLive) {
-        const who = `production serves ${from}, which is neither expected-live ${o.expectedLive} nor to-version ${to}: someone else deployed since`;
-        if (!o.force) {
-            result.failure = `Refusing to roll back: ${who}. Re-run with force: true to replace it anyway.`;
-            return finish('⛔ refused', []);
-        }
-        deps.log.warning(`force: true: rolling back although ${who}.`);
-    }
-    else if (!o.expectedLive) {
-        deps.log.info(`expected-live not given: rolling back from whatever is live (${from}).`);
-    }
-    deps.log.info(`Rolling back ${from} → ${to}: ${reason}`);
-    const r = await deps.log.group(`wrangler rollback ${to}`, () => session.run(['rollback', to, '--message', reason, '--yes', ...session.common], false));
-    const text = `${r.stdout}\n${r.stderr}`;
-    result.forced = /The following secrets have changed/.test(text);
-    if (result.forced)
-        deps.log.warning(`Secrets changed since ${to} was deployed (code 10220): wrangler forced the rollback; ${to} runs with the secrets it was deployed with.`);
+    if (from === options.expectedLive)
+        return undefined;
+    const who = `production serves ${from}, which is neither expected-live ${options.expectedLive} nor to-version ${to}: someone else deployed since`;
+    if (!options.force)
+        return {
+            title: '⛔ refused',
+            failure: `Refusing to roll back: ${who}. Re-run with force: true to replace it anyway.`,
+        };
+    log.warning(`force: true: rolling back although ${who}.`);
+    return undefined;
+}
+/** Runs `wrangler rollback` to the named version; `forced` when wrangler forced past changed secrets. */
+async function runRollback(session, plan, log) {
+    const { from, to, reason } = plan;
+    log.info(`Rolling back ${from} → ${to}: ${reason}`);
+    const result = await log.group(`wrangler rollback ${to}`, () => session.run(['rollback', to, '--message', reason, '--yes', ...session.common], false));
+    const forced = /The following secrets have changed/.test(`${result.stdout}\n${result.stderr}`);
+    if (forced)
+        log.warning(`Secrets changed since ${to} was deployed (code 10220): wrangler forced the rollback; ${to} runs with the secrets it was deployed with.`);
+    return { result, forced };
+}
+/** Reads back what is live: the rollback succeeded only when the named version serves. */
+async function verifyRollback(session, plan, ran) {
+    const { from, to } = plan;
+    const { result, forced } = ran;
     const after = await session.live().catch(() => '');
-    result.rolledBack = after === to;
-    if (r.code !== 0 || after !== to) {
-        const said = [r.outcome.failure?.message ?? lastLine(r.stderr || r.stdout), errorDetail(text)]
-            .filter(Boolean)
-            .join(' ');
-        const state = after === to
-            ? `production serves ${to} all the same`
-            : after === from
-                ? `production is unchanged (still ${from})`
-                : `production serves ${after || 'nothing'}`;
-        result.failure = `wrangler rollback failed${r.outcome.failure?.code ? ` (code ${r.outcome.failure.code})` : ''}: ${said || 'no message'}; ${state}.`;
-        return finish('❌ failed', [['Production', state]]);
-    }
-    return finish(`✅ ${to} is live again`, [
-        ['Production', `serves ${to}`],
-        ...(result.forced
-            ? [['Forced', 'secrets changed since that version (10220)']]
-            : []),
-    ]);
+    if (result.code === 0 && after === to)
+        return {
+            title: `✅ ${to} is live again`,
+            rolledBack: true,
+            forced,
+            rows: [['Production', `serves ${to}`], ...(forced ? FORCED_ROW : [])],
+        };
+    const state = after === to
+        ? `production serves ${to} all the same`
+        : after === from
+            ? `production is unchanged (still ${from})`
+            : `production serves ${after || 'nothing'}`;
+    const failed = result.outcome.failure;
+    const said = [
+        failed?.message ?? lastLine(result.stderr || result.stdout),
+        errorDetail(`${result.stdout}\n${result.stderr}`),
+    ]
+        .filter(Boolean)
+        .join(' ');
+    return {
+        title: '❌ failed',
+        rolledBack: after === to,
+        forced,
+        rows: [['Production', state]],
+        failure: `wrangler rollback failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`,
+    };
+}
+const FORCED_ROW = [['Forced', 'secrets changed since that version (10220)']];
+function finish(plan, ending) {
+    const rows = [
+        ['From', `\`${plan.from || '(nothing live)'}\``],
+        ['To', `\`${plan.to || '(none recorded)'}\``],
+        ['Reason', cell(plan.reason)],
+        ...(ending.rows ?? []).map(([label, text]) => [label, cell(text)]),
+        ...(ending.failure ? [['Error', cell(ending.failure)]] : []),
+    ];
+    return {
+        outputs: { rolledBack: ending.rolledBack ?? false, fromVersion: plan.from, toVersion: plan.to },
+        forced: ending.forced ?? false,
+        failure: ending.failure,
+        summary: `### rollback: ${ending.title}\n\n${facts(rows)}\n`,
+    };
 }
 
 // EXTERNAL MODULE: ./src/actions/shared/runner.ts + 369 modules
@@ -39464,24 +39553,24 @@ var runner = __nccwpck_require__(937);
 /** Lines of a multiline input, trimmed, without blanks and `#` comments. Commas also split when asked. */
 function parseList(value, opts = {}) {
     const parts = value.split(/\r?\n/).flatMap((line) => (opts.commas ? line.split(',') : [line]));
-    return parts.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+    return parts.map((part) => part.trim()).filter((part) => part !== '' && !part.startsWith('#'));
 }
 function parseBoolean(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const word = value.trim().toLowerCase();
+    if (word === '')
         return fallback;
-    if (['true', 'yes', '1', 'on'].includes(v))
+    if (['true', 'yes', '1', 'on'].includes(word))
         return true;
-    if (['false', 'no', '0', 'off'].includes(v))
+    if (['false', 'no', '0', 'off'].includes(word))
         return false;
     throw new errors/* UserError */.y(`Input "${name}" is "${value}": use true or false.`);
 }
 function parseChoice(name, value, choices, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const choice = value.trim().toLowerCase();
+    if (choice === '')
         return fallback;
-    if (choices.includes(v))
-        return v;
+    if (choices.includes(choice))
+        return choice;
     throw new UserError(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 /**
@@ -39505,19 +39594,19 @@ function parseKeyValues(name, value) {
 }
 /** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
 function parseDuration(name, value, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
+    const text = value.trim().toLowerCase();
+    if (text === '')
         return fallback;
-    if (/^\d+(\.\d+)?$/.test(v))
-        return Number(v);
-    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+    if (/^\d+(\.\d+)?$/.test(text))
+        return Number(text);
+    const seconds = { ms: 0.001, s: 1, m: 60, h: 3600 };
     let total = 0;
     let consumed = '';
-    for (const m of v.matchAll(re)) {
-        total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
-        consumed += m[0];
+    for (const [part, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+        total += Number(amount) * seconds[unit];
+        consumed += part;
     }
-    if (!consumed || consumed !== v.replace(/\s+/g, '') || total <= 0) {
+    if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
         throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
@@ -39526,11 +39615,11 @@ function parseDuration(name, value, fallback) {
 function parseNumber(name, value, fallback, min, max, integer = false) {
     if (!value.trim())
         return fallback;
-    const n = Number(value);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    const number = Number(value);
+    if (!Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min || number > max) {
         throw new UserError(`Input "${name}" is "${value}": give a ${integer ? 'whole number' : 'number'} from ${min} to ${max}.`);
     }
-    return n;
+    return number;
 }
 /** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
 function parsePath(name, value, fallback) {
@@ -39551,14 +39640,14 @@ const CONNECTION_INPUTS = {
     wranglerVersion: 'wrangler-version',
 };
 function readConnection(get) {
-    const I = CONNECTION_INPUTS;
+    const names = CONNECTION_INPUTS;
     return {
-        apiToken: get(I.apiToken).trim(),
-        accountId: get(I.accountId).trim(),
-        workingDirectory: get(I.workingDirectory) || '.',
-        config: get(I.config).trim() || undefined,
-        environment: get(I.environment).trim() || undefined,
-        wranglerVersion: get(I.wranglerVersion).trim(),
+        apiToken: get(names.apiToken).trim(),
+        accountId: get(names.accountId).trim(),
+        workingDirectory: get(names.workingDirectory) || '.',
+        config: get(names.config).trim() || undefined,
+        environment: get(names.environment).trim() || undefined,
+        wranglerVersion: get(names.wranglerVersion).trim(),
     };
 }
 
@@ -39573,6 +39662,7 @@ const INPUTS = {
     reason: 'reason',
     force: 'force',
 };
+/** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 const OUTPUTS = {
     rolledBack: 'rolled-back',
     fromVersion: 'from-version',
@@ -39594,14 +39684,8 @@ function readInputs(get) {
 
 
 async function run() {
-    const o = readInputs((n) => core/* getInput */.V4(n));
-    const r = await rollback(o, (0,runner/* runnerDeps */.TP)());
-    core/* setOutput */.uH(OUTPUTS.rolledBack, String(r.rolledBack));
-    core/* setOutput */.uH(OUTPUTS.fromVersion, r.fromVersion);
-    core/* setOutput */.uH(OUTPUTS.toVersion, r.toVersion);
-    await core/* summary */.z.addRaw(r.summary, true).write();
-    if (r.failure)
-        core/* setFailed */.C1(r.failure);
+    const inputs = readInputs((name) => core/* getInput */.V4(name));
+    await (0,runner/* publish */.mk)(await rollback(inputs, (0,runner/* runnerDeps */.TP)()), OUTPUTS);
 }
 
 
@@ -39613,11 +39697,12 @@ async function run() {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  mk: () => (/* binding */ publish),
   Cs: () => (/* binding */ runAction),
   TP: () => (/* binding */ runnerDeps)
 });
 
-// UNUSED EXPORTS: actionsCache, publish, removeOnCancel, runContext, runnerLog
+// UNUSED EXPORTS: actionsCache, removeOnCancel, runContext, runnerLog
 
 // NAMESPACE OBJECT: ../main/node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -101574,11 +101659,11 @@ function runnerDeps(extra = {}) {
  */
 async function publish(result, names) {
     for (const key of Object.keys(names))
-        core.setOutput(names[key], String(result.outputs[key]));
+        lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
     if (result.summary)
-        await core.summary.addRaw(result.summary, true).write();
+        await lib_core/* summary */.z.addRaw(result.summary, true).write();
     if (result.failure)
-        core.setFailed(result.failure);
+        lib_core/* setFailed */.C1(result.failure);
 }
 /** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
 function runContext() {
