@@ -439,7 +439,7 @@ describe('deploy/: the reference system on the real engine', () => {
         routes,
         readFileSync(routes, 'utf8').replace(
           "export const GREETING = 'hot reloaded v2';",
-          "import { FEATURE } from '../feature.js';\nexport const GREETING = `hot reloaded with ${FEATURE}`;",
+          "import { FEATURE } from './feature.js';\nexport const GREETING = `hot reloaded with ${FEATURE}`;",
         ),
       );
       await waitFor(
