@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { FileTimes } from './test/harness/file-times.js';
 
 /**
  * End-to-end files share one Docker engine, its build cache, the local registry and a few fixed
@@ -54,12 +55,12 @@ const e2e = {
   hookTimeout: 600_000,
 };
 
-/** SLIPWAY_TEST_REPORT=<file>: also write vitest's JSON report there (.ci/run lists the slowest files). */
+/** SLIPWAY_TEST_REPORT=<file>: also write each file's time there (.ci/run lists the slowest files). */
 const report = process.env.SLIPWAY_TEST_REPORT;
 
 export default defineConfig({
   test: {
-    ...(report ? { reporters: ['default', 'json'], outputFile: { json: report } } : {}),
+    ...(report ? { reporters: ['default', new FileTimes(report)] } : {}),
     sequence: { sequencer: ListedOrder },
     projects: [
       {
