@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
+import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
+import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+
+const CORE = `${CORE_IMAGE}:latest`;
+const EXITS = 'slipway-e2e/exits:latest';
+
+const explain = (r: ActionRun) =>
+  `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-2500)}`;
+const bootContainers = () => docker(['ps', '-aq', '--filter', 'label=slipway.boot-test']);
+
+describe('boot-test, end to end through the bundle', () => {
+  let reports: string;
+  const boot = (inputs: Record<string, string>, opts: { timeoutMs?: number } = {}) =>
+    runAction('boot-test', { network: 'host', ...inputs }, { env: { SLIPWAY_DOCKER: DOCKER }, ...opts });
+
+  beforeAll(async () => {
+    requireEngine();
+    reports = mkdtempSync(join(tmpdir(), 'slipway-boot-reports-'));
+    await buildCore();
+    buildFixture('exits', EXITS, { BASE_IMAGE: DEBIAN_IMAGE });
+  });
+  afterAll(() => {
+    docker(['image', 'rm', '-f', EXITS], { allowFail: true });
+    rmSync(reports, { recursive: true, force: true });
+  });
+
+  it('the core image boots under production limits and reports its boot time and health', async () => {
+    const r = await boot({
+      image: CORE,
+      port: '18880',
+      env: 'PORT=18880\nLOA_DEFERRED_TOOLS=false\nAPI_TOKEN=never-print-this-7f3a',
+    });
+    expect(r.code, explain(r)).toBe(0);
+    expect(Number(r.outputs['boot-seconds'])).toBeGreaterThan(0);
+    expect(Number(r.outputs['boot-seconds'])).toBeLessThan(30);
+    expect(r.outputs.status).toBe('healthy');
+    expect(JSON.parse(r.outputs.health!)).toMatchObject({ status: 'healthy', tools: { complete: true } });
+    expect(r.summary).toMatch(/✅ healthy in [\d.]+ s/);
+    expect(r.stdout).toContain('::add-mask::never-print-this-7f3a');
+    expect(r.stdout.replace('::add-mask::never-print-this-7f3a', '')).not.toContain('never-print-this-7f3a');
+    expect(bootContainers()).toBe('');
+  });
+
+  it('an image whose server exits fails in under 5 s with its exit code and log lines', async () => {
+    const t0 = Date.now();
+    const r = await boot({ image: EXITS, timeout: '60s' });
+    const seconds = (Date.now() - t0) / 1000;
+    expect(r.code).toBe(1);
+    expect(seconds).toBeLessThan(5);
+    expect(errorLines(r)).toHaveLength(1);
+    expect(errorLines(r)[0]).toMatch(
+      /^The container of slipway-e2e\/exits:latest exited with code 3 after [\d.]+ s, before .* answered\. Last log lines: .*fatal: \/app\/config\/gateway\.json is missing/,
+    );
+    expect(bootContainers()).toBe('');
+  });
+
+  it('an image listening on another port fails at the timeout, saying what was tried and what came back', async () => {
+    const t0 = Date.now();
+    const r = await boot({
+      image: CORE,
+      port: '18881',
+      env: 'PORT=18882\nLOA_DEFERRED_TOOLS=false',
+      timeout: '3s',
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    expect(r.code).toBe(1);
+    expect(seconds).toBeGreaterThanOrEqual(3);
+    expect(seconds).toBeLessThan(15);
+    expect(errorLines(r)[0]).toMatch(
+      /^No accepted answer from http:\/\/127\.0\.0\.1:18881\/health\/extended within 3 s \(\d+ attempts; last: ECONNREFUSED\): check that the image listens on port 18881 and serves \/health\/extended\./,
+    );
+    expect(bootContainers()).toBe('');
+  });
+
+  it('a cancelled run (SIGTERM) removes its container', async () => {
+    for (const f of ['state', 'out']) writeFileSync(join(reports, f), '');
+    const child = spawn(process.execPath, [join(ROOT, 'dist/boot-test/index.js')], {
+      env: {
+        ...process.env,
+        SLIPWAY_DOCKER: DOCKER,
+        INPUT_IMAGE: CORE,
+        INPUT_PORT: '18883',
+        INPUT_NETWORK: 'host',
+        INPUT_ENV: 'PORT=18884\nLOA_DEFERRED_TOOLS=false',
+        INPUT_TIMEOUT: '60s',
+        GITHUB_STATE: join(reports, 'state'),
+        GITHUB_OUTPUT: join(reports, 'out'),
+      },
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 15_000;
+    while (bootContainers() === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(bootContainers(), 'the container should be running before the cancel').not.toBe('');
+    child.kill('SIGTERM');
+    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+    expect(code).toBe(1);
+    expect(bootContainers()).toBe('');
+  });
+});
