@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMENT_MARKER, REPORT_FORMAT, type SizeReport } from '../../src/lib/size/report.js';
+import { COMMENT_MARKER } from '../../src/lib/size/report.js';
+import { SIZE_REPORT } from '../fixtures/size-report.js';
 import { ROOT, errorLines, runAction } from '../harness/runner.js';
 
 const TOKEN = 'ghs_slipwayTestToken0123456789abcdef';
@@ -75,25 +76,7 @@ describe('report action: GitHub statuses, the PR comment and deployments against
     api = await gh.start();
     dir = mkdtempSync(join(tmpdir(), 'slipway-report-'));
     reportPath = join(dir, 'size.json');
-    const report: SizeReport = {
-      format: REPORT_FORMAT,
-      image: 'acme/gateway:pr-42',
-      imageId: 'sha256:abc',
-      createdAt: '2026-11-22T00:00:00Z',
-      measure: 'cloudflare',
-      uncompressedBytes: 347_000_000,
-      compressedBytes: 135_000_000,
-      compressedSource: 'computed',
-      cloudflareBytes: 566_000_000,
-      layerCount: 11,
-      budgetBytes: 8_000_000_000,
-      budgetSource: 'instance type standard-1',
-      layers: [],
-      topLayers: [],
-      violations: [],
-      baseline: { image: 'acme/gateway:main', bytes: 560_000_000, deltaBytes: 6_000_000 },
-    };
-    writeFileSync(reportPath, JSON.stringify(report));
+    writeFileSync(reportPath, JSON.stringify(SIZE_REPORT));
   });
   afterAll(async () => {
     await gh.stop();

@@ -61,3 +61,18 @@ export function forgetImages(repo: string): void {
   docker(['builder', 'prune', '-af'], { allowFail: true });
   docker(['image', 'prune', '-f'], { allowFail: true });
 }
+
+/**
+ * Removes the containers the Cloudflare emulator ran (label slipway.emulator=1) that are still there:
+ * a file that failed or was killed before its emulator stopped leaves its instance running on the
+ * host network (port 18789), where it would answer the next run's health checks. Returns their names.
+ */
+export function removeEmulatorContainers(): string[] {
+  const names = docker(['ps', '-a', '--filter', 'label=slipway.emulator=1', '--format', '{{.Names}}'], {
+    allowFail: true,
+  })
+    .split('\n')
+    .filter(Boolean);
+  if (names.length) docker(['rm', '-f', '-v', ...names], { allowFail: true });
+  return names;
+}

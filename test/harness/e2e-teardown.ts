@@ -1,15 +1,27 @@
-import { removeTestImages } from './docker.js';
+import { removeEmulatorContainers, removeTestImages } from './docker.js';
+
+/** Says so when an emulator's container outlived its test: a leak worth a look, not silence. */
+function sweepEmulatorContainers(when: string): void {
+  const left = removeEmulatorContainers();
+  if (left.length) console.warn(`e2e ${when}: removed emulator containers left running: ${left.join(', ')}`);
+}
 
 /**
- * vitest globalSetup of the e2e projects: after the last file, remove the images the tests made.
- * Every e2e group (a project) names this file and vitest tears each project down at the end of the
- * run: the images go once, after all of them.
+ * vitest globalSetup of the e2e projects. Before the first file: no emulator container of an earlier,
+ * killed run may still hold the gateway's port. After the last file: remove the images the tests
+ * made and any emulator container a failed file left. Every e2e group (a project) names this file
+ * and vitest sets up and tears down each project: the work is done once, at the first and the last.
  */
 export default function setup(): () => void {
+  const once = globalThis as { slipwayE2eSwept?: boolean; slipwayE2eImagesRemoved?: boolean };
+  if (!once.slipwayE2eSwept) {
+    once.slipwayE2eSwept = true;
+    sweepEmulatorContainers('setup');
+  }
   return () => {
-    const done = globalThis as { slipwayE2eImagesRemoved?: boolean };
-    if (done.slipwayE2eImagesRemoved) return;
-    done.slipwayE2eImagesRemoved = true;
+    if (once.slipwayE2eImagesRemoved) return;
+    once.slipwayE2eImagesRemoved = true;
+    sweepEmulatorContainers('teardown');
     removeTestImages();
   };
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { OUTPUTS } from '../../../src/actions/report/inputs.js';
 import type { GitHubRequest } from '../../../src/lib/core/io.js';
 import { reportToGitHub, type ReportOptions } from '../../../src/lib/report/index.js';
-import { COMMENT_MARKER, REPORT_FORMAT, type SizeReport } from '../../../src/lib/size/report.js';
+import { COMMENT_MARKER } from '../../../src/lib/size/report.js';
+import { SIZE_REPORT } from '../../fixtures/size-report.js';
 import { fakeDeps } from '../../harness/fakes.js';
 
 const STATUS = 'POST /repos/{owner}/{repo}/statuses/{sha}';
@@ -17,25 +18,6 @@ const RUN_URL = 'https://github.example/acme/gateway/actions/runs/99';
 const REPO = { owner: 'acme', repo: 'gateway' };
 const FORBIDDEN = 'Resource not accessible by integration';
 const FORK_HINT = '(the token cannot write here: a fork, or missing permissions)';
-
-const SIZE_REPORT: SizeReport = {
-  format: REPORT_FORMAT,
-  image: 'acme/gateway:pr-42',
-  imageId: 'sha256:abc',
-  createdAt: '2026-11-22T00:00:00Z',
-  measure: 'cloudflare',
-  uncompressedBytes: 347_000_000,
-  compressedBytes: 135_000_000,
-  compressedSource: 'computed',
-  cloudflareBytes: 566_000_000,
-  layerCount: 11,
-  budgetBytes: 8_000_000_000,
-  budgetSource: 'instance type standard-1',
-  layers: [],
-  topLayers: [],
-  violations: [],
-  baseline: { image: 'acme/gateway:main', bytes: 560_000_000, deltaBytes: 6_000_000 },
-};
 
 interface GitHubCall {
   route: string;
