@@ -26,7 +26,7 @@ const E2E_GROUPS: string[][] = [
   ['reference-system/cloudflare', 'layer-store', 'unit'],
   ['boot-test', 'smoke-test', 'report'],
   ['reference-system/full-image', 'rollback', 'deploy'],
-  ['build-image', 'emulator'],
+  ['build-image', 'emulator', 'emulator-traffic', 'emulator-rollouts'],
 ];
 const LANES = Math.min(2, availableParallelism());
 const e2eFile = (name: string) => `test/e2e/${name}.test.ts`;

@@ -1,5 +1,6 @@
 import { benchBuildImage, type Figure } from './build-image.js';
 import { benchDeploy } from './deploy.js';
+import { benchRollback } from './rollback.js';
 import { benchSizeBudget } from './size-budget.js';
 import { benchSmokeTest } from './smoke-test.js';
 
@@ -12,6 +13,7 @@ const suites: Array<[string, () => Promise<Figure[]>]> = [
   ['deploy/: core boot, hot reload, image sizes', benchDeploy],
   ['size-budget: a 1 GB image against docker save | gzip', benchSizeBudget],
   ['smoke-test: detection latency and load during an outage', benchSmokeTest],
+  ['rollback: time to recover, Worker and image against Worker only', benchRollback],
 ];
 /** `npm run bench -- deploy` runs only the suites whose title starts so. */
 const only = process.argv[2];

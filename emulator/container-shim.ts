@@ -3,7 +3,8 @@
  * Miniflare. workerd's own local containers need the default Docker bridge and published ports,
  * which these machines forbid; this shim instead asks the emulator (over loopback) to run the live
  * container application's image on the host network, and sends `getTcpPort(port).fetch` to
- * 127.0.0.1:<port>. Its errors carry the phrases @cloudflare/containers recognises ("the container
+ * 127.0.0.1:<port> through the emulator's relay (/__containers/proxy), where image faults apply
+ * (an `unhealthy` image answers /health/extended with status "unhealthy"). Its errors carry the phrases @cloudflare/containers recognises ("the container
  * is not listening", "container exited with unexpected exit code: N").
  *
  * Kept as module source: it runs inside workerd, not in Node. ADMIN and SCRIPT are prepended by
@@ -54,14 +55,29 @@ class ContainerShim {
     const shim = this;
     return {
       async fetch(input, init) {
-        if (shim.started) await shim.started.catch(() => undefined);
-        const u = new URL(typeof input === 'string' ? input : input.url);
-        const target = 'http://127.0.0.1:' + port + u.pathname + u.search;
-        try {
-          return await fetch(new Request(target, init ?? (typeof input === 'string' ? undefined : input)));
-        } catch (e) {
-          throw new Error('The container is not listening on port ' + port + ' (' + (e && e.message) + ')');
+        const started = shim.started ? await shim.started.catch(() => undefined) : undefined;
+        const request = new Request(input, init);
+        const u = new URL(request.url);
+        const notListening = (why) => new Error('The container is not listening on port ' + port + ' (' + why + ')');
+        // WebSocket upgrades go straight to the container; the rest through the emulator's relay.
+        if (request.headers.get('upgrade')) {
+          try {
+            return await fetch(new Request('http://127.0.0.1:' + port + u.pathname + u.search, request));
+          } catch (e) {
+            throw notListening(e && e.message);
+          }
         }
+        const relay = ADMIN + '/proxy?port=' + port + '&container=' + encodeURIComponent(started ? started.container : '') +
+          '&path=' + encodeURIComponent(u.pathname + u.search);
+        let res;
+        try {
+          res = await fetch(relay, { method: request.method, headers: request.headers, body: request.body, redirect: 'manual', signal: request.signal });
+        } catch (e) {
+          throw notListening(e && e.message);
+        }
+        const refused = res.headers.get('x-slipway-proxy-error');
+        if (refused !== null) throw notListening(refused);
+        return res;
       },
       connect() {
         throw new Error('the Slipway emulator does not emulate raw TCP connect() to containers');

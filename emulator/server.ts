@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ContainerRuntime } from './containers.js';
+import { ContainerRuntime, type RolloutOptions } from './containers.js';
 import { API, fail, Router, type Fault, type RequestRecord } from './router.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerContainerRoutes } from './routes/containers.js';
@@ -21,6 +21,11 @@ export interface EmulatorOptions {
   docker?: string;
   /** Environment added to every container the emulator runs. */
   containerEnv?: Record<string, string>;
+  /**
+   * How fast container rollouts go: `stepMs` each step holds (default 1000), `graceMs` the cap on an
+   * application's rollout_active_grace_period (default 0). POST /__admin/rollout-options changes them.
+   */
+  rollout?: Partial<RolloutOptions>;
 }
 
 /** Each resource's routes, registered on the one router (see routes/). */
@@ -64,6 +69,7 @@ export class CloudflareEmulator {
       options.docker ?? (process.env.SLIPWAY_DOCKER || 'docker'),
       options.containerEnv ?? {},
       log,
+      options.rollout,
     );
     this.router = new Router(log);
     this.faults = this.router.faults;

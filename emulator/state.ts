@@ -21,6 +21,12 @@ export interface Version {
   secrets: Record<string, string>;
   /** Durable Object classes backed by a container (the upload's `containers`). */
   containerClasses: string[];
+  /**
+   * The script's Durable Object migration tag when this version was uploaded: a version from before
+   * a migration cannot be rolled back to (rollbacks docs, "Bindings" limits:
+   * https://developers.cloudflare.com/workers/configuration/versions-and-deployments/rollbacks/).
+   */
+  migrationTag?: string;
 }
 
 export interface Deployment {
@@ -43,12 +49,23 @@ export interface Script {
   migrationTag?: string;
   /** Durable Object namespace id per class name. */
   namespaces: Map<string, string>;
+  /** Durable Object classes a migration's `deleted_classes` deleted (and no later one re-created). */
+  deletedClasses: Set<string>;
 }
+
+/** The kinds of account resources a binding names whose deletion the emulator tracks. */
+export type ResourceKind = 'kv' | 'r2' | 'queue';
 
 /** Everything the emulator knows: one account's Workers. */
 export class CloudflareState {
   readonly scripts = new Map<string, Script>();
   subdomain = 'slipway-test';
+  /**
+   * Account resources deleted since versions bound them, as `<kind>:<id>` (kv:<namespace id>,
+   * r2:<bucket name>, queue:<queue name>): a version binding one cannot be rolled back to. The
+   * emulator has no KV, R2 or Queues API; tests mark deletions with deleteResource.
+   */
+  readonly deletedResources = new Set<string>();
 
   script(name: string): Script | undefined {
     return this.scripts.get(name);
@@ -65,14 +82,17 @@ export class CloudflareState {
         deployments: [],
         workersDev: false,
         namespaces: new Map(),
+        deletedClasses: new Set(),
       };
       this.scripts.set(name, script);
     }
     return script;
   }
 
+  /** Adds a version; it records the script's migration tag in force now unless `fields` names one. */
   addVersion(script: Script, fields: Omit<Version, 'id' | 'number' | 'createdOn'>): Version {
     const version: Version = {
+      migrationTag: script.migrationTag,
       ...fields,
       id: randomUUID(),
       number: script.versions.length + 1,
@@ -97,6 +117,16 @@ export class CloudflareState {
     };
     script.deployments.unshift(deployment);
     return deployment;
+  }
+
+  /** The newest version uploaded (deployed or not): what an upload inherits and keeps bindings from. */
+  latestVersion(script: Script): Version | undefined {
+    return script.versions[script.versions.length - 1];
+  }
+
+  /** Records that an account resource was deleted (see deletedResources). */
+  deleteResource(kind: ResourceKind, id: string): void {
+    this.deletedResources.add(`${kind}:${id}`);
   }
 
   /** The namespace of a Durable Object class of a script (created on first use, like the API). */

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
 import { containerShimModule } from './container-shim.js';
 import { readBody } from './router.js';
-import type { Module, Script, Version } from './state.js';
+import type { Deployment, Module, Script, Version } from './state.js';
+import { OVERRIDES_HEADER, routeRequest, VERSION_KEY_HEADER, type Route } from './traffic.js';
 
 /** A fault on a served Worker's responses (the smoke test's adversary). */
 export interface WorkerFault {
@@ -11,7 +12,7 @@ export interface WorkerFault {
   script?: string;
   /** Regular expression matched against the request path; any when absent. */
   path?: string;
-  /** Only while this version is live; or only while any other version is (a broken next deploy). */
+  /** Only on requests this version serves; or only on those any other version serves (a broken next deploy). */
   version?: string;
   notVersion?: string;
   /** unhealthy: status "unhealthy" in a JSON body; wrong-version: another version.id; status: answer it. */
@@ -104,20 +105,68 @@ function writeResponse(res: ServerResponse, response: Response, body: Buffer, me
   res.end(method === 'HEAD' ? undefined : body);
 }
 
+/** One version of a Worker running in its own Miniflare. */
+class Instance {
+  miniflare?: Miniflare;
+  /** Settles when the Miniflare is ready (or failed to start). */
+  readonly ready: Promise<Miniflare>;
+  /** Requests it is serving now: a retired instance is disposed when the last one ends. */
+  inFlight = 0;
+
+  constructor(
+    readonly versionId: string,
+    options: () => MiniflareOptions,
+  ) {
+    this.ready = this.start(options);
+  }
+
+  private async start(options: () => MiniflareOptions): Promise<Miniflare> {
+    this.miniflare = new Miniflare(options());
+    await this.miniflare.ready;
+    return this.miniflare;
+  }
+
+  /** Stops the Miniflare, once it has started (or failed to). */
+  async dispose(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.miniflare?.dispose().catch(() => undefined);
+  }
+}
+
 interface Served {
   name: string;
   server: Server;
   url: string;
-  miniflare?: Miniflare;
-  /** The version the Miniflare instance runs. */
-  versionId?: string;
+  /** A Miniflare per version of the current deployment, made when a request first goes to it. */
+  instances: Map<string, Instance>;
+  /** Versions that left the deployment while serving a request: disposed when it ends. */
+  retiring: Set<Instance>;
+  /** Requests routed by share so far (the position in traffic.ts's deterministic sequence). */
+  routedByShare: number;
+}
+
+/** The headers that steer a request to a version (traffic.ts); repeated field lines joined with commas. */
+function steeringHeaders(req: IncomingMessage): { overrides?: string; versionKey?: string } {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(', ') : value);
+  return {
+    overrides: first(req.headers[OVERRIDES_HEADER]),
+    versionKey: first(req.headers[VERSION_KEY_HEADER]),
+  };
 }
 
 /**
  * Makes deployed Workers live: each Worker gets a loopback URL (its workers.dev stand-in) where the
- * live version's uploaded modules run in Miniflare, with its vars, secrets, version metadata and
- * Durable Objects. A deployment or rollback swaps what the URL serves. Faults can be injected on
- * the responses: unhealthy, slow, wrong version, a status.
+ * versions of its current deployment run in Miniflare, one instance per version, each with its vars,
+ * secrets, version metadata and Durable Objects. Each request goes to a version as Cloudflare's
+ * gradual deployments route it (traffic.ts: by share, by the Cloudflare-Workers-Version-Key header,
+ * or to the version a Cloudflare-Workers-Version-Overrides header names). A version's instance starts
+ * on its first request and is disposed when a deployment leaves it out. Faults can be injected on the
+ * responses: unhealthy, slow, wrong version, a status.
+ *
+ * Not emulated: Cloudflare gives each Durable Object one version per deployment, whichever version
+ * the calling Worker runs (gradual deployments docs, "Gradual deployments for Durable Objects"); here
+ * each version's Miniflare has its own Durable Objects, running that version's code. Containers are
+ * shared: the container shim names a container by script, class and object id, not by version.
  */
 export class WorkerHost {
   private readonly served = new Map<string, Served>();
@@ -125,10 +174,8 @@ export class WorkerHost {
   /** Binding types seen in uploads that the host does not emulate (loud, like unknown routes). */
   readonly unsupported: string[] = [];
 
-  private queue: Promise<unknown> = Promise.resolve();
-
   constructor(
-    /** The live version of a Worker now (state lookup). */
+    /** The live version of a Worker now (state lookup); its script holds the current deployment. */
     private readonly live: (name: string) => { script: Script; version?: Version } | undefined,
     private readonly adminBase: () => string,
     private readonly log: (message: string) => void,
@@ -138,49 +185,89 @@ export class WorkerHost {
     return this.served.get(name)?.url;
   }
 
-  list(): Record<string, { url: string; version?: string }> {
+  /** Each Worker's URL, its top-share version, its deployment's split and the versions running. */
+  list(): Record<
+    string,
+    { url: string; version?: string; versions: Deployment['versions']; running: string[] }
+  > {
     return Object.fromEntries(
-      [...this.served.values()].map((served) => [
-        served.name,
-        { url: served.url, version: this.live(served.name)?.version?.id },
-      ]),
+      [...this.served.values()].map((served) => {
+        const live = this.live(served.name);
+        const entry = {
+          url: served.url,
+          version: live?.version?.id,
+          versions: live?.script.deployments[0]?.versions ?? [],
+          running: [...served.instances.keys()],
+        };
+        return [served.name, entry];
+      }),
     );
   }
 
-  /** Opens a Worker's URL (once). What it serves is decided per request: always the live version. */
+  /**
+   * Opens a Worker's URL (once). What it serves is decided per request, from the current deployment.
+   * Called again after a deployment: versions it left out are disposed now rather than on the next
+   * request.
+   */
   async open(name: string): Promise<string> {
     const existing = this.served.get(name);
-    if (existing) return existing.url;
+    if (existing) {
+      this.retire(existing, this.currentDeployment(name));
+      return existing.url;
+    }
     const server = createServer((req, res) => {
       this.handle(served, req, res).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`emulator: ${err.message}`);
       });
     });
-    const served: Served = { name, server, url: '' };
+    const served: Served = {
+      name,
+      server,
+      url: '',
+      instances: new Map(),
+      retiring: new Set(),
+      routedByShare: 0,
+    };
     this.served.set(name, served);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     served.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return served.url;
   }
 
-  /** Runs the live version in Miniflare, reconfiguring after a deployment or rollback. */
-  private async ensure(served: Served): Promise<Miniflare | undefined> {
-    const run = async () => {
-      const live = this.live(served.name);
-      if (!live?.version) return undefined;
-      if (served.miniflare && served.versionId === live.version.id) return served.miniflare;
-      const options = this.options(live.script, live.version);
-      if (served.miniflare) await served.miniflare.setOptions(options);
-      else served.miniflare = new Miniflare(options);
-      await served.miniflare.ready;
-      served.versionId = live.version.id;
-      this.log(`serving ${served.name} version ${live.version.id} at ${served.url}`);
-      return served.miniflare;
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+  /** The Worker's current deployment (the newest), when it has a live version. */
+  private currentDeployment(name: string): { script: Script; deployment: Deployment } | undefined {
+    const live = this.live(name);
+    const deployment = live?.script.deployments[0];
+    return live?.version && deployment ? { script: live.script, deployment } : undefined;
+  }
+
+  /** Disposes the instances of versions the deployment no longer has (after their requests end). */
+  private retire(served: Served, current: { deployment: Deployment } | undefined): void {
+    const kept = new Set(current?.deployment.versions.map((entry) => entry.version_id));
+    for (const [versionId, instance] of served.instances) {
+      if (kept.has(versionId)) continue;
+      served.instances.delete(versionId);
+      this.log(`${served.name} version ${versionId} left the deployment: stopping it`);
+      if (instance.inFlight) served.retiring.add(instance);
+      else void instance.dispose();
+    }
+  }
+
+  /** The version's instance, started on first use; a start that fails is forgotten (retried next time). */
+  private instance(served: Served, script: Script, version: Version): Instance {
+    const existing = served.instances.get(version.id);
+    if (existing) return existing;
+    const instance = new Instance(version.id, () => this.options(script, version));
+    served.instances.set(version.id, instance);
+    instance.ready.then(
+      () => this.log(`serving ${served.name} version ${version.id} at ${served.url}`),
+      () => {
+        if (served.instances.get(version.id) === instance) served.instances.delete(version.id);
+        void instance.dispose();
+      },
+    );
+    return instance;
   }
 
   private options(script: Script, version: Version): MiniflareOptions {
@@ -243,14 +330,47 @@ export class WorkerHost {
   }
 
   private async handle(served: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const miniflare = await this.ensure(served);
-    if (!miniflare) {
+    const current = this.currentDeployment(served.name);
+    this.retire(served, current);
+    const route = current && this.route(served, current.deployment, req);
+    const version = route && current.script.versions.find((candidate) => candidate.id === route.versionId);
+    if (!current || !version) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end(`There is nothing here yet: ${served.name} has no live version.`);
       return;
     }
+    const instance = this.instance(served, current.script, version);
+    instance.inFlight++;
+    try {
+      await this.serve(served, await instance.ready, version.id, req, res);
+    } finally {
+      instance.inFlight--;
+      if (!instance.inFlight && served.retiring.delete(instance)) void instance.dispose();
+    }
+  }
+
+  /** The version this request goes to (traffic.ts), counting the requests routed by share. */
+  private route(served: Served, deployment: Deployment, req: IncomingMessage): Route | undefined {
+    const route = routeRequest({
+      worker: served.name,
+      split: deployment.versions,
+      ...steeringHeaders(req),
+      sequence: served.routedByShare,
+    });
+    if (route?.by === 'share') served.routedByShare++;
+    return route;
+  }
+
+  /** Serves the request from the version's Miniflare, with the faults in force for that version. */
+  private async serve(
+    served: Served,
+    miniflare: Miniflare,
+    versionId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const requestBody = await readBody(req);
-    const fault = this.takeFault(served, new URL(req.url ?? '/', 'http://x').pathname);
+    const fault = this.takeFault(served.name, versionId, new URL(req.url ?? '/', 'http://x').pathname);
     if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
     if (fault?.kind === 'status') {
       res.writeHead(fault.status ?? 503, { 'content-type': 'text/plain' });
@@ -268,14 +388,18 @@ export class WorkerHost {
     writeResponse(res, response, body, method);
   }
 
-  /** The first fault in force for this Worker, version and path, counted as used. */
-  private takeFault(served: Served, path: string): (WorkerFault & { used: number }) | undefined {
+  /** The first fault in force for this Worker, the version serving the request, and path, counted as used. */
+  private takeFault(
+    name: string,
+    versionId: string,
+    path: string,
+  ): (WorkerFault & { used: number }) | undefined {
     const fault = this.faults.find(
       (candidate) =>
         (candidate.times === undefined || candidate.used < candidate.times) &&
-        (!candidate.script || candidate.script === served.name) &&
-        (!candidate.version || candidate.version === served.versionId) &&
-        (!candidate.notVersion || candidate.notVersion !== served.versionId) &&
+        (!candidate.script || candidate.script === name) &&
+        (!candidate.version || candidate.version === versionId) &&
+        (!candidate.notVersion || candidate.notVersion !== versionId) &&
         (!candidate.path || new RegExp(candidate.path).test(path)),
     );
     if (fault) fault.used++;
@@ -284,7 +408,10 @@ export class WorkerHost {
 
   async stop(): Promise<void> {
     for (const served of this.served.values()) {
-      await served.miniflare?.dispose().catch(() => undefined);
+      const instances = [...served.instances.values(), ...served.retiring];
+      served.instances.clear();
+      served.retiring.clear();
+      await Promise.all(instances.map((instance) => instance.dispose()));
       await new Promise<void>((resolve) => served.server.close(() => resolve()));
     }
     this.served.clear();

@@ -1,7 +1,10 @@
 // The local rehearsal: the whole pipeline (the root action.yml, its steps and bundles as a runner
 // runs them) on deploy/, against this machine's Docker engine, the Cloudflare emulator and the real
-// wrangler. It deploys v1 and v2; with --break, a v3 whose health is broken is deployed, fails its
-// smoke test and is rolled back to v2 automatically. It ends by checking what the URL serves.
+// wrangler. It deploys v1 and v2 (each its own image, told apart by IMAGE_VERSION). With
+// --break=image, v3's image passes boot-test but is unhealthy in production (an emulator fault
+// scoped to that image); with --break=worker (or --break), v3's Worker answers unhealthy and its
+// image is v2's. Either fails its smoke test and is rolled back automatically: the Worker deployment
+// and the container image. It ends by checking that the URL serves v2's Worker on v2's image.
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,7 +18,16 @@ const WORKER = 'loa-gateway-rehearsal';
 const REGISTRY = '127.0.0.1:5000';
 const TOKEN = 'rehearsal-token-not-a-secret';
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
-const breakIt = process.argv.includes('--break');
+const breakArg = process.argv.find((arg) => arg === '--break' || arg.startsWith('--break='));
+const breakIt: 'image' | 'worker' | undefined = breakArg
+  ? breakArg === '--break' || breakArg === '--break=worker'
+    ? 'worker'
+    : breakArg === '--break=image'
+      ? 'image'
+      : (() => {
+          throw new Error(`${breakArg}: use --break=image or --break=worker`);
+        })()
+  : undefined;
 const tty = process.stdout.isTTY;
 const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
@@ -122,8 +134,10 @@ async function main(): Promise<number> {
       account: ACCOUNT,
       docker: DOCKER,
     });
-    const deployVersion = async (n: number, broken: boolean): Promise<CompositeRun> => {
-      console.log(`\n${bold(`── v${n}${broken ? ' (its health is broken: watch the rollback)' : ''}`)}`);
+    const deployVersion = async (n: number, broken: boolean, imageOf = n): Promise<CompositeRun> => {
+      const what =
+        breakIt === 'image' ? 'its image is unhealthy in production' : 'its Worker answers unhealthy';
+      console.log(`\n${bold(`── v${n}${broken ? ` (${what}: watch the rollback)` : ''}`)}`);
       const started = Date.now();
       const r = await runComposite(
         ROOT,
@@ -131,6 +145,8 @@ async function main(): Promise<number> {
           ...pipeline.inputs,
           message: `rehearsal v${n}`,
           vars: `GATEWAY_ENV=rehearsal-v${n}`,
+          'build-args': `${pipeline.inputs['build-args']}\nIMAGE_VERSION=rehearsal-v${imageOf}`,
+          'expect-image': `rehearsal-v${imageOf}`,
           'smoke-timeout': broken ? '5s' : '60s',
         },
         {
@@ -160,25 +176,37 @@ async function main(): Promise<number> {
     const v2 = await deployVersion(2, false);
     if (v2.code !== 0) throw new Error('v2 did not deploy');
     const good = v2.outputs['version-id']!;
-    let expected = good;
+    const admin = api.replace('/client/v4', '');
     if (breakIt) {
-      // The emulator makes every version but v2 answer unhealthy: the next deploy is broken.
-      await fetch(`${api.replace('/client/v4', '')}/__admin/worker-faults`, {
-        method: 'POST',
-        body: JSON.stringify({ script: WORKER, kind: 'unhealthy', notVersion: good }),
-      });
-      const v3 = await deployVersion(3, true);
+      if (breakIt === 'image') {
+        // Every image but v2's answers unhealthy in production; boot-test (a local run) is untouched.
+        const v2Image = emu.containers.applications.find((app) => app.name.startsWith(WORKER))!.configuration
+          .image;
+        await fetch(`${admin}/__admin/container-faults`, {
+          method: 'POST',
+          body: JSON.stringify({
+            kind: 'unhealthy',
+            regex: `^(?!${v2Image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$)`,
+          }),
+        });
+      } else {
+        // Every Worker version but v2 answers unhealthy; v3 ships v2's image (no container rollout).
+        await fetch(`${admin}/__admin/worker-faults`, {
+          method: 'POST',
+          body: JSON.stringify({ script: WORKER, kind: 'unhealthy', notVersion: good }),
+        });
+      }
+      const v3 = await deployVersion(3, true, breakIt === 'image' ? 3 : 2);
       if (v3.code === 0) throw new Error('v3 was broken but the pipeline passed');
       if (v3.outputs['rolled-back'] !== 'true') throw new Error('v3 failed but was not rolled back');
-      expected = good;
     }
     const doc = (await (await fetch(`${url}/health/extended`)).json()) as {
       status: string;
-      version: { id: string };
+      version: { id: string; image?: string };
     };
-    const ok = doc.version.id === expected && doc.status === 'healthy';
+    const ok = doc.version.id === good && doc.version.image === 'rehearsal-v2' && doc.status === 'healthy';
     console.log(
-      `\n${ok ? '✓' : '✗'} ${url} serves ${doc.version.id} (${doc.status})${ok ? `: v2, as it should${breakIt ? ' after rolling back v3' : ''}` : `, expected ${expected}`}`,
+      `\n${ok ? '✓' : '✗'} ${url} serves Worker ${doc.version.id} on image ${doc.version.image} (${doc.status})${ok ? `: v2's Worker and v2's image, as it should${breakIt ? ` after rolling back v3 (broken ${breakIt})` : ''}` : `, expected ${good} on rehearsal-v2`}`,
     );
     return ok ? 0 : 1;
   } catch (err) {

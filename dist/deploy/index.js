@@ -40981,7 +40981,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9829);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8592);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2295);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -40991,7 +40991,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8592:
+/***/ 2295:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41145,6 +41145,20 @@ function withContainerImage(configPath, image, environment) {
     const derived = (0,external_node_path_.join)((0,external_node_path_.dirname)(configPath), `.slipway-${(0,external_node_path_.basename)(configPath)}`);
     (0,external_node_fs_.writeFileSync)(derived, out);
     return derived;
+}
+/**
+ * The Worker's name and its newest Durable Object migration tag as the config gives them for an
+ * environment: an environment's own `name`, else `<name>-<env>` (wrangler's naming of environments
+ * without one); its own `migrations`, else the top-level ones. undefined for a TOML config (not read).
+ */
+function workerSettings(configPath, environment) {
+    if (!/\.jsonc?$/.test(configPath))
+        return undefined;
+    const doc = readConfig(configPath).doc;
+    const envDoc = environment ? doc.env?.[environment] : undefined;
+    const name = envDoc?.name ?? (environment && doc.name ? `${doc.name}-${environment}` : doc.name);
+    const migrations = envDoc?.migrations ?? doc.migrations ?? [];
+    return { name, migrationTag: migrations.at(-1)?.tag };
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -41356,18 +41370,29 @@ function parseEntry(line) {
         return undefined;
     }
 }
-/** The live version from `wrangler deployments status --json` (the version at the highest share). */
-function liveVersionFrom(stdout) {
+/**
+ * The deployment in `wrangler deployments status --json`: every version and its percentage, the
+ * highest share first (ties in the API's order); undefined when the output holds no deployment.
+ */
+function deploymentFrom(stdout) {
     const start = stdout.indexOf('{');
     if (start < 0)
         return undefined;
     try {
         const doc = JSON.parse(stdout.slice(start, stdout.lastIndexOf('}') + 1));
-        return [...(doc.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.version_id;
+        if (!doc.versions)
+            return undefined;
+        return doc.versions
+            .map(({ version_id, percentage }) => ({ version_id, percentage: Number(percentage) }))
+            .sort((first, second) => second.percentage - first.percentage);
     }
     catch {
         return undefined;
     }
+}
+/** The live version from `wrangler deployments status --json` (the version at the highest share). */
+function liveVersionFrom(stdout) {
+    return deploymentFrom(stdout)?.[0]?.version_id;
 }
 /** Cuts a message to the API's 100 bytes without splitting a UTF-8 character. */
 function cutBytes(text, max = 100) {
@@ -41527,7 +41552,16 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-    return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+    const deployment = () => readDeployment(run, common);
+    return {
+        cwd,
+        version: tool.version,
+        common,
+        run,
+        deployment,
+        live: async () => (await deployment())[0]?.version_id ?? '',
+        connection: { apiToken: connection.apiToken, accountId: connection.accountId },
+    };
 }
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
 function checkConnection(connection, needsCredentials) {
@@ -41542,17 +41576,396 @@ function checkConnection(connection, needsCredentials) {
         throw new core_errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
     return cwd;
 }
-/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
-async function readLiveVersion(run, common) {
+/** The live deployment's versions and shares; [] when the Worker does not exist yet (code 10007). */
+async function readDeployment(run, common) {
     const status = await run(['deployments', 'status', '--json', ...common]);
     if (status.code === 0)
-        return liveVersionFrom(status.stdout) ?? '';
+        return deploymentFrom(status.stdout) ?? [];
     if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr))
-        return '';
+        return [];
     throw new core_errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
 }
 
+;// CONCATENATED MODULE: ./src/lib/wrangler/api.ts
+
+/** A Cloudflare API error: the envelope's first error code and message, and the HTTP status. */
+class CloudflareApiError extends Error {
+    status;
+    code;
+    constructor(status, code, message) {
+        super(message);
+        this.status = status;
+        this.code = code;
+    }
+}
+/**
+ * wrangler's own base: CLOUDFLARE_API_BASE_URL, else https://api.cloudflare.com/client/v4
+ * (getCloudflareApiBaseUrl in node_modules/wrangler/wrangler-dist/cli.js; the containers client is
+ * `${base}/accounts/${accountId}/containers`, getAPIUrl there).
+ */
+function apiBase(env) {
+    return (env.CLOUDFLARE_API_BASE_URL || 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '');
+}
+const RETRIES = 3;
+/**
+ * A client for one account: bearer token in a header only, the v4 envelope unwrapped, 5xx and network
+ * errors retried (3 tries with 1 s, 2 s between, as wrangler retries its uploads), API errors thrown
+ * as CloudflareApiError with Cloudflare's code and words.
+ */
+function cloudflareApi(connection, deps) {
+    const fetcher = deps.fetch;
+    if (!fetcher)
+        throw new Error('cloudflareApi needs the fetch port');
+    const base = `${apiBase(deps.env)}/accounts/${connection.accountId}/`;
+    const headers = {
+        authorization: `Bearer ${connection.apiToken}`,
+        'content-type': 'application/json',
+    };
+    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    return {
+        async call(method, path, body) {
+            for (let attempt = 1;; attempt++) {
+                const outcome = await once(fetcher, method, base + path, headers, body);
+                if (outcome.ok)
+                    return outcome.result;
+                if (!outcome.retry || attempt >= RETRIES)
+                    throw outcome.error;
+                await sleep(1000 * attempt);
+            }
+        },
+    };
+}
+/** One request: its result, or its error and whether a retry may help (5xx, no answer). */
+async function once(fetcher, method, url, headers, body) {
+    const where = `${method} ${url.replace(/^.*?\/accounts\/[^/]+\//, '')}`;
+    let response;
+    try {
+        response = await fetcher(url, {
+            method,
+            headers,
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+    }
+    catch (err) {
+        return {
+            ok: false,
+            retry: true,
+            error: new core_errors/* UserError */.y(`Cloudflare API ${where}: ${err.message}`),
+        };
+    }
+    const text = await response.text();
+    const envelope = parseEnvelope(text);
+    if (response.status < 400 && envelope && envelope.success !== false)
+        return { ok: true, result: envelope.result };
+    const first = envelope?.errors?.[0];
+    const said = first?.message ?? (text.trim().slice(0, 200) || `HTTP ${response.status}`);
+    const code = first?.code;
+    const error = new CloudflareApiError(response.status, code, `Cloudflare API ${where} failed (HTTP ${response.status}${code ? `, code ${code}` : ''}): ${said}`);
+    return { ok: false, retry: response.status >= 500, error };
+}
+function parseEnvelope(text) {
+    if (!text.trim())
+        return { success: true };
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/containers.ts
+async function listApplications(api) {
+    const apps = (await api.call('GET', 'containers/applications')) ?? [];
+    return apps.map((app) => ({
+        id: app.id,
+        name: app.name,
+        image: app.configuration?.image ?? '',
+        ...(app.configuration?.instance_type ? { instanceType: app.configuration.instance_type } : {}),
+        ...(app.durable_objects?.namespace_id ? { namespaceId: app.durable_objects.namespace_id } : {}),
+    }));
+}
+/** The newest rollout of an application (the API lists newest first), or undefined. */
+async function latestRollout(api, appId) {
+    const rollouts = await api.call('GET', `containers/applications/${appId}/rollouts?limit=1`);
+    return rollouts?.[0] ? rolloutView(rollouts[0]) : undefined;
+}
+async function getRollout(api, appId, rolloutId) {
+    return rolloutView(await api.call('GET', `containers/applications/${appId}/rollouts/${rolloutId}`));
+}
+/**
+ * Starts a rollout of `image` to every instance in one step (step_percentage 100: what wrangler
+ * sends for `--containers-rollout immediate`), as a rolling, automatic rollout.
+ */
+async function rollOutImage(api, app, image, description) {
+    const created = await api.call('POST', `containers/applications/${app.id}/rollouts`, {
+        description,
+        strategy: 'rolling',
+        kind: 'full_auto',
+        step_percentage: 100,
+        target_configuration: { image, ...(app.instance_type ? { instance_type: app.instance_type } : {}) },
+    });
+    return rolloutView(created);
+}
+/**
+ * Reverts a rollout in flight: its replaced instances go back to its current configuration. The
+ * answer is UpdateRolloutResponse {success, message, rollout}: a refused action is success false
+ * with the reason in message (workers-sdk containers-shared UpdateRolloutResponse), not an HTTP error.
+ */
+async function revertRollout(api, appId, rolloutId) {
+    const answer = await api.call('POST', `containers/applications/${appId}/rollouts/${rolloutId}`, { action: 'revert' });
+    if (answer && answer.success === false)
+        throw new Error(`Cloudflare refused to revert rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`);
+}
+const ROLLOUT_IN_FLIGHT = new Set(['pending', 'progressing']);
+function rolloutView(rollout) {
+    const step = rollout.steps?.find((candidate) => candidate.status === 'progressing' || candidate.status === 'reverting') ?? rollout.steps?.find((candidate) => candidate.status === 'pending');
+    return {
+        id: rollout.id,
+        status: rollout.status,
+        image: rollout.target_configuration?.image,
+        fromImage: rollout.current_configuration?.image,
+        currentStep: rollout.progress?.current_step,
+        totalSteps: rollout.progress?.total_steps ?? rollout.steps?.length,
+        updatedInstances: rollout.progress?.updated_instances,
+        totalInstances: rollout.progress?.total_instances,
+        ...(step
+            ? {
+                step: {
+                    id: step.id,
+                    status: step.status,
+                    reason: step.reason,
+                    percentage: step.step_size?.percentage,
+                },
+            }
+            : {}),
+        failedInstances: (rollout.health?.errors ?? []).map((error) => ({
+            id: error.instance_id,
+            message: error.event?.message ?? error.event?.name ?? 'failed',
+        })),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/production.ts
+
+
+const NOTHING_LIVE = { versions: [], applications: [] };
+/**
+ * Reads production: the deployment through wrangler, then the applications whose Durable Object
+ * namespace one of the live versions binds (the link Cloudflare keeps: an application's
+ * durable_objects.namespace_id, which wrangler itself reads from the version's bindings before it
+ * creates or modifies the application: ../shared/reference/cloudflare-api.md, "deploy with a
+ * containers section"). A Worker without Durable Objects makes no Containers API call.
+ */
+async function readProduction(session, api) {
+    const versions = await session.deployment();
+    const namespaces = new Set();
+    for (const { version_id } of versions)
+        for (const id of await durableObjectNamespaces(session, version_id))
+            namespaces.add(id);
+    if (!namespaces.size)
+        return { versions, applications: [] };
+    const bound = (await listApplications(api)).filter((app) => namespaces.has(app.namespaceId ?? ''));
+    const applications = [];
+    for (const app of bound) {
+        const rollout = await latestRollout(api, app.id);
+        applications.push({
+            id: app.id,
+            name: app.name,
+            image: app.image,
+            ...(app.instanceType ? { instance_type: app.instanceType } : {}),
+            ...(rollout ? { rollout: rolloutRecord(rollout) } : {}),
+        });
+    }
+    return { versions, applications };
+}
+function rolloutRecord(rollout) {
+    return { id: rollout.id, status: rollout.status, ...(rollout.image ? { image: rollout.image } : {}) };
+}
+/** The Durable Object namespace ids a version binds (`wrangler versions view <id> --json`). */
+async function durableObjectNamespaces(session, versionId) {
+    const view = await session.run(['versions', 'view', versionId, '--json', ...session.common]);
+    if (view.code !== 0)
+        return [];
+    try {
+        const doc = JSON.parse(view.stdout.slice(view.stdout.indexOf('{')));
+        return (doc.resources?.bindings ?? [])
+            .filter((binding) => binding.type === 'durable_object_namespace' && binding.namespace_id)
+            .map((binding) => binding.namespace_id);
+    }
+    catch {
+        return [];
+    }
+}
+/** Two deployments serve the same: the same versions at the same percentages. */
+function sameDeployment(first, second) {
+    const key = (shares) => [...shares]
+        .map((share) => `${share.version_id}@${share.percentage}`)
+        .sort()
+        .join(',');
+    return key(first) === key(second);
+}
+/** `v1@60%, v2@40%`, or `v1` alone at 100%; `nothing` when no version is live. */
+function describeDeployment(versions) {
+    if (!versions.length)
+        return 'nothing';
+    if (versions.length === 1 && versions[0].percentage === 100)
+        return versions[0].version_id;
+    return versions.map((share) => `${share.version_id}@${share.percentage}%`).join(', ');
+}
+/** The recorded state from the `previous-state` input: checked, one clear line when it is not. */
+function parseState(input, text) {
+    if (!text.trim())
+        return undefined;
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        throw StateError(input, 'is not JSON');
+    }
+    const versions = doc.versions ?? [];
+    if (!Array.isArray(versions) ||
+        versions.some((share) => !share?.version_id || typeof share.percentage !== 'number'))
+        throw StateError(input, 'has no valid "versions" ([{version_id, percentage}])');
+    const applications = doc.applications ?? [];
+    if (!Array.isArray(applications) || applications.some((app) => !app?.id || !app.image))
+        throw StateError(input, 'has an application without "id" or "image"');
+    return { versions, applications, ...(doc.irreversible ? { irreversible: String(doc.irreversible) } : {}) };
+}
+function StateError(input, what) {
+    return new UserError(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
+}
+/** Logs the state in one line per part. */
+function logState(log, label, state) {
+    log.info(`${label}: Worker ${describeDeployment(state.versions)}`);
+    for (const app of state.applications)
+        log.info(`${label}: application ${app.name} on ${app.image}${app.rollout ? ` (rollout ${app.rollout.id} ${app.rollout.status})` : ''}`);
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/reversible.ts
+
+/**
+ * Why a Worker rollback will be impossible after this deploy, or undefined. Cloudflare refuses to
+ * roll a Worker back across a Durable Object migration (developers.cloudflare.com/workers/
+ * configuration/versions-and-deployments/rollbacks/), so a deploy that applies a migration the live
+ * Worker has not had cannot be undone by a rollback. The live Worker's migration tag is read as
+ * wrangler reads it before a deploy (GET workers/services/:name, default_environment.script
+ * .migration_tag: ../shared/reference/cloudflare-api.md); a first deploy has nothing to undo.
+ */
+async function irreversibleChange(session, api, before, target, log) {
+    if (!before.versions.length)
+        return undefined;
+    let configPath;
+    try {
+        configPath = findWranglerConfig(session.cwd, target.config);
+    }
+    catch {
+        return undefined; // no config: wrangler itself says so when it deploys
+    }
+    const settings = workerSettings(configPath, target.environment);
+    if (!settings) {
+        log.warning('The wrangler config is TOML: Slipway cannot tell whether this deploy adds a Durable Object migration.');
+        return undefined;
+    }
+    if (!settings.name || !settings.migrationTag)
+        return undefined;
+    const live = await liveMigrationTag(api, settings.name);
+    if (live === settings.migrationTag)
+        return undefined;
+    return `it applies Durable Object migration "${settings.migrationTag}" to ${settings.name} (live: ${live ? `"${live}"` : 'none'}), and Cloudflare refuses to roll a Worker back across a migration`;
+}
+async function liveMigrationTag(api, name) {
+    const service = await api.call('GET', `workers/services/${encodeURIComponent(name)}`);
+    return service?.default_environment?.script?.migration_tag;
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/rollout.ts
+
+/** How often a rollout is read while it progresses. */
+const ROLLOUT_POLL_MS = 1000;
+/**
+ * Waits until the rollout is `completed` (every instance on the target image, as its progress
+ * counts them), printing a line whenever its progress changes. A reverted or replaced rollout,
+ * instances reported failed, or the deadline passing ends the wait with the reason in one line:
+ * `wrangler deploy` returns when a rollout has started, not when it is done (Cloudflare's rollouts
+ * documentation: "Deploy success means the rollout started").
+ */
+async function waitForRollout(api, target, timeoutMs, deps, 
+/** completed for a rollout to the image; reverted for a rollout being reverted. */
+until = 'completed') {
+    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    const started = deps.now().getTime();
+    let said = '';
+    for (;;) {
+        let rollout;
+        try {
+            rollout = await getRollout(api, target.appId, target.rolloutId);
+        }
+        catch (err) {
+            return {
+                ok: false,
+                reason: `could not read rollout ${target.rolloutId} of ${target.appName}: ${err.message}`,
+            };
+        }
+        const line = progressLine(target, rollout);
+        if (line !== said)
+            deps.log.info((said = line));
+        const ended = rolloutEnded(target, rollout, until);
+        if (ended)
+            return ended;
+        const waited = deps.now().getTime() - started;
+        if (waited >= timeoutMs)
+            return { ok: false, reason: stuck(target, rollout, waited), rollout };
+        await sleep(Math.min(ROLLOUT_POLL_MS, timeoutMs - waited));
+    }
+}
+/** The outcome once the rollout can no longer change; undefined while it may. */
+function rolloutEnded(target, rollout, until) {
+    if (rollout.status === until)
+        return { ok: true, rollout };
+    const which = `rollout ${rollout.id} of ${target.appName} to ${target.image}`;
+    if (rollout.status === 'reverted' || rollout.status === 'replaced')
+        return { ok: false, reason: `${which} was ${rollout.status} before it completed`, rollout };
+    if (rollout.failedInstances.length) {
+        const failed = rollout.failedInstances.map((instance) => `${instance.id.slice(0, 12)} (${instance.message})`);
+        return { ok: false, reason: `${which} failed: instances ${failed.join(', ')}`, rollout };
+    }
+    return undefined;
+}
+/** "3 of 5 instances on …:slipway-3f2a…, 0 failed (step 1 of 2, progressing)". */
+function progressLine(target, rollout) {
+    const instances = rollout.totalInstances !== undefined
+        ? `${rollout.updatedInstances ?? 0} of ${rollout.totalInstances} instances on ${shortImage(target.image)}, ${rollout.failedInstances.length} failed`
+        : `to ${shortImage(target.image)}`;
+    const step = rollout.totalSteps
+        ? ` (step ${Math.max(rollout.currentStep ?? 0, 1)} of ${rollout.totalSteps}, ${rollout.status})`
+        : ` (${rollout.status})`;
+    return `${target.appName}: ${instances}${step}`;
+}
+function stuck(target, rollout, waitedMs) {
+    const step = rollout.step ?? { id: rollout.currentStep ?? 0, status: rollout.status };
+    const reason = rollout.step?.reason ? `: ${rollout.step.reason}` : '';
+    const left = rollout.totalInstances !== undefined
+        ? `, ${rollout.totalInstances - (rollout.updatedInstances ?? 0)} of ${rollout.totalInstances} instances still on the old image`
+        : '';
+    return `rollout ${rollout.id} of ${target.appName} to ${target.image} is stuck at step ${step.id} of ${rollout.totalSteps ?? '?'} (${step.status}${reason}) after ${Math.round(waitedMs / 1000)} s${left}`;
+}
+/** The tag or digest of an image reference: what tells two images apart in a line. */
+function shortImage(image) {
+    const at = image.indexOf('@');
+    if (at >= 0)
+        return image.slice(at + 1, at + 20);
+    const slash = image.lastIndexOf('/');
+    const colon = image.lastIndexOf(':');
+    return colon > slash ? image.slice(colon + 1) : image;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/deploy/deploy.ts
+
+
+
+
 
 
 
@@ -41586,7 +41999,7 @@ async function deploy(options, deps) {
         const target = await shipImage(options, deploying);
         derivedConfig = target.derivedConfig;
         const args = deployArguments(options, target.args, workDir);
-        return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(args, deploying);
+        return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(options, args, deploying);
     }
     finally {
         (0,external_node_fs_.rmSync)(workDir, { recursive: true, force: true });
@@ -41666,6 +42079,9 @@ async function dryRun(args, deploying) {
         deployed: false,
         liveVersionId: '',
         productionChanged: false,
+        previousState: '',
+        deployedState: '',
+        reversible: true,
     };
     if (result.code === 0)
         return {
@@ -41675,28 +42091,90 @@ async function dryRun(args, deploying) {
     const failure = `wrangler deploy --dry-run failed: ${result.outcome.failure?.message ?? lastLine(result.stderr || result.stdout)}`;
     return { outputs, failure, summary: `### deploy: dry run ❌\n\n${facts([['Error', cell(failure)]])}\n` };
 }
-/** Records the live version, deploys, and reads back what is live now (never assumed). */
-async function deployAndReadBack(args, deploying) {
+/**
+ * Records production (the Worker deployment and each bound container application's image), refuses
+ * an irreversible deploy unless allowed, deploys, reads back what is live now (never assumed) and
+ * waits for the container rollouts the deploy started.
+ */
+async function deployAndReadBack(options, args, deploying) {
     const { session, deps } = deploying;
-    const previous = await session.live();
-    deps.log.info(previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.');
+    const api = cloudflareApi(session.connection, deps);
+    const before = await readProduction(session, api);
+    logState(deps.log, 'Live before deploying', before);
+    const irreversible = await irreversibleChange(session, api, before, options, deps.log);
+    if (irreversible && !options.allowIrreversible)
+        return refuseIrreversible(before, irreversible);
+    if (irreversible)
+        deps.log.warning(`This deploy cannot be rolled back: ${irreversible} (allow-irreversible: true).`);
     const result = await deps.log
         .group('wrangler deploy', () => deploying.wrangler(args, false))
         .finally(() => deploying.logout(deploying.dockerBin));
-    const after = await session.live().catch(() => '');
+    const after = await readProduction(session, api).catch(() => NOTHING_LIVE);
+    const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
+    const recorded = irreversible ? { ...before, irreversible } : before;
+    return deployResult(result, recorded, after, rollouts);
+}
+/** The deploy's outputs, production's state in words, and its failure (wrangler's or a rollout's). */
+function deployResult(result, before, after, rollouts) {
     const versionId = result.outcome.versionId ?? '';
+    const previous = before.versions[0]?.version_id ?? '';
+    const live = after.versions[0]?.version_id ?? '';
+    const imagesChanged = after.applications.some((app) => before.applications.find((old) => old.id === app.id)?.image !== app.image);
     const outputs = {
         versionId,
         previousVersionId: previous,
         deploymentUrl: result.outcome.urls[0] ?? '',
         workerName: result.outcome.workerName ?? '',
-        deployed: result.code === 0 && !!versionId && after === versionId,
-        liveVersionId: after,
-        productionChanged: !!after && after !== previous,
+        deployed: result.code === 0 && !!versionId && live === versionId && !rollouts.failure,
+        liveVersionId: live,
+        productionChanged: (!!live && !sameDeployment(before.versions, after.versions)) || imagesChanged,
+        previousState: JSON.stringify(before),
+        deployedState: JSON.stringify(after),
+        reversible: !before.irreversible,
     };
-    const state = productionState(previous, after, versionId);
-    const failure = outputs.deployed ? undefined : deployFailure(result, state);
-    return { outputs, failure, summary: deploySummary(outputs, state, failure) };
+    const state = productionState(previous, live, versionId);
+    const wranglerFailed = result.code !== 0 || !versionId || live !== versionId;
+    const failure = wranglerFailed ? deployFailure(result, state) : rollouts.failure;
+    return { outputs, failure, summary: deploySummary(outputs, state, rollouts.rows, failure) };
+}
+/** Nothing was deployed: the deploy would make a Worker rollback impossible and was not allowed to. */
+function refuseIrreversible(before, why) {
+    const previous = before.versions[0]?.version_id ?? '';
+    const failure = `Refusing to deploy: ${why}. If this is intended, re-run with allow-irreversible: true (a failure after it can then roll back container images but not the Worker). Production is unchanged.`;
+    const outputs = {
+        versionId: '',
+        previousVersionId: previous,
+        deploymentUrl: '',
+        workerName: '',
+        deployed: false,
+        liveVersionId: previous,
+        productionChanged: false,
+        previousState: JSON.stringify(before),
+        deployedState: JSON.stringify(before),
+        reversible: false,
+    };
+    return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', [], failure) };
+}
+/**
+ * Waits for each application whose image the deploy changed: its newest rollout, when that rollout
+ * moves it to the new image. A first deploy creates applications without a rollout: nothing to wait for.
+ */
+async function awaitRollouts(before, after, timeoutMs, api, deps) {
+    const report = { rows: [] };
+    for (const app of after.applications) {
+        const old = before.applications.find((candidate) => candidate.id === app.id);
+        if (!old || old.image === app.image || !app.rollout || app.rollout.image !== app.image)
+            continue;
+        const target = { appId: app.id, appName: app.name, rolloutId: app.rollout.id, image: app.image };
+        const outcome = await deps.log.group(`rollout of ${app.name} to ${shortImage(app.image)}`, () => waitForRollout(api, target, timeoutMs, deps));
+        report.rows.push([
+            `Image ${app.name}`,
+            `${shortImage(old.image)} → ${shortImage(app.image)} (rollout ${app.rollout.id} ${outcome.ok ? 'completed' : 'failed'})`,
+        ]);
+        if (!outcome.ok)
+            report.failure ??= `The container rollout did not complete: ${outcome.reason}. The new Worker version is live: roll back.`;
+    }
+    return report;
 }
 /** What production serves after the deploy, against what it served before. */
 function productionState(previous, after, versionId) {
@@ -41715,13 +42193,17 @@ function deployFailure(result, state) {
         .join(' ');
     return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
 }
-function deploySummary(outputs, state, failure) {
+function deploySummary(outputs, state, rolloutRows, failure) {
     const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
     const rows = [
         ['Version', `\`${outputs.versionId || '–'}\``],
         ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
         ['URL', cell(outputs.deploymentUrl || '–')],
         ['Production', cell(state)],
+        ...rolloutRows.map(([label, text]) => [label, cell(text)]),
+        ...(outputs.reversible
+            ? []
+            : [['Reversible', 'no: the Worker cannot be rolled back after this deploy']]),
         ...(failure ? [['Error', cell(failure)]] : []),
     ];
     return `${title}\n\n${facts(rows)}\n`;
@@ -41815,7 +42297,7 @@ function parseDuration(name, value, fallback) {
         consumed += part;
     }
     if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
-        throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
+        throw new core_errors/* UserError */.y(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
 }
@@ -41872,6 +42354,8 @@ const INPUTS = {
     dryRun: 'dry-run',
     containersRollout: 'containers-rollout',
     image: 'image',
+    rolloutTimeout: 'rollout-timeout',
+    allowIrreversible: 'allow-irreversible',
 };
 /** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 const OUTPUTS = {
@@ -41882,6 +42366,9 @@ const OUTPUTS = {
     deployed: 'deployed',
     liveVersionId: 'live-version-id',
     productionChanged: 'production-changed',
+    previousState: 'previous-state',
+    deployedState: 'deployed-state',
+    reversible: 'reversible',
 };
 function readInputs(get) {
     return {
@@ -41892,6 +42379,8 @@ function readInputs(get) {
         vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
         dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
         image: get(INPUTS.image).trim() || undefined,
+        rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
+        allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),
         containersRollout: parseChoice(INPUTS.containersRollout, get(INPUTS.containersRollout), ['immediate', 'gradual'], undefined),
     };
 }
@@ -98874,6 +99363,8 @@ function runnerDeps(extra = {}) {
         env: process.env,
         cache: actionsCache(),
         now: () => new Date(),
+        fetch: (url, init) => fetch(url, init),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         ...extra,
     };
 }

@@ -100807,6 +100807,8 @@ function runnerDeps(extra = {}) {
         env: process.env,
         cache: actionsCache(),
         now: () => new Date(),
+        fetch: (url, init) => fetch(url, init),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         ...extra,
     };
 }

@@ -39089,7 +39089,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7252);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4909);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1404);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -39099,7 +39099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4909:
+/***/ 1404:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39195,18 +39195,29 @@ function parseEntry(line) {
         return undefined;
     }
 }
-/** The live version from `wrangler deployments status --json` (the version at the highest share). */
-function liveVersionFrom(stdout) {
+/**
+ * The deployment in `wrangler deployments status --json`: every version and its percentage, the
+ * highest share first (ties in the API's order); undefined when the output holds no deployment.
+ */
+function deploymentFrom(stdout) {
     const start = stdout.indexOf('{');
     if (start < 0)
         return undefined;
     try {
         const doc = JSON.parse(stdout.slice(start, stdout.lastIndexOf('}') + 1));
-        return [...(doc.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.version_id;
+        if (!doc.versions)
+            return undefined;
+        return doc.versions
+            .map(({ version_id, percentage }) => ({ version_id, percentage: Number(percentage) }))
+            .sort((first, second) => second.percentage - first.percentage);
     }
     catch {
         return undefined;
     }
+}
+/** The live version from `wrangler deployments status --json` (the version at the highest share). */
+function liveVersionFrom(stdout) {
+    return deploymentFrom(stdout)?.[0]?.version_id;
 }
 /** Cuts a message to the API's 100 bytes without splitting a UTF-8 character. */
 function cutBytes(text, max = 100) {
@@ -39395,7 +39406,16 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
     };
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-    return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+    const deployment = () => readDeployment(run, common);
+    return {
+        cwd,
+        version: tool.version,
+        common,
+        run,
+        deployment,
+        live: async () => (await deployment())[0]?.version_id ?? '',
+        connection: { apiToken: connection.apiToken, accountId: connection.accountId },
+    };
 }
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
 function checkConnection(connection, needsCredentials) {
@@ -39410,17 +39430,440 @@ function checkConnection(connection, needsCredentials) {
         throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
     return cwd;
 }
-/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
-async function readLiveVersion(run, common) {
+/** The live deployment's versions and shares; [] when the Worker does not exist yet (code 10007). */
+async function readDeployment(run, common) {
     const status = await run(['deployments', 'status', '--json', ...common]);
     if (status.code === 0)
-        return liveVersionFrom(status.stdout) ?? '';
+        return deploymentFrom(status.stdout) ?? [];
     if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr))
-        return '';
+        return [];
     throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
 }
 
+;// CONCATENATED MODULE: ./src/lib/wrangler/api.ts
+
+/** A Cloudflare API error: the envelope's first error code and message, and the HTTP status. */
+class CloudflareApiError extends Error {
+    status;
+    code;
+    constructor(status, code, message) {
+        super(message);
+        this.status = status;
+        this.code = code;
+    }
+}
+/**
+ * wrangler's own base: CLOUDFLARE_API_BASE_URL, else https://api.cloudflare.com/client/v4
+ * (getCloudflareApiBaseUrl in node_modules/wrangler/wrangler-dist/cli.js; the containers client is
+ * `${base}/accounts/${accountId}/containers`, getAPIUrl there).
+ */
+function apiBase(env) {
+    return (env.CLOUDFLARE_API_BASE_URL || 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '');
+}
+const RETRIES = 3;
+/**
+ * A client for one account: bearer token in a header only, the v4 envelope unwrapped, 5xx and network
+ * errors retried (3 tries with 1 s, 2 s between, as wrangler retries its uploads), API errors thrown
+ * as CloudflareApiError with Cloudflare's code and words.
+ */
+function cloudflareApi(connection, deps) {
+    const fetcher = deps.fetch;
+    if (!fetcher)
+        throw new Error('cloudflareApi needs the fetch port');
+    const base = `${apiBase(deps.env)}/accounts/${connection.accountId}/`;
+    const headers = {
+        authorization: `Bearer ${connection.apiToken}`,
+        'content-type': 'application/json',
+    };
+    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    return {
+        async call(method, path, body) {
+            for (let attempt = 1;; attempt++) {
+                const outcome = await once(fetcher, method, base + path, headers, body);
+                if (outcome.ok)
+                    return outcome.result;
+                if (!outcome.retry || attempt >= RETRIES)
+                    throw outcome.error;
+                await sleep(1000 * attempt);
+            }
+        },
+    };
+}
+/** One request: its result, or its error and whether a retry may help (5xx, no answer). */
+async function once(fetcher, method, url, headers, body) {
+    const where = `${method} ${url.replace(/^.*?\/accounts\/[^/]+\//, '')}`;
+    let response;
+    try {
+        response = await fetcher(url, {
+            method,
+            headers,
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+    }
+    catch (err) {
+        return {
+            ok: false,
+            retry: true,
+            error: new errors/* UserError */.y(`Cloudflare API ${where}: ${err.message}`),
+        };
+    }
+    const text = await response.text();
+    const envelope = parseEnvelope(text);
+    if (response.status < 400 && envelope && envelope.success !== false)
+        return { ok: true, result: envelope.result };
+    const first = envelope?.errors?.[0];
+    const said = first?.message ?? (text.trim().slice(0, 200) || `HTTP ${response.status}`);
+    const code = first?.code;
+    const error = new CloudflareApiError(response.status, code, `Cloudflare API ${where} failed (HTTP ${response.status}${code ? `, code ${code}` : ''}): ${said}`);
+    return { ok: false, retry: response.status >= 500, error };
+}
+function parseEnvelope(text) {
+    if (!text.trim())
+        return { success: true };
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/containers.ts
+async function containers_listApplications(api) {
+    const apps = (await api.call('GET', 'containers/applications')) ?? [];
+    return apps.map((app) => ({
+        id: app.id,
+        name: app.name,
+        image: app.configuration?.image ?? '',
+        ...(app.configuration?.instance_type ? { instanceType: app.configuration.instance_type } : {}),
+        ...(app.durable_objects?.namespace_id ? { namespaceId: app.durable_objects.namespace_id } : {}),
+    }));
+}
+/** The newest rollout of an application (the API lists newest first), or undefined. */
+async function containers_latestRollout(api, appId) {
+    const rollouts = await api.call('GET', `containers/applications/${appId}/rollouts?limit=1`);
+    return rollouts?.[0] ? rolloutView(rollouts[0]) : undefined;
+}
+async function getRollout(api, appId, rolloutId) {
+    return rolloutView(await api.call('GET', `containers/applications/${appId}/rollouts/${rolloutId}`));
+}
+/**
+ * Starts a rollout of `image` to every instance in one step (step_percentage 100: what wrangler
+ * sends for `--containers-rollout immediate`), as a rolling, automatic rollout.
+ */
+async function rollOutImage(api, app, image, description) {
+    const created = await api.call('POST', `containers/applications/${app.id}/rollouts`, {
+        description,
+        strategy: 'rolling',
+        kind: 'full_auto',
+        step_percentage: 100,
+        target_configuration: { image, ...(app.instance_type ? { instance_type: app.instance_type } : {}) },
+    });
+    return rolloutView(created);
+}
+/**
+ * Reverts a rollout in flight: its replaced instances go back to its current configuration. The
+ * answer is UpdateRolloutResponse {success, message, rollout}: a refused action is success false
+ * with the reason in message (workers-sdk containers-shared UpdateRolloutResponse), not an HTTP error.
+ */
+async function revertRollout(api, appId, rolloutId) {
+    const answer = await api.call('POST', `containers/applications/${appId}/rollouts/${rolloutId}`, { action: 'revert' });
+    if (answer && answer.success === false)
+        throw new Error(`Cloudflare refused to revert rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`);
+}
+const ROLLOUT_IN_FLIGHT = new Set(['pending', 'progressing']);
+function rolloutView(rollout) {
+    const step = rollout.steps?.find((candidate) => candidate.status === 'progressing' || candidate.status === 'reverting') ?? rollout.steps?.find((candidate) => candidate.status === 'pending');
+    return {
+        id: rollout.id,
+        status: rollout.status,
+        image: rollout.target_configuration?.image,
+        fromImage: rollout.current_configuration?.image,
+        currentStep: rollout.progress?.current_step,
+        totalSteps: rollout.progress?.total_steps ?? rollout.steps?.length,
+        updatedInstances: rollout.progress?.updated_instances,
+        totalInstances: rollout.progress?.total_instances,
+        ...(step
+            ? {
+                step: {
+                    id: step.id,
+                    status: step.status,
+                    reason: step.reason,
+                    percentage: step.step_size?.percentage,
+                },
+            }
+            : {}),
+        failedInstances: (rollout.health?.errors ?? []).map((error) => ({
+            id: error.instance_id,
+            message: error.event?.message ?? error.event?.name ?? 'failed',
+        })),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/production.ts
+
+
+const NOTHING_LIVE = { versions: [], applications: [] };
+/**
+ * Reads production: the deployment through wrangler, then the applications whose Durable Object
+ * namespace one of the live versions binds (the link Cloudflare keeps: an application's
+ * durable_objects.namespace_id, which wrangler itself reads from the version's bindings before it
+ * creates or modifies the application: ../shared/reference/cloudflare-api.md, "deploy with a
+ * containers section"). A Worker without Durable Objects makes no Containers API call.
+ */
+async function readProduction(session, api) {
+    const versions = await session.deployment();
+    const namespaces = new Set();
+    for (const { version_id } of versions)
+        for (const id of await durableObjectNamespaces(session, version_id))
+            namespaces.add(id);
+    if (!namespaces.size)
+        return { versions, applications: [] };
+    const bound = (await listApplications(api)).filter((app) => namespaces.has(app.namespaceId ?? ''));
+    const applications = [];
+    for (const app of bound) {
+        const rollout = await latestRollout(api, app.id);
+        applications.push({
+            id: app.id,
+            name: app.name,
+            image: app.image,
+            ...(app.instanceType ? { instance_type: app.instanceType } : {}),
+            ...(rollout ? { rollout: rolloutRecord(rollout) } : {}),
+        });
+    }
+    return { versions, applications };
+}
+function rolloutRecord(rollout) {
+    return { id: rollout.id, status: rollout.status, ...(rollout.image ? { image: rollout.image } : {}) };
+}
+/** The Durable Object namespace ids a version binds (`wrangler versions view <id> --json`). */
+async function durableObjectNamespaces(session, versionId) {
+    const view = await session.run(['versions', 'view', versionId, '--json', ...session.common]);
+    if (view.code !== 0)
+        return [];
+    try {
+        const doc = JSON.parse(view.stdout.slice(view.stdout.indexOf('{')));
+        return (doc.resources?.bindings ?? [])
+            .filter((binding) => binding.type === 'durable_object_namespace' && binding.namespace_id)
+            .map((binding) => binding.namespace_id);
+    }
+    catch {
+        return [];
+    }
+}
+/** Two deployments serve the same: the same versions at the same percentages. */
+function sameDeployment(first, second) {
+    const key = (shares) => [...shares]
+        .map((share) => `${share.version_id}@${share.percentage}`)
+        .sort()
+        .join(',');
+    return key(first) === key(second);
+}
+/** `v1@60%, v2@40%`, or `v1` alone at 100%; `nothing` when no version is live. */
+function describeDeployment(versions) {
+    if (!versions.length)
+        return 'nothing';
+    if (versions.length === 1 && versions[0].percentage === 100)
+        return versions[0].version_id;
+    return versions.map((share) => `${share.version_id}@${share.percentage}%`).join(', ');
+}
+/** The recorded state from the `previous-state` input: checked, one clear line when it is not. */
+function parseState(input, text) {
+    if (!text.trim())
+        return undefined;
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        throw StateError(input, 'is not JSON');
+    }
+    const versions = doc.versions ?? [];
+    if (!Array.isArray(versions) ||
+        versions.some((share) => !share?.version_id || typeof share.percentage !== 'number'))
+        throw StateError(input, 'has no valid "versions" ([{version_id, percentage}])');
+    const applications = doc.applications ?? [];
+    if (!Array.isArray(applications) || applications.some((app) => !app?.id || !app.image))
+        throw StateError(input, 'has an application without "id" or "image"');
+    return { versions, applications, ...(doc.irreversible ? { irreversible: String(doc.irreversible) } : {}) };
+}
+function StateError(input, what) {
+    return new errors/* UserError */.y(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
+}
+/** Logs the state in one line per part. */
+function logState(log, label, state) {
+    log.info(`${label}: Worker ${describeDeployment(state.versions)}`);
+    for (const app of state.applications)
+        log.info(`${label}: application ${app.name} on ${app.image}${app.rollout ? ` (rollout ${app.rollout.id} ${app.rollout.status})` : ''}`);
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/rollout.ts
+
+/** How often a rollout is read while it progresses. */
+const ROLLOUT_POLL_MS = 1000;
+/**
+ * Waits until the rollout is `completed` (every instance on the target image, as its progress
+ * counts them), printing a line whenever its progress changes. A reverted or replaced rollout,
+ * instances reported failed, or the deadline passing ends the wait with the reason in one line:
+ * `wrangler deploy` returns when a rollout has started, not when it is done (Cloudflare's rollouts
+ * documentation: "Deploy success means the rollout started").
+ */
+async function waitForRollout(api, target, timeoutMs, deps, 
+/** completed for a rollout to the image; reverted for a rollout being reverted. */
+until = 'completed') {
+    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    const started = deps.now().getTime();
+    let said = '';
+    for (;;) {
+        let rollout;
+        try {
+            rollout = await getRollout(api, target.appId, target.rolloutId);
+        }
+        catch (err) {
+            return {
+                ok: false,
+                reason: `could not read rollout ${target.rolloutId} of ${target.appName}: ${err.message}`,
+            };
+        }
+        const line = progressLine(target, rollout);
+        if (line !== said)
+            deps.log.info((said = line));
+        const ended = rolloutEnded(target, rollout, until);
+        if (ended)
+            return ended;
+        const waited = deps.now().getTime() - started;
+        if (waited >= timeoutMs)
+            return { ok: false, reason: stuck(target, rollout, waited), rollout };
+        await sleep(Math.min(ROLLOUT_POLL_MS, timeoutMs - waited));
+    }
+}
+/** The outcome once the rollout can no longer change; undefined while it may. */
+function rolloutEnded(target, rollout, until) {
+    if (rollout.status === until)
+        return { ok: true, rollout };
+    const which = `rollout ${rollout.id} of ${target.appName} to ${target.image}`;
+    if (rollout.status === 'reverted' || rollout.status === 'replaced')
+        return { ok: false, reason: `${which} was ${rollout.status} before it completed`, rollout };
+    if (rollout.failedInstances.length) {
+        const failed = rollout.failedInstances.map((instance) => `${instance.id.slice(0, 12)} (${instance.message})`);
+        return { ok: false, reason: `${which} failed: instances ${failed.join(', ')}`, rollout };
+    }
+    return undefined;
+}
+/** "3 of 5 instances on …:slipway-3f2a…, 0 failed (step 1 of 2, progressing)". */
+function progressLine(target, rollout) {
+    const instances = rollout.totalInstances !== undefined
+        ? `${rollout.updatedInstances ?? 0} of ${rollout.totalInstances} instances on ${shortImage(target.image)}, ${rollout.failedInstances.length} failed`
+        : `to ${shortImage(target.image)}`;
+    const step = rollout.totalSteps
+        ? ` (step ${Math.max(rollout.currentStep ?? 0, 1)} of ${rollout.totalSteps}, ${rollout.status})`
+        : ` (${rollout.status})`;
+    return `${target.appName}: ${instances}${step}`;
+}
+function stuck(target, rollout, waitedMs) {
+    const step = rollout.step ?? { id: rollout.currentStep ?? 0, status: rollout.status };
+    const reason = rollout.step?.reason ? `: ${rollout.step.reason}` : '';
+    const left = rollout.totalInstances !== undefined
+        ? `, ${rollout.totalInstances - (rollout.updatedInstances ?? 0)} of ${rollout.totalInstances} instances still on the old image`
+        : '';
+    return `rollout ${rollout.id} of ${target.appName} to ${target.image} is stuck at step ${step.id} of ${rollout.totalSteps ?? '?'} (${step.status}${reason}) after ${Math.round(waitedMs / 1000)} s${left}`;
+}
+/** The tag or digest of an image reference: what tells two images apart in a line. */
+function shortImage(image) {
+    const at = image.indexOf('@');
+    if (at >= 0)
+        return image.slice(at + 1, at + 20);
+    const slash = image.lastIndexOf('/');
+    const colon = image.lastIndexOf(':');
+    return colon > slash ? image.slice(colon + 1) : image;
+}
+
+;// CONCATENATED MODULE: ./src/lib/deploy/rollback-images.ts
+
+
+/**
+ * Plans each recorded application: nothing when it runs the recorded image and no rollout to
+ * another image is in flight; revert the rollout in flight (it moves its replaced instances back
+ * in one go); else a new rollout to the recorded image. Refused (a reason) when an application's
+ * image is neither the recorded one nor the one our deploy left, unless forced: someone else
+ * changed it.
+ */
+async function planImages(api, recorded, deployed, force, log) {
+    if (!recorded.length)
+        return { plans: [] };
+    const live = new Map((await containers_listApplications(api)).map((app) => [app.id, app]));
+    const plans = [];
+    for (const record of recorded) {
+        const app = live.get(record.id);
+        if (!app)
+            return { plans, refusal: `container application ${record.name} (${record.id}) no longer exists` };
+        const refusal = changedBySomeoneElse(record, app, deployed);
+        if (refusal && !force)
+            return { plans, refusal: `${refusal}. Re-run with force: true to replace it anyway` };
+        if (refusal)
+            log.warning(`force: true: ${refusal}.`);
+        plans.push(await planImage(api, record, app));
+    }
+    return { plans };
+}
+function changedBySomeoneElse(record, app, deployed) {
+    const ours = deployed?.find((candidate) => candidate.id === record.id)?.image;
+    if (app.image === record.image || !deployed || app.image === ours)
+        return undefined;
+    return `container application ${record.name} runs ${app.image}, which is neither the recorded ${record.image} nor the ${ours ?? '(none)'} this deploy left: someone else changed it since`;
+}
+async function planImage(api, record, app) {
+    const rollout = await containers_latestRollout(api, app.id);
+    const inFlight = rollout && ROLLOUT_IN_FLIGHT.has(rollout.status) && rollout.image !== record.image ? rollout : undefined;
+    const action = inFlight ? 'revert' : app.image === record.image ? 'none' : 'rollout';
+    return { record, current: app.image, action, ...(inFlight ? { inFlight } : {}) };
+}
+/** Carries out one plan and waits for it: a revert ends `reverted`, a new rollout `completed`. */
+async function rollBackImage(api, plan, reason, timeoutMs, deps) {
+    const { record } = plan;
+    const base = { application: record.name, from: plan.current, to: record.image, action: plan.action };
+    if (plan.action === 'none') {
+        deps.log.info(`${record.name} already runs ${shortImage(record.image)}: no rollout.`);
+        return { ...base, ok: true };
+    }
+    try {
+        const rolloutId = await startImageRollback(api, plan, reason, deps.log);
+        const target = { appId: record.id, appName: record.name, rolloutId, image: record.image };
+        const outcome = await waitForRollout(api, target, timeoutMs, deps, plan.action === 'revert' ? 'reverted' : 'completed');
+        return {
+            ...base,
+            action: plan.action,
+            rollout: rolloutId,
+            ok: outcome.ok,
+            ...(outcome.ok ? {} : { error: outcome.reason }),
+        };
+    }
+    catch (err) {
+        return { ...base, ok: false, error: err.message };
+    }
+}
+async function startImageRollback(api, plan, reason, log) {
+    const { record } = plan;
+    if (plan.inFlight) {
+        log.info(`Reverting rollout ${plan.inFlight.id} of ${record.name} (to ${shortImage(plan.inFlight.image ?? '?')}): its instances go back to ${shortImage(record.image)}.`);
+        const reverted = await revertRollout(api, record.id, plan.inFlight.id).then(() => true, (err) => {
+            // It may have completed meanwhile: a completed rollout takes no action; roll out instead.
+            log.warning(`${err.message}: rolling out the recorded image instead.`);
+            return false;
+        });
+        if (reverted)
+            return plan.inFlight.id;
+        plan.action = 'rollout';
+    }
+    log.info(`Rolling ${record.name} out to the recorded image ${record.image} (all instances in one step).`);
+    const rollout = await rollOutImage(api, record, record.image, `Slipway rollback: ${reason}`.slice(0, 200));
+    return rollout.id;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/deploy/rollback.ts
+
+
+
 
 
 
@@ -39431,53 +39874,120 @@ function checkId(input, value) {
     if (value && !VERSION_ID.test(value))
         throw new errors/* UserError */.y(`Input "${input}" is "${value}": give a Worker version id (a UUID, as deploy's version outputs and \`wrangler versions list\` show).`);
 }
+/** A state from the JSON input, else from a version id alone (the Worker at 100%, no images). */
+function stateFrom(input, json, versionId) {
+    const parsed = parseState(input, json ?? '');
+    if (parsed)
+        return parsed;
+    return versionId ? { versions: [{ version_id: versionId, percentage: 100 }], applications: [] } : undefined;
+}
 /**
- * rollback: return production to one named version, and only from the version this run expects.
+ * rollback: return production to the recorded state (the Worker deployment, same versions and
+ * percentages, and each recorded container image), and only from what this run's deploy left.
  * Never argument-less (wrangler would pick "the deployment before the current one", which after a
  * failed deploy is older than the good version). Running it twice is safe: the second is a no-op.
  */
 async function rollback(options, deps) {
     checkId('to-version', options.toVersion);
     checkId('expected-live', options.expectedLive);
+    const recorded = stateFrom('previous-state', options.previousState, options.toVersion) ?? NOTHING_LIVE;
+    const expected = stateFrom('deployed-state', options.deployedState, options.expectedLive);
     const session = await openWrangler(options, deps);
-    const from = await session.live();
+    const live = await session.deployment();
+    const from = live[0]?.version_id ?? '';
     const reason = cutBytes(options.reason.trim() || `Rollback by Slipway from ${from || 'nothing'}`);
-    const plan = { from, to: options.toVersion, reason };
+    const plan = { from, to: recorded.versions[0]?.version_id ?? '', reason, live, recorded, expected };
     const stop = stopBeforeRollback(options, plan, deps.log);
-    if (stop)
+    if (stop && !stop.workerOnly)
         return finish(plan, stop);
-    const ran = await runRollback(session, plan, deps.log);
-    return finish(plan, await verifyRollback(session, plan, ran));
+    const api = recorded.applications.length ? cloudflareApi(session.connection, deps) : undefined;
+    const images = api
+        ? await planImages(api, recorded.applications, expected?.applications, options.force, deps.log)
+        : { plans: [] };
+    if (images.refusal)
+        return finish(plan, { title: '⛔ refused', failure: `Refusing to roll back: ${images.refusal}.` });
+    const worker = stop ?? (await restoreWorker(session, plan, deps.log));
+    const done = [];
+    for (const image of images.plans)
+        done.push(await rollBackImage(api, image, reason, options.rolloutTimeoutMs ?? 600_000, deps));
+    return finish(plan, withImages(worker, done));
 }
-/** Why this rollback must not run wrangler (nothing to do, or nothing it may do); undefined: go on. */
+/** Runs the Worker's rollback and reads back what serves now. */
+async function restoreWorker(session, plan, log) {
+    const ran = await runRollback(session, plan, log);
+    return verifyRollback(session, plan, ran);
+}
+/** The Worker's ending with the images' rows, outputs and failure added. */
+function withImages(worker, images) {
+    const failed = images.find((image) => !image.ok);
+    const changed = images.some((image) => image.ok && image.action !== 'none');
+    const rows = images.map((image) => [
+        `Image ${image.application}`,
+        imageRow(image),
+    ]);
+    const failure = worker.failure ??
+        (failed ? `The image of ${failed.application} was not rolled back: ${failed.error}.` : undefined);
+    const title = failure && !worker.failure
+        ? '❌ failed'
+        : changed && !worker.rolledBack && !worker.failure
+            ? '✅ container images rolled back (the Worker was already live)'
+            : worker.title;
+    return {
+        ...worker,
+        title,
+        rows: [...(worker.rows ?? []), ...rows],
+        failure,
+        rolledBack: !!worker.rolledBack || changed,
+        images,
+    };
+}
+function imageRow(image) {
+    if (image.action === 'none')
+        return `already on ${image.to}: nothing done`;
+    const how = image.action === 'revert'
+        ? `rollout ${image.rollout} reverted`
+        : `rollout ${image.rollout ?? '(not started)'}`;
+    return `${image.from} → ${image.to} (${how}${image.ok ? '' : `, failed: ${image.error}`})`;
+}
+/**
+ * Why the Worker's rollback must not run wrangler (nothing to do, or nothing it may do); undefined:
+ * go on. `workerOnly`: the Worker is left as it is, the images are still rolled back.
+ */
 function stopBeforeRollback(options, plan, log) {
-    const { from, to } = plan;
-    if (!to)
+    const { from, to, live, recorded } = plan;
+    if (!recorded.versions.length)
         return {
             title: '❌ nothing to roll back to',
             failure: `Nothing to roll back to: no previous version was recorded (a first deploy has none); production serves ${from || 'nothing'}. Deploy a fixed version, or pass to-version with an id from \`wrangler versions list\`.`,
         };
-    if (from === to) {
-        log.info(`${to} is already live: nothing to roll back.`);
-        return { title: '✅ already live, nothing done' };
+    if (sameDeployment(live, recorded.versions)) {
+        log.info(`${describeDeployment(recorded.versions)} is already live: nothing to roll back.`);
+        return { title: '✅ already live, nothing done', workerOnly: true };
     }
     if (!from)
         return {
             title: '❌ nothing is live',
             failure: `Cannot roll back: the Worker has no live deployment (not deployed yet, or deleted), so ${to} cannot be restored by a rollback. Deploy instead.`,
         };
+    if (recorded.irreversible)
+        return {
+            title: '⚠️ Worker cannot be rolled back',
+            workerOnly: true,
+            failure: `The Worker cannot be rolled back: the deploy was irreversible (${recorded.irreversible}); it still serves ${describeDeployment(live)}. Recorded container images were rolled back where they changed; deploy a fix forward.`,
+        };
     return checkExpectedLive(options, plan, log);
 }
 /** Someone else deployed since this run's deploy: refused unless forced. */
 function checkExpectedLive(options, plan, log) {
-    const { from, to } = plan;
-    if (!options.expectedLive) {
-        log.info(`expected-live not given: rolling back from whatever is live (${from}).`);
+    const { live, expected } = plan;
+    if (!expected?.versions.length) {
+        log.info(`expected-live not given: rolling back from whatever is live (${describeDeployment(live)}).`);
         return undefined;
     }
-    if (from === options.expectedLive)
+    if (sameDeployment(live, expected.versions))
         return undefined;
-    const who = `production serves ${from}, which is neither expected-live ${options.expectedLive} nor to-version ${to}: someone else deployed since`;
+    const expectedLive = describeDeployment(expected.versions);
+    const who = `production serves ${describeDeployment(live)}, which is neither what this run deployed (${expectedLive}) nor the recorded ${describeDeployment(plan.recorded.versions)}: someone else deployed since`;
     if (!options.force)
         return {
             title: '⛔ refused',
@@ -39486,33 +39996,50 @@ function checkExpectedLive(options, plan, log) {
     log.warning(`force: true: rolling back although ${who}.`);
     return undefined;
 }
-/** Runs `wrangler rollback` to the named version; `forced` when wrangler forced past changed secrets. */
+/**
+ * Restores the recorded deployment: `wrangler rollback <id>` when one version served all traffic
+ * (it forces past changed secrets, code 10220, and says so), else `wrangler versions deploy
+ * <id>@<percentage>…` with the recorded split. `forced` when wrangler forced past changed secrets.
+ */
 async function runRollback(session, plan, log) {
-    const { from, to, reason } = plan;
-    log.info(`Rolling back ${from} → ${to}: ${reason}`);
-    const result = await log.group(`wrangler rollback ${to}`, () => session.run(['rollback', to, '--message', reason, '--yes', ...session.common], false));
+    const { reason, live, recorded } = plan;
+    const to = describeDeployment(recorded.versions);
+    log.info(`Rolling back ${describeDeployment(live)} → ${to}: ${reason}`);
+    const single = recorded.versions.length === 1;
+    const args = single
+        ? ['rollback', plan.to, '--message', reason, '--yes']
+        : [
+            'versions',
+            'deploy',
+            ...recorded.versions.map((share) => `${share.version_id}@${share.percentage}%`),
+            '--message',
+            reason,
+            '--yes',
+        ];
+    const result = await log.group(`wrangler ${single ? `rollback ${plan.to}` : `versions deploy ${to}`}`, () => session.run([...args, ...session.common], false));
     const forced = /The following secrets have changed/.test(`${result.stdout}\n${result.stderr}`);
     if (forced)
         log.warning(`Secrets changed since ${to} was deployed (code 10220): wrangler forced the rollback; ${to} runs with the secrets it was deployed with.`);
     return { result, forced };
 }
-/** Reads back what is live: the rollback succeeded only when the named version serves. */
+/** Reads back what is live: the rollback succeeded only when the recorded deployment serves. */
 async function verifyRollback(session, plan, ran) {
-    const { from, to } = plan;
     const { result, forced } = ran;
-    const after = await session.live().catch(() => '');
-    if (result.code === 0 && after === to)
+    const to = describeDeployment(plan.recorded.versions);
+    const after = await session.deployment().catch(() => []);
+    const restored = sameDeployment(after, plan.recorded.versions);
+    if (result.code === 0 && restored)
         return {
             title: `✅ ${to} is live again`,
             rolledBack: true,
             forced,
             rows: [['Production', `serves ${to}`], ...(forced ? FORCED_ROW : [])],
         };
-    const state = after === to
+    const state = restored
         ? `production serves ${to} all the same`
-        : after === from
-            ? `production is unchanged (still ${from})`
-            : `production serves ${after || 'nothing'}`;
+        : sameDeployment(after, plan.live)
+            ? `production is unchanged (still ${describeDeployment(plan.live)})`
+            : `production serves ${describeDeployment(after)}`;
     const failed = result.outcome.failure;
     const said = [
         failed?.message ?? lastLine(result.stderr || result.stdout),
@@ -39522,23 +40049,31 @@ async function verifyRollback(session, plan, ran) {
         .join(' ');
     return {
         title: '❌ failed',
-        rolledBack: after === to,
+        rolledBack: restored,
         forced,
         rows: [['Production', state]],
-        failure: `wrangler rollback failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`,
+        failure: `wrangler ${plan.recorded.versions.length === 1 ? 'rollback' : 'versions deploy'} failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`,
     };
 }
 const FORCED_ROW = [['Forced', 'secrets changed since that version (10220)']];
 function finish(plan, ending) {
     const rows = [
-        ['From', `\`${plan.from || '(nothing live)'}\``],
-        ['To', `\`${plan.to || '(none recorded)'}\``],
+        ['From', `\`${plan.live.length ? describeDeployment(plan.live) : '(nothing live)'}\``],
+        [
+            'To',
+            `\`${plan.recorded.versions.length ? describeDeployment(plan.recorded.versions) : '(none recorded)'}\``,
+        ],
         ['Reason', cell(plan.reason)],
         ...(ending.rows ?? []).map(([label, text]) => [label, cell(text)]),
         ...(ending.failure ? [['Error', cell(ending.failure)]] : []),
     ];
     return {
-        outputs: { rolledBack: ending.rolledBack ?? false, fromVersion: plan.from, toVersion: plan.to },
+        outputs: {
+            rolledBack: ending.rolledBack ?? false,
+            fromVersion: plan.from,
+            toVersion: plan.to,
+            images: JSON.stringify(ending.images ?? []),
+        },
         forced: ending.forced ?? false,
         failure: ending.failure,
         summary: `### rollback: ${ending.title}\n\n${facts(rows)}\n`,
@@ -39607,7 +40142,7 @@ function parseDuration(name, value, fallback) {
         consumed += part;
     }
     if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
-        throw new UserError(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
+        throw new errors/* UserError */.y(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
 }
@@ -39661,12 +40196,16 @@ const INPUTS = {
     expectedLive: 'expected-live',
     reason: 'reason',
     force: 'force',
+    previousState: 'previous-state',
+    deployedState: 'deployed-state',
+    rolloutTimeout: 'rollout-timeout',
 };
 /** Output names, exactly as in action.yml, by the keys the lib returns them under. */
 const OUTPUTS = {
     rolledBack: 'rolled-back',
     fromVersion: 'from-version',
     toVersion: 'to-version',
+    images: 'images',
 };
 function readInputs(get) {
     return {
@@ -39675,6 +40214,9 @@ function readInputs(get) {
         expectedLive: get(INPUTS.expectedLive).trim(),
         reason: get(INPUTS.reason),
         force: parseBoolean(INPUTS.force, get(INPUTS.force), false),
+        previousState: get(INPUTS.previousState),
+        deployedState: get(INPUTS.deployedState),
+        rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
     };
 }
 
@@ -101650,6 +102192,8 @@ function runnerDeps(extra = {}) {
         env: process.env,
         cache: actionsCache(),
         now: () => new Date(),
+        fetch: (url, init) => fetch(url, init),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         ...extra,
     };
 }

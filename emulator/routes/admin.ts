@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { faultMatches, imageFault, type ImageFault, type RolloutOptions } from '../containers.js';
 import { send, readJson, type Call, type Fault, type Router } from '../router.js';
 import type { WorkerFault } from '../workers.js';
 import type { Emulated } from './context.js';
@@ -7,6 +9,8 @@ const OK = { ok: true };
 interface ContainerStart {
   script: string;
   className: string;
+  /** The Durable Object's id. */
+  id?: string;
   env?: Record<string, string>;
   entrypoint?: string[];
 }
@@ -22,11 +26,94 @@ async function startContainer({ state, containers }: Emulated, call: Call): Prom
       error: `no container application is bound to ${request.className} of ${request.script}: deploy with a containers section first`,
     });
   send(call.res, 200, {
-    container: await containers.start(application, request.env ?? {}, request.entrypoint),
+    container: await containers.start(application, request.env ?? {}, request.entrypoint, request.id),
   });
 }
 
-/** The container shim's calls from inside workerd (see container-shim.ts): start, wait, stop. */
+/** Hop-by-hop headers a proxy does not pass on (RFC 9110 §7.6.1), and the ones it recomputes. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
+
+function passOn(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(
+      (entry): entry is [string, string | string[]] => entry[1] !== undefined && !HOP_BY_HOP.has(entry[0]),
+    ),
+  );
+}
+
+/** The extended-health document with its status set to "unhealthy" (the `unhealthy` image fault). */
+function unhealthyBody(body: Buffer): Buffer {
+  try {
+    const doc = JSON.parse(body.toString()) as Record<string, unknown>;
+    return Buffer.from(JSON.stringify({ ...doc, status: 'unhealthy' }));
+  } catch {
+    return body;
+  }
+}
+
+/** Answers the shim with the container's response, rewritten when an `unhealthy` fault applies. */
+function relay(call: Call, upstream: IncomingMessage, unhealthy: boolean): Promise<void> {
+  const headers = passOn(upstream.headers);
+  if (!unhealthy || !String(upstream.headers['content-type'] ?? '').includes('json')) {
+    call.res.writeHead(upstream.statusCode ?? 502, headers);
+    upstream.pipe(call.res);
+    return new Promise((resolve) => call.res.on('close', resolve));
+  }
+  const chunks: Buffer[] = [];
+  upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return new Promise((resolve) =>
+    upstream.on('end', () => {
+      const body = unhealthyBody(Buffer.concat(chunks));
+      call.res.writeHead(upstream.statusCode ?? 502, { ...headers, 'content-length': body.length });
+      call.res.end(body, resolve);
+    }),
+  );
+}
+
+/**
+ * The shim's getTcpPort(port).fetch, relayed to 127.0.0.1:<port>. /health/extended from a
+ * container whose image has an `unhealthy` fault answers `"status": "unhealthy"`. A connection
+ * failure answers 502 with x-slipway-proxy-error, which the shim turns into its usual
+ * "The container is not listening on port N (...)" error.
+ */
+async function proxyToContainer({ containers }: Emulated, call: Call): Promise<void> {
+  const query = call.url.searchParams;
+  const path = query.get('path') || '/';
+  const image = containers.imageOf(query.get('container') ?? '');
+  const unhealthy =
+    new URL(path, 'http://container').pathname === '/health/extended' &&
+    image !== undefined &&
+    containers.faults.some((fault) => fault.kind === 'unhealthy' && faultMatches(fault, image));
+  await new Promise<void>((resolve) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: Number(query.get('port')),
+        path,
+        method: call.req.method,
+        headers: passOn(call.req.headers),
+      },
+      (upstream) => void relay(call, upstream, unhealthy).then(resolve),
+    );
+    outgoing.on('error', (err) => {
+      call.res.writeHead(502, { 'x-slipway-proxy-error': err.message.replace(/[^\x20-\x7e]/g, ' ') });
+      call.res.end(resolve);
+    });
+    outgoing.end(call.body);
+  });
+}
+
+/** The container shim's calls from inside workerd (see container-shim.ts): start, wait, stop, fetch. */
 function registerShimRoutes(router: Router, emulated: Emulated): void {
   const { containers } = emulated;
   const containerId = (call: Call) => call.url.searchParams.get('container') ?? '';
@@ -38,11 +125,50 @@ function registerShimRoutes(router: Router, emulated: Emulated): void {
     await containers.stop(containerId(call));
     send(call.res, 200, OK);
   });
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+    router.admin(method, '/__containers/proxy', (call) => proxyToContainer(emulated, call));
+}
+
+/**
+ * Image faults (unhealthy, crash-after, stuck-at-step; matched by exact image or regex) and the
+ * rollout pace (stepMs, graceMs), changed at run time.
+ */
+function registerContainerAdminRoutes(router: Router, { containers }: Emulated): void {
+  router.admin('POST', '/__admin/container-faults', (call) => {
+    try {
+      containers.faults.push(imageFault(readJson<Partial<ImageFault>>(call)));
+    } catch (err) {
+      return send(call.res, 400, { error: (err as Error).message });
+    }
+    send(call.res, 200, OK);
+  });
+  router.admin('GET', '/__admin/container-faults', (call) => send(call.res, 200, containers.faults));
+  router.admin('DELETE', '/__admin/container-faults', (call) => {
+    containers.faults.length = 0;
+    send(call.res, 200, OK);
+  });
+  router.admin('GET', '/__admin/rollout-options', (call) => send(call.res, 200, containers.options));
+  router.admin('POST', '/__admin/rollout-options', (call) => {
+    const body = readJson<Partial<RolloutOptions>>(call);
+    for (const key of ['stepMs', 'graceMs'] as const)
+      if (typeof body[key] === 'number' && body[key] >= 0) containers.options[key] = body[key];
+    send(call.res, 200, containers.options);
+  });
+  router.admin('GET', '/__admin/containers', async (call) => {
+    await containers.sync();
+    send(call.res, 200, {
+      applications: containers.applications,
+      running: containers.list(),
+      instances: Object.fromEntries(
+        containers.applications.map((app) => [app.name, containers.instancesOf(app)]),
+      ),
+    });
+  });
 }
 
 /** The admin side tests drive: API faults, Worker faults, the served Workers, the containers. */
 export function registerAdminRoutes(router: Router, emulated: Emulated): void {
-  const { workers, containers } = emulated;
+  const { workers } = emulated;
   router.admin('POST', '/__admin/faults', (call) => {
     router.faults.push({ ...(JSON.parse(call.body.toString()) as Fault), used: 0 });
     send(call.res, 200, OK);
@@ -60,8 +186,6 @@ export function registerAdminRoutes(router: Router, emulated: Emulated): void {
     send(call.res, 200, OK);
   });
   router.admin('GET', '/__admin/workers', (call) => send(call.res, 200, workers.list()));
-  router.admin('GET', '/__admin/containers', (call) =>
-    send(call.res, 200, { applications: containers.applications, running: containers.list() }),
-  );
+  registerContainerAdminRoutes(router, emulated);
   registerShimRoutes(router, emulated);
 }

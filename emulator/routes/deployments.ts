@@ -1,5 +1,5 @@
 import { CloudflareApiError, readJson, reply, type Call, type Router } from '../router.js';
-import type { Deployment, Script, Version } from '../state.js';
+import type { CloudflareState, Deployment, Script, Version } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
 
 interface DeploymentRequest {
@@ -36,8 +36,11 @@ function changedSecrets(live: Version, target: Version): string[] {
 }
 
 /**
- * The API's 10220. Rolling back across a change of secrets needs force (wrangler re-posts with
- * ?force=true). Only deploying an older version (a rollback) across a change of secrets is refused.
+ * The API's 10220 (CANNOT_ROLLBACK_WITH_MODIFIED_SECERT_CODE, cli.js 302012). Rolling back across a
+ * change of secrets needs force: wrangler re-posts with ?force=true after reading the names after
+ * "The following secrets have changed:" (cli.js 302097-302115). The message is the API's as
+ * wrangler's own tests mock it (cloudflare/workers-sdk packages/wrangler/src/__tests__/rollback.test.ts);
+ * wrangler appends " [code: 10220]" itself. Only deploying an older version (a rollback) is refused.
  */
 function refuseRollbackAcrossSecrets(
   call: Call,
@@ -50,9 +53,75 @@ function refuseRollbackAcrossSecrets(
     throw new CloudflareApiError(
       400,
       10220,
-      `Rolling back would change secrets. The following secrets have changed: ${changed.join(', ')} [code: 10220]`,
+      `A secret has changed since this version was active. If you are sure this is ok, add a ?force=true query parameter to allow the rollback. The following secrets have changed: ${changed.join(', ')}`,
     );
   }
+}
+
+/** "You can only roll back to the 100 most recently published versions" (rollbacks docs, Limits). */
+const ROLLBACK_WINDOW = 100;
+
+/**
+ * Codes and messages of the rollback refusals the rollbacks docs describe
+ * (https://developers.cloudflare.com/workers/configuration/versions-and-deployments/rollbacks/,
+ * cloudflare-docs src/content/docs/workers/versions-and-deployments/rollbacks.mdx). No source gives
+ * the versions API's answers; these are the legacy deployments API's as a wrangler maintainer
+ * recorded them (cloudflare/workers-sdk issue #2756): 100147 "workers.api.error.deployment_too_old",
+ * and 100140 "Failed to rollback due to external resources being modified
+ * (durable-object:<tag>,r2:<name>)". The 400 status is the emulator's choice. Force does not pass them.
+ */
+const TOO_OLD = { code: 100147, message: 'workers.api.error.deployment_too_old' };
+const RESOURCES_MODIFIED = 100140;
+
+/** The versions a deployment would make live that are older than the live one: a rollback. */
+function rollbackTargets(script: Script, live: Version | undefined, entries: Deployment['versions']) {
+  const named = script.versions.filter((version) => entries.some((entry) => entry.version_id === version.id));
+  return live ? named.filter((version) => version.number < live.number) : [];
+}
+
+/** The resource a binding names, as the refusal lists it, when it no longer exists. */
+function deletedResource(state: CloudflareState, script: Script, binding: Record<string, unknown>) {
+  if (binding.type === 'durable_object_namespace') {
+    const ownClass = !binding.script_name || binding.script_name === script.name;
+    const className = String(binding.class_name);
+    return ownClass && script.deletedClasses.has(className) ? `durable-object:${className}` : undefined;
+  }
+  const resourceByType: Record<string, string> = {
+    kv_namespace: `kv:${String(binding.namespace_id)}`,
+    r2_bucket: `r2:${String(binding.bucket_name)}`,
+    queue: `queue:${String(binding.queue_name)}`,
+  };
+  const resource = resourceByType[String(binding.type)];
+  return resource && state.deletedResources.has(resource) ? resource : undefined;
+}
+
+/**
+ * The rollbacks docs' "Bindings" limits: no rollback across a Durable Object migration (the
+ * version's migration tag is not the script's) nor to a version binding an R2 bucket, KV namespace,
+ * queue or (here also) a Durable Object class that no longer exists.
+ */
+function modifiedResources(state: CloudflareState, script: Script, version: Version): string[] {
+  const modified =
+    version.migrationTag === script.migrationTag ? [] : [`durable-object:${script.migrationTag}`];
+  for (const binding of version.bindings) {
+    const resource = deletedResource(state, script, binding);
+    if (resource && !modified.includes(resource)) modified.push(resource);
+  }
+  return modified;
+}
+
+/** Refuses a rollback the rollbacks docs' limits forbid: too old, or across modified resources. */
+function refuseRollbackLimits(state: CloudflareState, script: Script, targets: Version[]): void {
+  const newestTooOld = script.versions.length - ROLLBACK_WINDOW;
+  if (targets.some((version) => version.number <= newestTooOld))
+    throw new CloudflareApiError(400, TOO_OLD.code, TOO_OLD.message);
+  const modified = targets.flatMap((version) => modifiedResources(state, script, version));
+  if (modified.length)
+    throw new CloudflareApiError(
+      400,
+      RESOURCES_MODIFIED,
+      `Failed to rollback due to external resources being modified (${[...new Set(modified)].join(',')})`,
+    );
 }
 
 async function createDeployment(emulated: Emulated, call: Call): Promise<void> {
@@ -61,8 +130,10 @@ async function createDeployment(emulated: Emulated, call: Call): Promise<void> {
   const body = readJson<DeploymentRequest>(call);
   const versions = body.versions ?? [];
   checkVersions(script, versions);
+  const live = state.liveVersion(script);
+  refuseRollbackLimits(state, script, rollbackTargets(script, live, versions));
   const target = script.versions.find((version) => version.id === versions[0]?.version_id);
-  refuseRollbackAcrossSecrets(call, state.liveVersion(script), target);
+  refuseRollbackAcrossSecrets(call, live, target);
   const deployment = state.deploy(script, versions, body.annotations?.['workers/message']);
   await workers.open(script.name);
   reply(call, deploymentResult(deployment));

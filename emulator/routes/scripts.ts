@@ -1,7 +1,7 @@
 import { reply, type Call, type Router } from '../router.js';
-import type { Script } from '../state.js';
+import type { CloudflareState, Script } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
-import { versionFromUpload } from './upload.js';
+import { answerUpload, versionFromUpload } from './upload.js';
 
 const SCRIPT_SETTINGS = { logpush: false, tail_consumers: null, observability: null };
 
@@ -15,11 +15,27 @@ function scriptSummary(script: Script) {
   };
 }
 
-/** PUT script: wrangler's first deploy uploads the script, which also deploys it at 100%. */
+/** The upload's version; a refused upload that would have created the script leaves no script. */
+async function uploadedVersion(state: CloudflareState, call: Call) {
+  const name = call.params.name!;
+  const existed = state.script(name) !== undefined;
+  const script = state.ensureScript(name);
+  try {
+    return { script, version: await versionFromUpload(state, script, call, false) };
+  } catch (err) {
+    if (!existed) state.scripts.delete(name);
+    throw err;
+  }
+}
+
+/**
+ * PUT script: wrangler's first deploy, and every deploy that applies a Durable Object migration or
+ * has containers (canUseNewVersionsDeploymentsApi, cli.js 311996), uploads the script, which also
+ * deploys it at 100%.
+ */
 async function uploadScript(emulated: Emulated, call: Call): Promise<void> {
   const { state, workers } = emulated;
-  const script = state.ensureScript(call.params.name!);
-  const version = await versionFromUpload(state, script, call);
+  const { script, version } = await uploadedVersion(state, call);
   const deployment = state.deploy(script, [{ version_id: version.id, percentage: 100 }], version.message);
   await workers.open(script.name);
   reply(call, {
@@ -52,7 +68,9 @@ export function registerScriptRoutes(router: Router, emulated: Emulated): void {
   router.on('GET', `${ACCOUNT}/workers/scripts`, (call) =>
     reply(call, [...state.scripts.values()].map(scriptSummary)),
   );
-  router.on('PUT', `${ACCOUNT}/workers/scripts/:name`, (call) => uploadScript(emulated, call));
+  router.on('PUT', `${ACCOUNT}/workers/scripts/:name`, (call) =>
+    answerUpload(call, () => uploadScript(emulated, call)),
+  );
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/settings`, (call) =>
     reply(call, {
       bindings: [],

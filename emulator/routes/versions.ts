@@ -1,7 +1,7 @@
 import { CloudflareApiError, reply, type Router } from '../router.js';
 import type { CloudflareState, Script, Version } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
-import { versionFromUpload } from './upload.js';
+import { answerUpload, versionFromUpload } from './upload.js';
 
 /** A version as the API returns it (secret values are never in it). */
 function versionResult(state: CloudflareState, script: Script, version: Version) {
@@ -40,11 +40,13 @@ function versionResult(state: CloudflareState, script: Script, version: Version)
 
 /** Versions: upload one (without deploying it), list them newest first, read one. */
 export function registerVersionRoutes(router: Router, { state }: Emulated): void {
-  router.on('POST', `${ACCOUNT}/workers/scripts/:name/versions`, async (call) => {
-    const script = requireScript(state, call);
-    const version = await versionFromUpload(state, script, call);
-    reply(call, { ...versionResult(state, script, version), startup_time_ms: 1 });
-  });
+  router.on('POST', `${ACCOUNT}/workers/scripts/:name/versions`, (call) =>
+    answerUpload(call, async () => {
+      const script = requireScript(state, call);
+      const version = await versionFromUpload(state, script, call, true);
+      reply(call, { ...versionResult(state, script, version), startup_time_ms: 1 });
+    }),
+  );
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/versions`, (call) => {
     const script = requireScript(state, call);
     reply(call, {

@@ -131,7 +131,7 @@ describe('rollback action, end to end with the real wrangler against the emulato
     });
     expect(r.code).toBe(1);
     expect(errorLines(r)).toEqual([
-      `Refusing to roll back: production serves ${theirId}, which is neither expected-live ${ours.outputs['version-id']} nor to-version ${v1}: someone else deployed since. Re-run with force: true to replace it anyway.`,
+      `Refusing to roll back: production serves ${theirId}, which is neither what this run deployed (${ours.outputs['version-id']}) nor the recorded ${v1}: someone else deployed since. Re-run with force: true to replace it anyway.`,
     ]);
     expect(postsToDeployments(before)).toEqual([]);
     expect(live()).toBe(theirId);

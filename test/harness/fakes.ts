@@ -94,3 +94,89 @@ export function fakeDeps(
     ...extra,
   } as Deps & { run: ReturnType<typeof scriptedRunner>; log: ReturnType<typeof recordingLog> };
 }
+
+/** One scripted HTTP answer: the first rule whose `match` fits `<METHOD> <url>` answers it. */
+export interface FetchRule {
+  match: RegExp | string;
+  /** The answer: status (200 unless told) and a body sent as JSON (a string as it is). */
+  result?:
+    | { status?: number; body?: unknown }
+    | ((
+        call: FetchCall,
+      ) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>);
+  /** Answer only this many calls (later calls fall through to the next rule). */
+  times?: number;
+}
+
+export interface FetchCall {
+  method: string;
+  url: string;
+  /** `<METHOD> <url>`, what rules match. */
+  line: string;
+  headers: Record<string, string>;
+  /** The request body, parsed when it is JSON. */
+  body?: unknown;
+}
+
+/**
+ * A scripted fetch (Deps['fetch']) for unit tests: no request leaves the process. Every call is
+ * recorded; a call no rule matches rejects with its line (and is listed in `unanswered`), so a new
+ * request is never answered by accident.
+ */
+export function scriptedFetch(
+  rules: FetchRule[],
+): NonNullable<Deps['fetch']> & { calls: FetchCall[]; unanswered: string[] } {
+  const used = new Map<FetchRule, number>();
+  const calls: FetchCall[] = [];
+  const unanswered: string[] = [];
+  const fetcher = (async (url, init) => {
+    let body: unknown = init.body;
+    try {
+      body = init.body === undefined ? undefined : JSON.parse(init.body);
+    } catch {
+      // not JSON: kept as sent
+    }
+    const call: FetchCall = {
+      method: init.method,
+      url,
+      line: `${init.method} ${url}`,
+      headers: init.headers,
+      body,
+    };
+    calls.push(call);
+    const rule = rules.find(
+      (r) =>
+        (typeof r.match === 'string' ? call.line.includes(r.match) : r.match.test(call.line)) &&
+        (r.times === undefined || (used.get(r) ?? 0) < r.times),
+    );
+    if (!rule) {
+      unanswered.push(call.line);
+      throw new Error(`scriptedFetch: no rule answers "${call.line}"`);
+    }
+    used.set(rule, (used.get(rule) ?? 0) + 1);
+    const answer = typeof rule.result === 'function' ? await rule.result(call) : (rule.result ?? {});
+    const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? null);
+    return { status: answer.status ?? 200, text: async () => text };
+  }) as NonNullable<Deps['fetch']> & { calls: FetchCall[]; unanswered: string[] };
+  fetcher.calls = calls;
+  fetcher.unanswered = unanswered;
+  return fetcher;
+}
+
+/** A fake clock: `sleep` returns at once and moves `now` on by the time slept (listed in `slept`). */
+export function fakeClock(start = new Date('2026-12-01T12:00:00Z')): {
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  slept: number[];
+} {
+  let at = start.getTime();
+  const slept: number[] = [];
+  return {
+    now: () => new Date(at),
+    sleep: async (ms) => {
+      slept.push(ms);
+      at += ms;
+    },
+    slept,
+  };
+}

@@ -1,5 +1,5 @@
 import type { DeployOptions, DeployOutputs } from '../../lib/deploy/deploy.js';
-import { parseBoolean, parseChoice, parseKeyValues } from '../../lib/core/inputs.js';
+import { parseBoolean, parseChoice, parseDuration, parseKeyValues } from '../../lib/core/inputs.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 import type { OutputNames } from '../shared/runner.js';
 
@@ -13,6 +13,8 @@ export const INPUTS = {
   dryRun: 'dry-run',
   containersRollout: 'containers-rollout',
   image: 'image',
+  rolloutTimeout: 'rollout-timeout',
+  allowIrreversible: 'allow-irreversible',
 } as const;
 
 /** Output names, exactly as in action.yml, by the keys the lib returns them under. */
@@ -24,6 +26,9 @@ export const OUTPUTS = {
   deployed: 'deployed',
   liveVersionId: 'live-version-id',
   productionChanged: 'production-changed',
+  previousState: 'previous-state',
+  deployedState: 'deployed-state',
+  reversible: 'reversible',
 } as const satisfies OutputNames<DeployOutputs>;
 
 export function readInputs(get: (name: string) => string): DeployOptions {
@@ -35,6 +40,8 @@ export function readInputs(get: (name: string) => string): DeployOptions {
     vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
     dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
     image: get(INPUTS.image).trim() || undefined,
+    rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
+    allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),
     containersRollout: parseChoice(
       INPUTS.containersRollout,
       get(INPUTS.containersRollout),

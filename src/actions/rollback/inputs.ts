@@ -1,4 +1,4 @@
-import { parseBoolean } from '../../lib/core/inputs.js';
+import { parseBoolean, parseDuration } from '../../lib/core/inputs.js';
 import type { RollbackOptions, RollbackOutputs } from '../../lib/deploy/rollback.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 import type { OutputNames } from '../shared/runner.js';
@@ -10,6 +10,9 @@ export const INPUTS = {
   expectedLive: 'expected-live',
   reason: 'reason',
   force: 'force',
+  previousState: 'previous-state',
+  deployedState: 'deployed-state',
+  rolloutTimeout: 'rollout-timeout',
 } as const;
 
 /** Output names, exactly as in action.yml, by the keys the lib returns them under. */
@@ -17,6 +20,7 @@ export const OUTPUTS = {
   rolledBack: 'rolled-back',
   fromVersion: 'from-version',
   toVersion: 'to-version',
+  images: 'images',
 } as const satisfies OutputNames<RollbackOutputs>;
 
 export function readInputs(get: (name: string) => string): RollbackOptions {
@@ -26,5 +30,8 @@ export function readInputs(get: (name: string) => string): RollbackOptions {
     expectedLive: get(INPUTS.expectedLive).trim(),
     reason: get(INPUTS.reason),
     force: parseBoolean(INPUTS.force, get(INPUTS.force), false),
+    previousState: get(INPUTS.previousState),
+    deployedState: get(INPUTS.deployedState),
+    rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
   };
 }

@@ -47,6 +47,8 @@ export function runnerDeps(extra: Partial<Deps> = {}): Deps {
     env: process.env,
     cache: actionsCache(),
     now: () => new Date(),
+    fetch: (url, init) => fetch(url, init),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ...extra,
   };
 }

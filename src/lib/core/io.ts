@@ -41,6 +41,15 @@ export interface OwnedContainer {
  */
 export type GitHubRequest = (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }>;
 
+/**
+ * One HTTP request: the platform's fetch on the runner, a scripted fake in unit tests. Only what the
+ * Cloudflare API client needs of a response.
+ */
+export type Fetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<{ status: number; text(): Promise<string> }>;
+
 /** What every action's logic is given. */
 export interface Deps {
   run: Runner;
@@ -56,6 +65,10 @@ export interface Deps {
   own?: (container: OwnedContainer | undefined) => void;
   /** The GitHub API, for the actions that report to it. */
   github?: GitHubRequest;
+  /** HTTP, for the Cloudflare API calls wrangler has no command for (container rollouts). */
+  fetch?: Fetch;
+  /** Waits (polling a rollout); a fake clock in unit tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** An output's value before the runner turns it into a string. */

@@ -15,6 +15,16 @@ import {
 import { registryLoginGuard, wranglerDockerEnv } from '../wrangler/docker.js';
 import { cutBytes, errorDetail } from '../wrangler/output.js';
 import { openWrangler, type Connection, type WranglerSession } from '../wrangler/session.js';
+import { cloudflareApi, type CloudflareApi } from '../wrangler/api.js';
+import {
+  logState,
+  NOTHING_LIVE,
+  readProduction,
+  sameDeployment,
+  type ProductionState,
+} from './production.js';
+import { irreversibleChange } from './reversible.js';
+import { shortImage, waitForRollout } from './rollout.js';
 
 export interface DeployOptions extends Connection {
   message?: string;
@@ -31,6 +41,10 @@ export interface DeployOptions extends Connection {
   containersRollout?: 'immediate' | 'gradual';
   /** Commit subject and sha for the default message. */
   commit?: { subject: string; sha: string };
+  /** How long to wait for a container rollout the deploy starts to reach every instance. */
+  rolloutTimeoutMs: number;
+  /** Deploy even when a Worker rollback will be impossible afterwards (a Durable Object migration). */
+  allowIrreversible: boolean;
 }
 
 /** deploy's outputs, keyed as src/actions/deploy/inputs.ts OUTPUTS names them. */
@@ -44,6 +58,12 @@ export interface DeployOutputs {
   liveVersionId: string;
   /** Production serves something other than before: a rollback has something to undo. */
   productionChanged: boolean;
+  /** Production before the deploy (JSON ProductionState): what rollback restores. */
+  previousState: string;
+  /** Production after the deploy (JSON): what rollback expects to find, and replaces. */
+  deployedState: string;
+  /** false when a Worker rollback is impossible after this deploy (a Durable Object migration). */
+  reversible: boolean;
 }
 
 /** deploy's result; `failure` says production's state. */
@@ -71,7 +91,7 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
     const target = await shipImage(options, deploying);
     derivedConfig = target.derivedConfig;
     const args = deployArguments(options, target.args, workDir);
-    return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(args, deploying);
+    return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(options, args, deploying);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
     if (derivedConfig) rmSync(derivedConfig, { force: true });
@@ -168,6 +188,9 @@ async function dryRun(args: string[], deploying: DeploySession): Promise<DeployR
     deployed: false,
     liveVersionId: '',
     productionChanged: false,
+    previousState: '',
+    deployedState: '',
+    reversible: true,
   };
   if (result.code === 0)
     return {
@@ -178,30 +201,115 @@ async function dryRun(args: string[], deploying: DeploySession): Promise<DeployR
   return { outputs, failure, summary: `### deploy: dry run ❌\n\n${facts([['Error', cell(failure)]])}\n` };
 }
 
-/** Records the live version, deploys, and reads back what is live now (never assumed). */
-async function deployAndReadBack(args: string[], deploying: DeploySession): Promise<DeployResult> {
+/**
+ * Records production (the Worker deployment and each bound container application's image), refuses
+ * an irreversible deploy unless allowed, deploys, reads back what is live now (never assumed) and
+ * waits for the container rollouts the deploy started.
+ */
+async function deployAndReadBack(
+  options: DeployOptions,
+  args: string[],
+  deploying: DeploySession,
+): Promise<DeployResult> {
   const { session, deps } = deploying;
-  const previous = await session.live();
-  deps.log.info(
-    previous ? `Live before deploying: ${previous}.` : 'No live version: this is the first deploy.',
-  );
+  const api = cloudflareApi(session.connection, deps);
+  const before = await readProduction(session, api);
+  logState(deps.log, 'Live before deploying', before);
+  const irreversible = await irreversibleChange(session, api, before, options, deps.log);
+  if (irreversible && !options.allowIrreversible) return refuseIrreversible(before, irreversible);
+  if (irreversible)
+    deps.log.warning(`This deploy cannot be rolled back: ${irreversible} (allow-irreversible: true).`);
   const result = await deps.log
     .group('wrangler deploy', () => deploying.wrangler(args, false))
     .finally(() => deploying.logout(deploying.dockerBin));
-  const after = await session.live().catch(() => '');
+  const after = await readProduction(session, api).catch(() => NOTHING_LIVE);
+  const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
+  const recorded = irreversible ? { ...before, irreversible } : before;
+  return deployResult(result, recorded, after, rollouts);
+}
+
+/** The deploy's outputs, production's state in words, and its failure (wrangler's or a rollout's). */
+function deployResult(
+  result: WranglerRunResult,
+  before: ProductionState,
+  after: ProductionState,
+  rollouts: RolloutReport,
+): DeployResult {
   const versionId = result.outcome.versionId ?? '';
+  const previous = before.versions[0]?.version_id ?? '';
+  const live = after.versions[0]?.version_id ?? '';
+  const imagesChanged = after.applications.some(
+    (app) => before.applications.find((old) => old.id === app.id)?.image !== app.image,
+  );
   const outputs: DeployOutputs = {
     versionId,
     previousVersionId: previous,
     deploymentUrl: result.outcome.urls[0] ?? '',
     workerName: result.outcome.workerName ?? '',
-    deployed: result.code === 0 && !!versionId && after === versionId,
-    liveVersionId: after,
-    productionChanged: !!after && after !== previous,
+    deployed: result.code === 0 && !!versionId && live === versionId && !rollouts.failure,
+    liveVersionId: live,
+    productionChanged: (!!live && !sameDeployment(before.versions, after.versions)) || imagesChanged,
+    previousState: JSON.stringify(before),
+    deployedState: JSON.stringify(after),
+    reversible: !before.irreversible,
   };
-  const state = productionState(previous, after, versionId);
-  const failure = outputs.deployed ? undefined : deployFailure(result, state);
-  return { outputs, failure, summary: deploySummary(outputs, state, failure) };
+  const state = productionState(previous, live, versionId);
+  const wranglerFailed = result.code !== 0 || !versionId || live !== versionId;
+  const failure = wranglerFailed ? deployFailure(result, state) : rollouts.failure;
+  return { outputs, failure, summary: deploySummary(outputs, state, rollouts.rows, failure) };
+}
+
+/** Nothing was deployed: the deploy would make a Worker rollback impossible and was not allowed to. */
+function refuseIrreversible(before: ProductionState, why: string): DeployResult {
+  const previous = before.versions[0]?.version_id ?? '';
+  const failure = `Refusing to deploy: ${why}. If this is intended, re-run with allow-irreversible: true (a failure after it can then roll back container images but not the Worker). Production is unchanged.`;
+  const outputs: DeployOutputs = {
+    versionId: '',
+    previousVersionId: previous,
+    deploymentUrl: '',
+    workerName: '',
+    deployed: false,
+    liveVersionId: previous,
+    productionChanged: false,
+    previousState: JSON.stringify(before),
+    deployedState: JSON.stringify(before),
+    reversible: false,
+  };
+  return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', [], failure) };
+}
+
+interface RolloutReport {
+  rows: Array<[string, string]>;
+  failure?: string;
+}
+
+/**
+ * Waits for each application whose image the deploy changed: its newest rollout, when that rollout
+ * moves it to the new image. A first deploy creates applications without a rollout: nothing to wait for.
+ */
+async function awaitRollouts(
+  before: ProductionState,
+  after: ProductionState,
+  timeoutMs: number,
+  api: CloudflareApi,
+  deps: Deps,
+): Promise<RolloutReport> {
+  const report: RolloutReport = { rows: [] };
+  for (const app of after.applications) {
+    const old = before.applications.find((candidate) => candidate.id === app.id);
+    if (!old || old.image === app.image || !app.rollout || app.rollout.image !== app.image) continue;
+    const target = { appId: app.id, appName: app.name, rolloutId: app.rollout.id, image: app.image };
+    const outcome = await deps.log.group(`rollout of ${app.name} to ${shortImage(app.image)}`, () =>
+      waitForRollout(api, target, timeoutMs, deps),
+    );
+    report.rows.push([
+      `Image ${app.name}`,
+      `${shortImage(old.image)} → ${shortImage(app.image)} (rollout ${app.rollout.id} ${outcome.ok ? 'completed' : 'failed'})`,
+    ]);
+    if (!outcome.ok)
+      report.failure ??= `The container rollout did not complete: ${outcome.reason}. The new Worker version is live: roll back.`;
+  }
+  return report;
 }
 
 /** What production serves after the deploy, against what it served before. */
@@ -221,13 +329,22 @@ function deployFailure(result: WranglerRunResult, state: string): string {
   return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
 }
 
-function deploySummary(outputs: DeployOutputs, state: string, failure?: string): string {
+function deploySummary(
+  outputs: DeployOutputs,
+  state: string,
+  rolloutRows: Array<[string, string]>,
+  failure?: string,
+): string {
   const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
   const rows: Array<[string, string]> = [
     ['Version', `\`${outputs.versionId || '–'}\``],
     ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
     ['URL', cell(outputs.deploymentUrl || '–')],
     ['Production', cell(state)],
+    ...rolloutRows.map(([label, text]): [string, string] => [label, cell(text)]),
+    ...(outputs.reversible
+      ? []
+      : [['Reversible', 'no: the Worker cannot be rolled back after this deploy'] as [string, string]]),
     ...(failure ? [['Error', cell(failure)] as [string, string]] : []),
   ];
   return `${title}\n\n${facts(rows)}\n`;

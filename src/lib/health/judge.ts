@@ -23,6 +23,11 @@ export interface HealthExpectations {
    */
   failOnClientError?: boolean;
   expectVersion?: string;
+  /**
+   * The image the answering instance must run: compared with the document's `version.image` (or
+   * `image.id`, `image.digest`). A reference matches the tag or digest it names.
+   */
+  expectImage?: string;
   requireCapabilities?: string[];
   requireTools?: string[];
 }
@@ -43,7 +48,8 @@ export interface HealthVerdict {
 
 interface HealthDoc {
   status?: unknown;
-  version?: { id?: unknown };
+  version?: { id?: unknown; image?: unknown };
+  image?: { id?: unknown; digest?: unknown };
   tools?: { status?: Record<string, string>; errors?: Record<string, string> };
   capabilities?: Record<string, boolean>;
   reasons?: string[];
@@ -114,6 +120,13 @@ function judgeDocument(doc: HealthDoc, expect: HealthExpectations): HealthVerdic
       outcome: 'retry',
       reason: `version ${version ?? '(none)'} answered, not the expected ${expect.expectVersion}`,
     };
+  const image = reportedImage(doc);
+  if (expect.expectImage && !sameImage(expect.expectImage, image))
+    return {
+      ...seen,
+      outcome: 'retry',
+      reason: `image ${image ?? '(none reported)'} answered, not the expected ${expect.expectImage} (an instance the rollout has not replaced yet?)`,
+    };
   const problems = extendedHealthProblems(doc);
   if (problems.length)
     return {
@@ -156,4 +169,34 @@ function notReady(doc: HealthDoc, expect: HealthExpectations): string[] {
       .filter((tool) => tools[tool] !== 'installed')
       .map((tool) => `tool ${tool} is ${tools[tool] ?? 'not listed'}`),
   ];
+}
+
+/** The image the document says its instance runs: version.image, else image.id or image.digest. */
+function reportedImage(doc: HealthDoc): string | undefined {
+  const candidates = [doc?.version?.image, doc?.image?.id, doc?.image?.digest];
+  return candidates.find((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/** The tag or digest a reference names (`host/repo:tag`, `repo@sha256:…`), else the text itself. */
+function imageIdentity(text: string): string {
+  const at = text.indexOf('@');
+  if (at >= 0) return text.slice(at + 1);
+  const slash = text.lastIndexOf('/');
+  const colon = text.lastIndexOf(':');
+  return colon > slash && !/^sha256:/.test(text) ? text.slice(colon + 1) : text;
+}
+
+/**
+ * Whether a reported image is the expected one: the same text, the same tag or digest, or one
+ * digest or image id a prefix (12 hex digits at least) of the other.
+ */
+export function sameImage(expected: string, reported: string | undefined): boolean {
+  if (!reported) return false;
+  if (expected === reported) return true;
+  const [want, got] = [imageIdentity(expected), imageIdentity(reported)].map((id) =>
+    id.replace(/^sha256:/, ''),
+  );
+  if (want === got) return true;
+  const hex = /^[0-9a-f]{12,}$/;
+  return hex.test(want!) && hex.test(got!) && (want!.startsWith(got!) || got!.startsWith(want!));
 }

@@ -118,7 +118,7 @@ export async function smokeTest(
     retries: 0,
   };
   deps.log.info(
-    `GET ${target.href}${options.expectVersion ? ` expecting version ${options.expectVersion}` : ''} (deadline ${options.timeoutMs / 1000}s)`,
+    `GET ${target.href}${options.expectVersion ? ` expecting version ${options.expectVersion}` : ''}${options.expectImage ? ` on image ${options.expectImage}` : ''} (deadline ${options.timeoutMs / 1000}s)`,
   );
   const failure = await pollUntilHealthy(poll);
   return smokeResult(poll, failure);

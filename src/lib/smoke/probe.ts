@@ -18,6 +18,8 @@ export interface Attempt {
 /** What smoke-test demands of the answer (the judge's expectations, always on an extended path). */
 export interface Expectations {
   expectVersion?: string;
+  /** The image the answering instance must run (see HealthExpectations.expectImage). */
+  expectImage?: string;
   acceptStatus: string[];
   requireCapabilities: string[];
   requireTools: string[];
@@ -106,6 +108,7 @@ async function judgeResponse(
   const judged: HealthExpectations = {
     acceptStatus: expect.acceptStatus,
     expectVersion: expect.expectVersion,
+    expectImage: expect.expectImage,
     requireCapabilities: expect.requireCapabilities,
     requireTools: expect.requireTools,
     // A deployed URL serves the extended document, and a 403 there will not change its mind.

@@ -80,3 +80,26 @@ export function withContainerImage(configPath: string, image: string, environmen
   writeFileSync(derived, out);
   return derived;
 }
+
+interface WorkerDoc {
+  name?: string;
+  migrations?: Array<{ tag?: string }>;
+  env?: Record<string, { name?: string; migrations?: Array<{ tag?: string }> }>;
+}
+
+/**
+ * The Worker's name and its newest Durable Object migration tag as the config gives them for an
+ * environment: an environment's own `name`, else `<name>-<env>` (wrangler's naming of environments
+ * without one); its own `migrations`, else the top-level ones. undefined for a TOML config (not read).
+ */
+export function workerSettings(
+  configPath: string,
+  environment?: string,
+): { name?: string; migrationTag?: string } | undefined {
+  if (!/\.jsonc?$/.test(configPath)) return undefined;
+  const doc = readConfig(configPath).doc as WorkerDoc;
+  const envDoc = environment ? doc.env?.[environment] : undefined;
+  const name = envDoc?.name ?? (environment && doc.name ? `${doc.name}-${environment}` : doc.name);
+  const migrations = envDoc?.migrations ?? doc.migrations ?? [];
+  return { name, migrationTag: migrations.at(-1)?.tag };
+}

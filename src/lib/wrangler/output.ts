@@ -46,18 +46,35 @@ function parseEntry(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The live version from `wrangler deployments status --json` (the version at the highest share). */
-export function liveVersionFrom(stdout: string): string | undefined {
+/** One version of a Worker deployment and the share of traffic it serves. */
+export interface VersionShare {
+  version_id: string;
+  percentage: number;
+}
+
+/**
+ * The deployment in `wrangler deployments status --json`: every version and its percentage, the
+ * highest share first (ties in the API's order); undefined when the output holds no deployment.
+ */
+export function deploymentFrom(stdout: string): VersionShare[] | undefined {
   const start = stdout.indexOf('{');
   if (start < 0) return undefined;
   try {
     const doc = JSON.parse(stdout.slice(start, stdout.lastIndexOf('}') + 1)) as {
-      versions?: Array<{ version_id: string; percentage: number }>;
+      versions?: VersionShare[];
     };
-    return [...(doc.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.version_id;
+    if (!doc.versions) return undefined;
+    return doc.versions
+      .map(({ version_id, percentage }) => ({ version_id, percentage: Number(percentage) }))
+      .sort((first, second) => second.percentage - first.percentage);
   } catch {
     return undefined;
   }
+}
+
+/** The live version from `wrangler deployments status --json` (the version at the highest share). */
+export function liveVersionFrom(stdout: string): string | undefined {
+  return deploymentFrom(stdout)?.[0]?.version_id;
 }
 
 /** Cuts a message to the API's 100 bytes without splitting a UTF-8 character. */

@@ -5,7 +5,7 @@ import { lastLine } from '../core/text.js';
 import { UserError } from '../core/errors.js';
 import type { Deps } from '../core/io.js';
 import { resolveWrangler, runWrangler, type WranglerRunResult } from './cli.js';
-import { liveVersionFrom } from './output.js';
+import { deploymentFrom, type VersionShare } from './output.js';
 
 /** The connection inputs deploy and rollback share. */
 export interface Connection {
@@ -25,6 +25,10 @@ export interface WranglerSession {
   run(args: string[], silent?: boolean, extraEnv?: Record<string, string>): Promise<WranglerRunResult>;
   /** The version serving most traffic now; '' when the Worker does not exist yet. */
   live(): Promise<string>;
+  /** Every version live now and its share, highest first; [] when the Worker does not exist yet. */
+  deployment(): Promise<VersionShare[]>;
+  /** The credentials, for the API calls wrangler has no command for. */
+  connection: { apiToken: string; accountId: string };
 }
 
 /**
@@ -59,7 +63,16 @@ export async function openWrangler(
   };
   const run = (args: string[], silent = true, extraEnv: Record<string, string> = {}) =>
     runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
-  return { cwd, version: tool.version, common, run, live: () => readLiveVersion(run, common) };
+  const deployment = () => readDeployment(run, common);
+  return {
+    cwd,
+    version: tool.version,
+    common,
+    run,
+    deployment,
+    live: async () => (await deployment())[0]?.version_id ?? '',
+    connection: { apiToken: connection.apiToken, accountId: connection.accountId },
+  };
 }
 
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
@@ -79,11 +92,11 @@ function checkConnection(connection: Connection, needsCredentials: boolean): str
   return cwd;
 }
 
-/** The version serving most traffic now; '' when the Worker does not exist yet (code 10007). */
-async function readLiveVersion(run: WranglerSession['run'], common: string[]): Promise<string> {
+/** The live deployment's versions and shares; [] when the Worker does not exist yet (code 10007). */
+async function readDeployment(run: WranglerSession['run'], common: string[]): Promise<VersionShare[]> {
   const status = await run(['deployments', 'status', '--json', ...common]);
-  if (status.code === 0) return liveVersionFrom(status.stdout) ?? '';
-  if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr)) return '';
+  if (status.code === 0) return deploymentFrom(status.stdout) ?? [];
+  if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr)) return [];
   throw new UserError(
     `Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`,
   );

@@ -1,20 +1,33 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, type DeployOptions, type DeployOutputs } from '../../../src/lib/deploy/deploy.js';
 import type { Rule } from '../../harness/fakes.js';
 import {
   answer,
   apiFailure,
+  APP_ID,
+  cloudflareModel,
+  COMPLETES,
   connection,
   failed,
   fakeProject,
   liveVersions,
+  modelApp,
+  modelRollout,
+  NAMESPACE,
   NEW,
+  NEW_IMAGE,
+  OLD_IMAGE,
   OURS,
   scriptedDeps,
+  STUCK,
+  STUCK_REASON,
   THEIRS,
   UNREADABLE,
+  versionsView,
   wranglerCalls,
+  type Live,
   type WranglerAnswer,
 } from './wrangler-script.js';
 
@@ -27,10 +40,17 @@ const deployed = (versionId: string): object => ({
   targets: [URL],
 });
 
+/** Production as deploy records it: the Worker's versions, no container application. */
+const state = (live: Live): string =>
+  JSON.stringify({
+    versions: typeof live !== 'string' ? live : live ? [{ version_id: live, percentage: 100 }] : [],
+    applications: [],
+  });
+
 interface Case {
   name: string;
-  /** The live version before the deploy, then after it. */
-  live: string[];
+  /** The live deployment before the deploy, then after it. */
+  live: Live[];
   wrangler: WranglerAnswer;
   outputs: DeployOutputs;
   failure?: string;
@@ -51,6 +71,9 @@ const shipped = (differences: Partial<DeployOutputs> = {}): DeployOutputs => ({
   deployed: true,
   liveVersionId: NEW,
   productionChanged: true,
+  previousState: state(OURS),
+  deployedState: state(NEW),
+  reversible: true,
   ...differences,
 });
 
@@ -63,6 +86,9 @@ const NOTHING_SHIPPED: DeployOutputs = {
   deployed: false,
   liveVersionId: OURS,
   productionChanged: false,
+  previousState: state(OURS),
+  deployedState: state(OURS),
+  reversible: true,
 };
 
 const apiDown = apiFailure('deployment service unavailable');
@@ -76,17 +102,17 @@ const cases: Case[] = [
     title: '`slipway-fixture` ✅ live',
     production: `production now serves the new version ${NEW}`,
     row: `| Previous | \`${OURS}\` |`,
-    logged: `Live before deploying: ${OURS}.`,
+    logged: `Live before deploying: Worker ${OURS}`,
   },
   {
     name: 'a first deploy: no previous version',
     live: ['', NEW],
     wrangler: { entries: [deployed(NEW)] },
-    outputs: shipped({ previousVersionId: '' }),
+    outputs: shipped({ previousVersionId: '', previousState: state('') }),
     title: '`slipway-fixture` ✅ live',
     production: `production now serves the new version ${NEW}`,
     row: '| Previous | `(first deploy)` |',
-    logged: 'No live version: this is the first deploy.',
+    logged: 'Live before deploying: Worker nothing',
   },
   {
     name: "wrangler fails with its code: the code, wrangler's and the API's words, production unchanged",
@@ -114,7 +140,7 @@ const cases: Case[] = [
       entries: [deployed(NEW)],
       stdout: 'Uploaded slipway-fixture\nDeployed slipway-fixture triggers',
     },
-    outputs: shipped({ deployed: false, liveVersionId: THEIRS }),
+    outputs: shipped({ deployed: false, liveVersionId: THEIRS, deployedState: state(THEIRS) }),
     failure: `wrangler deploy failed: Deployed slipway-fixture triggers; production serves ${THEIRS}, neither the previous ${OURS} nor a version of this deploy.`,
     title: '`slipway-fixture` ❌ not deployed',
     production: `production serves ${THEIRS}, neither the previous ${OURS} nor a version of this deploy`,
@@ -123,7 +149,12 @@ const cases: Case[] = [
     name: 'the read-back after the deploy fails: production is said to serve nothing, no throw',
     live: [OURS, UNREADABLE],
     wrangler: { entries: [deployed(NEW)] },
-    outputs: shipped({ deployed: false, liveVersionId: '', productionChanged: false }),
+    outputs: shipped({
+      deployed: false,
+      liveVersionId: '',
+      productionChanged: false,
+      deployedState: state(''),
+    }),
     failure: `wrangler deploy failed: no message; production serves nothing, neither the previous ${OURS} nor a version of this deploy.`,
     title: '`slipway-fixture` ❌ not deployed',
     production: `production serves nothing, neither the previous ${OURS} nor a version of this deploy`,
@@ -143,6 +174,8 @@ describe('deploy', () => {
     secrets: [],
     vars: [],
     dryRun: false,
+    rolloutTimeoutMs: 600_000,
+    allowIrreversible: false,
     ...extra,
   });
 
@@ -167,6 +200,7 @@ describe('deploy', () => {
       wranglerCalls(deps.run.calls).filter((line) => line.startsWith('deploy ')),
       'one wrangler deploy',
     ).toHaveLength(1);
+    expect(deps.fetch.calls, 'no Durable Object, no config: no Cloudflare API call').toEqual([]);
     expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
   });
 
@@ -232,6 +266,9 @@ describe('deploy', () => {
       deployed: false,
       liveVersionId: '',
       productionChanged: false,
+      previousState: '',
+      deployedState: '',
+      reversible: true,
     });
     expect(result.failure).toBe(spec.failure);
     expect(result.summary.split('\n')[0]).toBe(`### deploy: ${spec.title}`);
@@ -240,5 +277,216 @@ describe('deploy', () => {
     expect(calls, 'only the dry run: no deployments status').toHaveLength(1);
     expect(calls[0]).toMatch(/^deploy --message ship it --dry-run --outdir \S+\/bundle$/);
     expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
+  });
+
+  describe('with a container application bound to the Worker', () => {
+    const recordedApp = (image: string, rollout: { id: string; status: string; image: string }) => ({
+      id: APP_ID,
+      name: 'app',
+      image,
+      instance_type: 'basic',
+      rollout,
+    });
+
+    it.each([
+      {
+        name: 'the rollout completes after some polls: each progress line logged, deployed',
+        frames: COMPLETES,
+        failure: undefined,
+        deployed: true,
+        title: '`slipway-fixture` ✅ live',
+        outcome: 'completed',
+        slept: [1000, 1000],
+        logged: [
+          'app: 0 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: 1 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: 2 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, completed)',
+        ],
+      },
+      {
+        name: 'the rollout is stuck: a failure naming the stuck step, production changed',
+        frames: STUCK,
+        failure: `The container rollout did not complete: rollout rollout-2 of app to ${NEW_IMAGE} is stuck at step 1 of 1 (progressing: ${STUCK_REASON}) after 5 s, 2 of 2 instances still on the old image. The new Worker version is live: roll back.`,
+        deployed: false,
+        title: '`slipway-fixture` ❌ not deployed',
+        outcome: 'failed',
+        slept: [1000, 1000, 1000, 1000, 1000],
+        logged: ['app: 0 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)'],
+      },
+    ])('$name', async (spec) => {
+      const model = cloudflareModel([
+        modelApp(OLD_IMAGE, [
+          modelRollout('rollout-1', OLD_IMAGE, OLD_IMAGE, [{ status: 'completed', updated: 2, total: 2 }]),
+        ]),
+      ]);
+      const rules: Rule[] = [
+        ...liveVersions(OURS, NEW),
+        versionsView({ [OURS]: NAMESPACE, [NEW]: NAMESPACE }),
+        {
+          match: / deploy /,
+          result: (call) => {
+            // wrangler deploy modifies the application and starts a rollout it does not wait for.
+            const app = model.apps[0]!;
+            app.image = NEW_IMAGE;
+            app.rollouts.unshift(modelRollout('rollout-2', OLD_IMAGE, NEW_IMAGE, spec.frames));
+            return answer({ entries: [deployed(NEW)] })(call);
+          },
+        },
+      ];
+      const deps = scriptedDeps(rules, project.runnerTemp, model.rules);
+      const result = await deploy(options({ rolloutTimeoutMs: 5000 }), deps);
+      const context = `summary:\n${result.summary}\nlog:\n${deps.log.lines.join('\n')}`;
+      expect(result.failure, context).toBe(spec.failure);
+      const { previousState, deployedState, ...outputs } = result.outputs;
+      expect(outputs, context).toEqual({
+        versionId: NEW,
+        previousVersionId: OURS,
+        deploymentUrl: URL,
+        workerName: 'slipway-fixture',
+        deployed: spec.deployed,
+        liveVersionId: NEW,
+        productionChanged: true,
+        reversible: true,
+      });
+      expect(JSON.parse(previousState), 'previous-state').toEqual({
+        versions: [{ version_id: OURS, percentage: 100 }],
+        applications: [recordedApp(OLD_IMAGE, { id: 'rollout-1', status: 'completed', image: OLD_IMAGE })],
+      });
+      expect(JSON.parse(deployedState), 'deployed-state').toEqual({
+        versions: [{ version_id: NEW, percentage: 100 }],
+        applications: [recordedApp(NEW_IMAGE, { id: 'rollout-2', status: 'progressing', image: NEW_IMAGE })],
+      });
+      const lines = result.summary.split('\n');
+      expect(lines[0]).toBe(`### deploy: ${spec.title}`);
+      expect(lines, context).toContain(`| Production | production now serves the new version ${NEW} |`);
+      expect(lines, context).toContain(
+        `| Image app | slipway-aaaaaaaaaaaa → slipway-bbbbbbbbbbbb (rollout rollout-2 ${spec.outcome}) |`,
+      );
+      if (spec.failure) expect(lines, context).toContain(`| Error | ${spec.failure} |`);
+      expect(deps.log.lines, context).toContain('group: rollout of app to slipway-bbbbbbbbbbbb');
+      const progress = deps.log.lines.filter((line) => line.startsWith('app: '));
+      expect(progress, 'each progress line once, as it changes').toEqual(spec.logged);
+      expect(deps.clock.slept, 'polled once a second').toEqual(spec.slept);
+      expect(model.writes, 'deploy writes nothing through the API').toEqual([]);
+      expect(deps.fetch.unanswered).toEqual([]);
+      expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
+    });
+  });
+
+  describe('a deploy that applies a Durable Object migration (irreversible)', () => {
+    let migrating: ReturnType<typeof fakeProject>;
+    beforeAll(() => {
+      migrating = fakeProject();
+      writeFileSync(
+        join(migrating.dir, 'wrangler.jsonc'),
+        `{
+  // the Worker, with a Durable Object class renamed by migration v2
+  "name": "slipway-fixture",
+  "main": "src/index.ts",
+  "migrations": [
+    { "tag": "v1", "new_sqlite_classes": ["Counter"] },
+    { "tag": "v2", "renamed_classes": [{ "from": "Counter", "to": "Tally" }] },
+  ],
+}
+`,
+      );
+    });
+    afterAll(() => migrating.remove());
+
+    const why =
+      'it applies Durable Object migration "v2" to slipway-fixture (live: "v1"), and Cloudflare refuses to roll a Worker back across a migration';
+
+    it.each([
+      {
+        name: 'refused without allow-irreversible: no wrangler deploy, production unchanged',
+        live: [OURS],
+        allow: false,
+        liveTag: 'v1',
+        deploys: 0,
+        serviceReads: 1,
+        failure: `Refusing to deploy: ${why}. If this is intended, re-run with allow-irreversible: true (a failure after it can then roll back container images but not the Worker). Production is unchanged.`,
+        outputs: {
+          ...NOTHING_SHIPPED,
+          reversible: false,
+        },
+        warning: undefined,
+      },
+      {
+        name: 'deployed with allow-irreversible: not reversible, a warning, the reason recorded',
+        live: [OURS, NEW],
+        allow: true,
+        liveTag: 'v1',
+        deploys: 1,
+        serviceReads: 1,
+        failure: undefined,
+        outputs: shipped({
+          reversible: false,
+          previousState: JSON.stringify({
+            versions: [{ version_id: OURS, percentage: 100 }],
+            applications: [],
+            irreversible: why,
+          }),
+        }),
+        warning: `warning: This deploy cannot be rolled back: ${why} (allow-irreversible: true).`,
+      },
+      {
+        name: 'the live Worker has the same migration: reversible, not refused',
+        live: [OURS, NEW],
+        allow: false,
+        liveTag: 'v2',
+        deploys: 1,
+        serviceReads: 1,
+        failure: undefined,
+        outputs: shipped(),
+        warning: undefined,
+      },
+      {
+        name: 'a first deploy is never refused (nothing to roll back to): the live tag is not even read',
+        live: ['', NEW],
+        allow: false,
+        liveTag: undefined,
+        deploys: 1,
+        serviceReads: 0,
+        failure: undefined,
+        outputs: shipped({ previousVersionId: '', previousState: state('') }),
+        warning: undefined,
+      },
+    ])('$name', async (spec) => {
+      const model = cloudflareModel([], { migrationTag: spec.liveTag });
+      const rules: Rule[] = [
+        ...liveVersions(...spec.live),
+        { match: / deploy /, result: answer({ entries: [deployed(NEW)] }) },
+      ];
+      const deps = scriptedDeps(rules, migrating.runnerTemp, model.rules);
+      const result = await deploy(
+        { ...options({ allowIrreversible: spec.allow }), ...connection(migrating.dir) },
+        deps,
+      );
+      const context = `summary:\n${result.summary}\nlog:\n${deps.log.lines.join('\n')}`;
+      expect(result.failure, context).toBe(spec.failure);
+      expect(result.outputs, context).toEqual(spec.outputs);
+      expect(
+        wranglerCalls(deps.run.calls).filter((line) => line.startsWith('deploy ')),
+        'wrangler deploy runs',
+      ).toHaveLength(spec.deploys);
+      expect(deps.fetch.calls.map((call) => call.line)).toEqual(
+        Array(spec.serviceReads).fill(
+          'GET https://api.cloudflare.com/client/v4/accounts/test-account/workers/services/slipway-fixture',
+        ),
+      );
+      const warnings = deps.log.lines.filter((line) => line.startsWith('warning: '));
+      expect(warnings, context).toEqual(spec.warning ? [spec.warning] : []);
+      const lines = result.summary.split('\n');
+      if (!spec.outputs.reversible)
+        expect(lines, context).toContain(
+          '| Reversible | no: the Worker cannot be rolled back after this deploy |',
+        );
+      else expect(result.summary, context).not.toContain('| Reversible |');
+      if (spec.failure) {
+        expect(lines[0]).toBe('### deploy: `worker` ❌ not deployed');
+        expect(lines, context).toContain(`| Production | production is unchanged |`);
+      }
+      expect(readdirSync(migrating.runnerTemp), 'temporary files left behind').toEqual([]);
+    });
   });
 });

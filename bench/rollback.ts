@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudflareEmulator } from '../emulator/server.js';
+import { docker, DOCKER, REGISTRY, removeImageTags } from '../test/harness/docker.js';
+import { ROOT, runAction, type ActionRun } from '../test/harness/runner.js';
+import { TEST_ACCOUNT, TEST_TOKEN } from '../test/harness/wrangler.js';
+import type { Figure } from './build-image.js';
+
+const WORKER = 'loa-gateway-rehearsal';
+const IMAGE = 'slipway-bench/rollback';
+
+/** Builds the reference core image reporting `version` as its image identity (cache hits after the first). */
+function buildImage(version: string): string {
+  const tag = `${IMAGE}:${version}`;
+  docker([
+    'build',
+    '--network',
+    'host',
+    '--build-arg',
+    'NODE_IMAGE=slipway/node:20',
+    '--build-arg',
+    `IMAGE_VERSION=${version}`,
+    '-t',
+    tag,
+    '-f',
+    join(ROOT, 'deploy/Dockerfile.core'),
+    join(ROOT, 'deploy'),
+  ]);
+  return tag;
+}
+
+/** Polls the Worker's extended health until `done` holds; the seconds it took. */
+async function until(url: string, done: (doc: Health) => boolean, limitS = 120): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const doc = await fetch(`${url}/health/extended`)
+      .then((res) => res.json() as Promise<Health>)
+      .catch(() => undefined);
+    if (doc && done(doc)) return (Date.now() - start) / 1000;
+    if (Date.now() - start > limitS * 1000)
+      throw new Error(`not recovered after ${limitS} s: ${JSON.stringify(doc)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Health {
+  status: string;
+  version: { id: string; image?: string };
+}
+
+/**
+ * Time to recover, through the deploy and rollback bundles against the emulator at its default
+ * rollout pace: a bad image live → the recorded image serving again (the rollback's image rollout
+ * and the container's restart included), beside a Worker-only rollback (same image, an older
+ * Worker version) → the recorded Worker version answering.
+ */
+export async function benchRollback(): Promise<Figure[]> {
+  const emu = new CloudflareEmulator({ docker: DOCKER, containerEnv: { LOA_DEFERRED_TOOLS: 'false' } });
+  const temp = mkdtempSync(join(tmpdir(), 'slipway-bench-rollback-'));
+  try {
+    const api = await emu.start();
+    const url = await emu.workers.open(WORKER);
+    const action = (name: 'deploy' | 'rollback', inputs: Record<string, string>) =>
+      runAction(
+        name,
+        {
+          'api-token': TEST_TOKEN,
+          'account-id': TEST_ACCOUNT,
+          'working-directory': join(ROOT, 'deploy/cloudflare'),
+          environment: 'rehearsal',
+          ...inputs,
+        },
+        {
+          env: {
+            RUNNER_TEMP: temp,
+            CLOUDFLARE_API_BASE_URL: api,
+            CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
+            WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
+            SLIPWAY_DOCKER: DOCKER,
+          },
+        },
+      );
+    const must = (run: ActionRun, what: string) => {
+      if (run.code !== 0) throw new Error(`${what} failed: ${run.stdout.slice(-1500)}`);
+      return run;
+    };
+    const good = buildImage('bench-good');
+    const bad = buildImage('bench-bad');
+    must(await action('deploy', { image: good, message: 'good' }), 'deploy good');
+    await until(url, (doc) => doc.version.image === 'bench-good');
+    const broken = must(await action('deploy', { image: bad, message: 'bad image' }), 'deploy bad');
+    await until(url, (doc) => doc.version.image === 'bench-bad');
+    const imageStart = Date.now();
+    must(
+      await action('rollback', {
+        'previous-state': broken.outputs['previous-state']!,
+        'deployed-state': broken.outputs['deployed-state']!,
+        reason: 'bench: bad image',
+      }),
+      'rollback (Worker and image)',
+    );
+    const goodWorker = JSON.parse(broken.outputs['previous-state']!).versions[0].version_id as string;
+    await until(url, (doc) => doc.version.image === 'bench-good' && doc.version.id === goodWorker);
+    const imageRecovery = (Date.now() - imageStart) / 1000;
+
+    const workerOnly = must(
+      await action('deploy', { image: good, message: 'worker only', vars: 'GATEWAY_ENV=bench' }),
+      'deploy worker',
+    );
+    const workerStart = Date.now();
+    must(
+      await action('rollback', {
+        'previous-state': workerOnly.outputs['previous-state']!,
+        'deployed-state': workerOnly.outputs['deployed-state']!,
+        reason: 'bench: bad Worker',
+      }),
+      'rollback (Worker only)',
+    );
+    const recorded = JSON.parse(workerOnly.outputs['previous-state']!).versions[0].version_id as string;
+    await until(url, (doc) => doc.version.id === recorded);
+    const workerRecovery = (Date.now() - workerStart) / 1000;
+    return [
+      {
+        name: 'bad image live → recorded image serving (Worker + image rollback)',
+        value: imageRecovery,
+        unit: 's',
+      },
+      {
+        name: 'bad Worker live → recorded Worker serving (Worker-only rollback)',
+        value: workerRecovery,
+        unit: 's',
+      },
+      { name: 'image rollback / Worker-only rollback', value: imageRecovery / workerRecovery, unit: 'ratio' },
+    ];
+  } finally {
+    await emu.stop();
+    rmSync(temp, { recursive: true, force: true });
+    removeImageTags(/^slipway-bench\/rollback:/);
+    removeImageTags(new RegExp(`^${REGISTRY.replace(/\./g, '\\.')}/.*slipway-bench/rollback:`));
+  }
+}
