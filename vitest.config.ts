@@ -26,7 +26,8 @@ const E2E_GROUPS: string[][] = [
   ['reference-system/cloudflare', 'layer-store', 'unit'],
   ['boot-test', 'smoke-test', 'report'],
   ['reference-system/full-image', 'rollback', 'deploy'],
-  ['build-image', 'emulator', 'emulator-traffic', 'emulator-rollouts'],
+  ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
+  ['build-image', 'emulator'],
 ];
 const LANES = Math.min(2, availableParallelism());
 const e2eFile = (name: string) => `test/e2e/${name}.test.ts`;

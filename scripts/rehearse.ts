@@ -5,6 +5,7 @@
 // scoped to that image); with --break=worker (or --break), v3's Worker answers unhealthy and its
 // image is v2's. Either fails its smoke test and is rolled back automatically: the Worker deployment
 // and the container image. It ends by checking that the URL serves v2's Worker on v2's image.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -97,8 +98,20 @@ export function deployPipeline(o: {
       CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
       WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
       SLIPWAY_DOCKER: o.docker,
+      // Every version is built from this one checkout: the created label is its commit's time, so
+      // the same source builds the same image (as on a runner, from the pushed commit's timestamp).
+      SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? checkoutTime(),
     },
   };
+}
+
+/** The checkout's HEAD commit time (seconds), or the epoch outside a git checkout. */
+function checkoutTime(): string {
+  try {
+    return execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).trim() || '0';
+  } catch {
+    return '0';
+  }
 }
 
 async function main(): Promise<number> {

@@ -39869,6 +39869,7 @@ async function startImageRollback(api, plan, reason, log) {
 
 
 
+
 const VERSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function checkId(input, value) {
     if (value && !VERSION_ID.test(value))
@@ -39943,11 +39944,11 @@ function withImages(worker, images) {
 }
 function imageRow(image) {
     if (image.action === 'none')
-        return `already on ${image.to}: nothing done`;
+        return `already on ${shortImage(image.to)}: nothing done`;
     const how = image.action === 'revert'
         ? `rollout ${image.rollout} reverted`
         : `rollout ${image.rollout ?? '(not started)'}`;
-    return `${image.from} → ${image.to} (${how}${image.ok ? '' : `, failed: ${image.error}`})`;
+    return `${shortImage(image.from)} → ${shortImage(image.to)} (${how}${image.ok ? '' : `, failed: ${image.error}`})`;
 }
 /**
  * Why the Worker's rollback must not run wrangler (nothing to do, or nothing it may do); undefined:

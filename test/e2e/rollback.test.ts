@@ -75,7 +75,7 @@ describe('rollback action, end to end with the real wrangler against the emulato
       reason: 'smoke test failed: status unhealthy',
     });
     expect(r.code, explain(r)).toBe(0);
-    expect(r.outputs).toEqual({ 'rolled-back': 'true', 'from-version': v2, 'to-version': v1 });
+    expect(r.outputs).toEqual({ 'rolled-back': 'true', 'from-version': v2, 'to-version': v1, images: '[]' });
     expect(live()).toBe(v1);
     const s = emu.state.script('slipway-fixture')!;
     expect(s.deployments[0]!.message).toBe('smoke test failed: status unhealthy');

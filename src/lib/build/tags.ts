@@ -8,6 +8,12 @@ export interface RunContext {
   sha: string;
   defaultBranch?: string;
   prNumber?: number;
+  /**
+   * When the source was made (ISO): SOURCE_DATE_EPOCH, else the pushed head commit's timestamp. The
+   * created label takes it, so a rebuild of the same source is the same image (and deploys start no
+   * container rollout); undefined: the build's own time.
+   */
+  createdAt?: string;
   /** https://github.com and owner/name, for the source label. */
   serverUrl?: string;
   repository?: string;
@@ -100,7 +106,7 @@ export function ociLabels(ctx: RunContext, version: string, now: Date): Array<[s
   if (ctx.serverUrl && ctx.repository)
     labels.push(['org.opencontainers.image.source', `${ctx.serverUrl}/${ctx.repository}`]);
   if (ctx.sha) labels.push(['org.opencontainers.image.revision', ctx.sha]);
-  labels.push(['org.opencontainers.image.created', now.toISOString()]);
+  labels.push(['org.opencontainers.image.created', ctx.createdAt ?? now.toISOString()]);
   labels.push(['org.opencontainers.image.version', version]);
   return labels;
 }
@@ -111,8 +117,11 @@ export function runContextFrom(env: Record<string, string | undefined>, payload:
     repository?: { default_branch?: string; full_name?: string };
     pull_request?: { number?: number };
     number?: number;
+    head_commit?: { timestamp?: string };
   };
+  const createdAt = sourceDate(env.SOURCE_DATE_EPOCH) ?? isoDate(event.head_commit?.timestamp);
   return {
+    ...(createdAt ? { createdAt } : {}),
     eventName: env.GITHUB_EVENT_NAME ?? '',
     ref: env.GITHUB_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
@@ -123,4 +132,14 @@ export function runContextFrom(env: Record<string, string | undefined>, payload:
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
     repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
   };
+}
+
+/** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
+function sourceDate(epoch: string | undefined): string | undefined {
+  return epoch && /^\d+$/.test(epoch.trim()) ? new Date(Number(epoch) * 1000).toISOString() : undefined;
+}
+
+function isoDate(text: string | undefined): string | undefined {
+  const time = text ? Date.parse(text) : NaN;
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }

@@ -15,6 +15,7 @@ import {
   type ProductionState,
 } from './production.js';
 import { planImages, rollBackImage, type ImageRollback } from './rollback-images.js';
+import { shortImage } from './rollout.js';
 
 export interface RollbackOptions extends Connection {
   /** The recorded good version (deploy's previous-version-id). */
@@ -149,12 +150,12 @@ function withImages(worker: Ending & { workerOnly?: boolean }, images: ImageRoll
 }
 
 function imageRow(image: ImageRollback): string {
-  if (image.action === 'none') return `already on ${image.to}: nothing done`;
+  if (image.action === 'none') return `already on ${shortImage(image.to)}: nothing done`;
   const how =
     image.action === 'revert'
       ? `rollout ${image.rollout} reverted`
       : `rollout ${image.rollout ?? '(not started)'}`;
-  return `${image.from} → ${image.to} (${how}${image.ok ? '' : `, failed: ${image.error}`})`;
+  return `${shortImage(image.from)} → ${shortImage(image.to)} (${how}${image.ok ? '' : `, failed: ${image.error}`})`;
 }
 
 /**

@@ -202,6 +202,7 @@ function smokeResult(poll: Poll, failure: string | undefined): SmokeResult {
       elapsedSeconds,
       href: poll.target.href,
       expectVersion: poll.options.expectVersion,
+      expectImage: poll.options.expectImage,
       failure,
     }),
     failure,

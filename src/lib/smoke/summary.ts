@@ -30,6 +30,7 @@ export function smokeSummary(run: {
   elapsedSeconds: number;
   href: string;
   expectVersion?: string;
+  expectImage?: string;
   failure?: string;
 }): string {
   const verdict = run.failure
@@ -38,7 +39,7 @@ export function smokeSummary(run: {
   return [
     `### smoke-test: ${verdict}`,
     '',
-    `\`GET ${run.href}\`${run.expectVersion ? ` expecting version \`${run.expectVersion}\`` : ''}`,
+    `\`GET ${run.href}\`${run.expectVersion ? ` expecting version \`${run.expectVersion}\`` : ''}${run.expectImage ? ` on image \`${run.expectImage}\`` : ''}`,
     '',
     ...(run.failure ? [`**${cell(run.failure)}**`, ''] : []),
     timeline(run.attempts),

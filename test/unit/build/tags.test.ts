@@ -130,6 +130,27 @@ describe('image names, references and labels', () => {
     ).toEqual(['ghcr.io/a/b:latest', 'ghcr.io/a/b:edge', 'docker.io/a/b:v1']);
     expect(() => fullReferences('a', [], ['bad tag'])).toThrow(/neither a tag .* nor a reference/);
   });
+  it.each([
+    ['SOURCE_DATE_EPOCH', { SOURCE_DATE_EPOCH: '1767225600' }, {}, '2026-01-01T00:00:00.000Z'],
+    [
+      'the head commit',
+      {},
+      { head_commit: { timestamp: '2026-02-03T04:05:06+01:00' } },
+      '2026-02-03T03:05:06.000Z',
+    ],
+    [
+      'SOURCE_DATE_EPOCH over the head commit',
+      { SOURCE_DATE_EPOCH: '0' },
+      { head_commit: { timestamp: '2026-02-03T04:05:06Z' } },
+      '1970-01-01T00:00:00.000Z',
+    ],
+    ['neither (the build time)', { SOURCE_DATE_EPOCH: 'soon' }, {}, '2026-11-22T00:00:00.000Z'],
+  ])('the created label comes from %s', (_name, env, payload, created) => {
+    const labels = Object.fromEntries(
+      ociLabels(runContextFrom(env, payload), '1', new Date('2026-11-22T00:00:00Z')),
+    );
+    expect(labels['org.opencontainers.image.created']).toBe(created);
+  });
   it('sets the OCI labels source, revision, created and version', () => {
     const labels = Object.fromEntries(
       ociLabels(
