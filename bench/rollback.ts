@@ -2,33 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudflareEmulator } from '../emulator/server.js';
-import { docker, DOCKER, REGISTRY, removeImageTags } from '../test/harness/docker.js';
-import { ROOT, runAction, type ActionRun } from '../test/harness/runner.js';
-import { TEST_ACCOUNT, TEST_TOKEN } from '../test/harness/wrangler.js';
+import { DOCKER, REGISTRY, removeImageTags } from '../test/harness/docker.js';
+import { buildReferenceImage, REFERENCE_WORKER, referenceAction } from '../test/harness/reference.js';
+import type { ActionRun } from '../test/harness/runner.js';
 import type { Figure } from './build-image.js';
 
-const WORKER = 'loa-gateway-rehearsal';
 const IMAGE = 'slipway-bench/rollback';
-
-/** Builds the reference core image reporting `version` as its image identity (cache hits after the first). */
-function buildImage(version: string): string {
-  const tag = `${IMAGE}:${version}`;
-  docker([
-    'build',
-    '--network',
-    'host',
-    '--build-arg',
-    'NODE_IMAGE=slipway/node:20',
-    '--build-arg',
-    `IMAGE_VERSION=${version}`,
-    '-t',
-    tag,
-    '-f',
-    join(ROOT, 'deploy/Dockerfile.core'),
-    join(ROOT, 'deploy'),
-  ]);
-  return tag;
-}
 
 /** Polls the Worker's extended health until `done` holds; the seconds it took. */
 async function until(url: string, done: (doc: Health) => boolean, limitS = 120): Promise<number> {
@@ -60,33 +39,15 @@ export async function benchRollback(): Promise<Figure[]> {
   const temp = mkdtempSync(join(tmpdir(), 'slipway-bench-rollback-'));
   try {
     const api = await emu.start();
-    const url = await emu.workers.open(WORKER);
+    const url = await emu.workers.open(REFERENCE_WORKER);
     const action = (name: 'deploy' | 'rollback', inputs: Record<string, string>) =>
-      runAction(
-        name,
-        {
-          'api-token': TEST_TOKEN,
-          'account-id': TEST_ACCOUNT,
-          'working-directory': join(ROOT, 'deploy/cloudflare'),
-          environment: 'rehearsal',
-          ...inputs,
-        },
-        {
-          env: {
-            RUNNER_TEMP: temp,
-            CLOUDFLARE_API_BASE_URL: api,
-            CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
-            WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
-            SLIPWAY_DOCKER: DOCKER,
-          },
-        },
-      );
+      referenceAction(api, name, inputs, { RUNNER_TEMP: temp });
     const must = (run: ActionRun, what: string) => {
       if (run.code !== 0) throw new Error(`${what} failed: ${run.stdout.slice(-1500)}`);
       return run;
     };
-    const good = buildImage('bench-good');
-    const bad = buildImage('bench-bad');
+    const good = buildReferenceImage(IMAGE, 'bench-good');
+    const bad = buildReferenceImage(IMAGE, 'bench-bad');
     must(await action('deploy', { image: good, message: 'good' }), 'deploy good');
     await until(url, (doc) => doc.version.image === 'bench-good');
     const broken = must(await action('deploy', { image: bad, message: 'bad image' }), 'deploy bad');

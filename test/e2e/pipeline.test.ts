@@ -101,8 +101,16 @@ describe('the pipeline (root action.yml), end to end', () => {
       method: 'POST',
       body: JSON.stringify({ script: WORKER, kind: 'unhealthy', notVersion: good }),
     });
+    const rolloutsBefore = emu.containers.rollouts.length;
     const r = await pipeline({ message: 'v2, broken', 'smoke-timeout': '3s' });
     expect(r.code).toBe(1);
+    // The same source builds the same image (the created label is the commit's): a broken Worker
+    // on a good image rolls back the Worker only, and no container rollout is started either way.
+    expect(emu.containers.rollouts.length, 'no container rollout').toBe(rolloutsBefore);
+    const images = JSON.parse(r.steps.find((s) => s.id === 'rollback')!.outputs.images!) as Array<{
+      action: string;
+    }>;
+    expect(images).toMatchObject([{ action: 'none' }]);
     expect(outcomes(r)).toMatchObject({
       deploy: 'success',
       smoke: 'failure',

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudflareEmulator } from '../../../emulator/server.js';
 import { docker, DOCKER, REGISTRY, requireEngine } from '../../harness/docker.js';
-import { ROOT, errorLines, runAction, visibleText, type ActionRun } from '../../harness/runner.js';
+import { errorLines, visibleText, type ActionRun } from '../../harness/runner.js';
+import { referenceAction } from '../../harness/reference.js';
 import { TEST_ACCOUNT, TEST_TOKEN } from '../../harness/wrangler.js';
 
 const SECRET = 'sk-live-gateway-never-log-77aa88bb';
@@ -27,24 +28,7 @@ describe('deploy/cloudflare: Worker + container, deployed and rolled back agains
   let api: string;
   const runs: ActionRun[] = [];
   const action = async (name: 'deploy' | 'rollback', inputs: Record<string, string>) => {
-    const r = await runAction(
-      name,
-      {
-        'api-token': TEST_TOKEN,
-        'account-id': TEST_ACCOUNT,
-        'working-directory': join(ROOT, 'deploy/cloudflare'),
-        environment: 'rehearsal',
-        ...inputs,
-      },
-      {
-        env: {
-          CLOUDFLARE_API_BASE_URL: api,
-          CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
-          WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
-          SLIPWAY_DOCKER: DOCKER,
-        },
-      },
-    );
+    const r = await referenceAction(api, name, inputs);
     runs.push(r);
     return r;
   };

@@ -4,11 +4,16 @@ import { applyEdits, modify } from 'jsonc-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudflareEmulator } from '../../../emulator/server.js';
 import { docker, DOCKER, REGISTRY, removeImageTags, requireEngine } from '../../harness/docker.js';
-import { ROOT, errorLines, runAction, visibleText, type ActionRun } from '../../harness/runner.js';
+import { errorLines, visibleText, type ActionRun } from '../../harness/runner.js';
+import {
+  buildReferenceImage,
+  CLOUDFLARE_DIR,
+  REFERENCE_WORKER,
+  referenceAction,
+} from '../../harness/reference.js';
 import { TEST_ACCOUNT, TEST_TOKEN, wrangler } from '../../harness/wrangler.js';
 
-const WORKER = 'loa-gateway-rehearsal';
-const CLOUDFLARE_DIR = join(ROOT, 'deploy/cloudflare');
+const WORKER = REFERENCE_WORKER;
 const IMAGE = 'slipway-e2e/production';
 
 /** A copy of the reference config beside it: three instances (wrangler's default steps: 10%, 100%), and more. */
@@ -18,26 +23,6 @@ function writeConfig(name: string, edits: Array<[Array<string | number>, unknown
   const file = join(CLOUDFLARE_DIR, name);
   writeFileSync(file, text);
   return file;
-}
-
-/** The reference core image reporting `version` as its image identity. */
-function buildImage(version: string): string {
-  const tag = `${IMAGE}:${version}`;
-  docker([
-    'build',
-    '--network',
-    'host',
-    '--build-arg',
-    'NODE_IMAGE=slipway/node:20',
-    '--build-arg',
-    `IMAGE_VERSION=${version}`,
-    '-t',
-    tag,
-    '-f',
-    join(ROOT, 'deploy/Dockerfile.core'),
-    join(ROOT, 'deploy'),
-  ]);
-  return tag;
 }
 
 interface Health {
@@ -63,27 +48,7 @@ describe('deploy/cloudflare: rolling back all of production (Worker deployment a
   const images: Record<string, string> = {};
   const runs: ActionRun[] = [];
   const action = async (name: 'deploy' | 'rollback' | 'smoke-test', inputs: Record<string, string>) => {
-    const run = await runAction(
-      name,
-      name === 'smoke-test'
-        ? inputs
-        : {
-            'api-token': TEST_TOKEN,
-            'account-id': TEST_ACCOUNT,
-            'working-directory': CLOUDFLARE_DIR,
-            config,
-            environment: 'rehearsal',
-            ...inputs,
-          },
-      {
-        env: {
-          CLOUDFLARE_API_BASE_URL: api,
-          CLOUDFLARE_CONTAINER_REGISTRY: REGISTRY,
-          WRANGLER_CI_OVERRIDE_NETWORK_MODE_HOST: 'true',
-          SLIPWAY_DOCKER: DOCKER,
-        },
-      },
-    );
+    const run = await referenceAction(api, name, name === 'smoke-test' ? inputs : { config, ...inputs });
     runs.push(run);
     return run;
   };
@@ -105,7 +70,7 @@ describe('deploy/cloudflare: rolling back all of production (Worker deployment a
     config = writeConfig('.slipway-e2e-production.jsonc', [
       [['env', 'rehearsal', 'containers', 0, 'max_instances'], 3],
     ]);
-    for (const version of ['p1', 'p2', 'p3', 'p4']) images[version] = buildImage(version);
+    for (const version of ['p1', 'p2', 'p3', 'p4']) images[version] = buildReferenceImage(IMAGE, version);
   });
   afterAll(async () => {
     await emu.stop();

@@ -154,3 +154,56 @@ describe('the one health judge: smoke-test cases', () => {
     });
   });
 });
+
+describe('the image the answering instance runs (smoke-test expect-image)', () => {
+  const extended: HealthExpectations = { acceptStatus: ['healthy', 'degraded'], extended: true };
+  const withImage = (version: Record<string, unknown>) => ({
+    ...healthDoc(),
+    version: { id: 'v', commit: 'abc1234', ...version },
+  });
+  it.each<[string, string, unknown, Outcome]>([
+    ['the same text', 'rehearsal-v2', withImage({ image: 'rehearsal-v2' }), 'ok'],
+    [
+      'another image: an instance not replaced yet',
+      'rehearsal-v3',
+      withImage({ image: 'rehearsal-v2' }),
+      'retry',
+    ],
+    ['no image reported', 'rehearsal-v3', withImage({}), 'retry'],
+    [
+      'a reference matches its tag',
+      'registry.example/acct/app:slipway-3f2a9c1d0e4b',
+      withImage({ image: 'slipway-3f2a9c1d0e4b' }),
+      'ok',
+    ],
+    [
+      'a reference matches its digest',
+      'app@sha256:' + 'a'.repeat(64),
+      withImage({ image: 'sha256:' + 'a'.repeat(64) }),
+      'ok',
+    ],
+    [
+      'an image id prefix of 12',
+      'sha256:' + 'b'.repeat(64),
+      { ...healthDoc(), image: { id: 'b'.repeat(12) } },
+      'ok',
+    ],
+    [
+      'a prefix shorter than 12 is not enough',
+      'sha256:' + 'b'.repeat(64),
+      { ...healthDoc(), image: { id: 'bbbb' } },
+      'retry',
+    ],
+    [
+      'image.digest',
+      'app@sha256:' + 'c'.repeat(64),
+      { ...healthDoc(), image: { digest: 'sha256:' + 'c'.repeat(64) } },
+      'ok',
+    ],
+    ['another tag of the same repository', 'app:v2', withImage({ image: 'app:v3' }), 'retry'],
+  ])('%s', (_name, expectImage, doc, outcome) => {
+    const verdict = judgeHealth({ code: 200, text: text(doc) }, { ...extended, expectImage });
+    expect(verdict.outcome, verdict.reason).toBe(outcome);
+    if (outcome === 'retry') expect(verdict.reason).toMatch(/^image .* answered, not the expected /);
+  });
+});
