@@ -41717,6 +41717,15 @@ async function revertRollout(api, appId, rolloutId) {
     if (answer && answer.success === false)
         throw new Error(`Cloudflare refused to revert rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`);
 }
+/**
+ * The application's instances and the image each runs (the container-instances API: instances-v2,
+ * which the deprecated instances endpoint points to; an instance's `image` is the one field that
+ * says what it runs).
+ */
+async function listInstances(api, appId) {
+    const instances = await api.call('GET', `containers/applications/${appId}/instances-v2`);
+    return (instances ?? []).map((instance) => ({ id: instance.id, image: instance.image ?? '' }));
+}
 const ROLLOUT_IN_FLIGHT = new Set(['pending', 'progressing']);
 function rolloutView(rollout) {
     const step = rollout.steps?.find((candidate) => candidate.status === 'progressing' || candidate.status === 'reverting') ?? rollout.steps?.find((candidate) => candidate.status === 'pending');
@@ -41834,7 +41843,7 @@ function parseState(input, text) {
     return { versions, applications, ...(doc.irreversible ? { irreversible: String(doc.irreversible) } : {}) };
 }
 function StateError(input, what) {
-    return new UserError(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
+    return new core_errors/* UserError */.y(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
 }
 /** Logs the state in one line per part. */
 function logState(log, label, state) {
@@ -41908,15 +41917,27 @@ until = 'completed') {
                 reason: `could not read rollout ${target.rolloutId} of ${target.appName}: ${err.message}`,
             };
         }
-        const line = progressLine(target, rollout);
+        const ended = rolloutEnded(target, rollout, until);
+        // A rollout shown done while instances still serve another image is not done (the instance view).
+        const stale = ended?.ok ? await staleInstances(api, target) : [];
+        const line = stale.length
+            ? staleLine(target, rollout, stale)
+            : until === 'reverted'
+                ? revertLine(target, rollout)
+                : progressLine(target, rollout);
         if (line !== said)
             deps.log.info((said = line));
-        const ended = rolloutEnded(target, rollout, until);
-        if (ended)
+        if (ended && !stale.length)
             return ended;
         const waited = deps.now().getTime() - started;
         if (waited >= timeoutMs)
-            return { ok: false, reason: stuck(target, rollout, waited), rollout };
+            return {
+                ok: false,
+                reason: stale.length
+                    ? `${line} after ${Math.round(waited / 1000)} s`
+                    : stuck(target, rollout, waited),
+                rollout,
+            };
         await sleep(Math.min(ROLLOUT_POLL_MS, timeoutMs - waited));
     }
 }
@@ -41932,6 +41953,27 @@ function rolloutEnded(target, rollout, until) {
         return { ok: false, reason: `${which} failed: instances ${failed.join(', ')}`, rollout };
     }
     return undefined;
+}
+/**
+ * The instances still on another image than the target (the instance view, instances-v2); none
+ * when the view cannot be read (the rollout's own status is all there is then).
+ */
+async function staleInstances(api, target) {
+    const instances = await listInstances(api, target.appId).catch(() => []);
+    return instances.filter((instance) => instance.image && instance.image !== target.image);
+}
+function staleLine(target, rollout, stale) {
+    const which = stale
+        .map((instance) => `${instance.id.slice(0, 12)} on ${shortImage(instance.image)}`)
+        .join(', ');
+    return `${target.appName}: rollout ${rollout.id} is ${rollout.status}, but instances ${which} do not run ${shortImage(target.image)} yet`;
+}
+/** A revert's progress: its counts are of the image it leaves, so they are not shown as arrivals. */
+function revertLine(target, rollout) {
+    if (rollout.status === 'reverted')
+        return `${target.appName}: rollout ${rollout.id} reverted: its instances are back on ${shortImage(target.image)}`;
+    const step = rollout.step ? `, step ${rollout.step.id} ${rollout.step.status}` : '';
+    return `${target.appName}: reverting rollout ${rollout.id} (${rollout.status}${step}) back to ${shortImage(target.image)}`;
 }
 /** "3 of 5 instances on …:slipway-3f2a…, 0 failed (step 1 of 2, progressing)". */
 function progressLine(target, rollout) {
@@ -42198,6 +42240,7 @@ function deploySummary(outputs, state, rolloutRows, failure) {
     const rows = [
         ['Version', `\`${outputs.versionId || '–'}\``],
         ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
+        ...recordedRows(outputs.previousState),
         ['URL', cell(outputs.deploymentUrl || '–')],
         ['Production', cell(state)],
         ...rolloutRows.map(([label, text]) => [label, cell(text)]),
@@ -42207,6 +42250,14 @@ function deploySummary(outputs, state, rolloutRows, failure) {
         ...(failure ? [['Error', cell(failure)]] : []),
     ];
     return `${title}\n\n${facts(rows)}\n`;
+}
+/** What a rollback would restore, when it is more than the previous version alone. */
+function recordedRows(previousState) {
+    const recorded = previousState ? parseState('previous-state', previousState) : undefined;
+    if (!recorded || (recorded.versions.length < 2 && !recorded.applications.length))
+        return [];
+    const images = recorded.applications.map((app) => `${app.name} on ${shortImage(app.image)}`);
+    return [['Recorded', cell([`Worker ${describeDeployment(recorded.versions)}`, ...images].join('; '))]];
 }
 /**
  * Pushes a local image to the Cloudflare registry under a content-derived tag (the same image gets

@@ -39571,6 +39571,15 @@ async function revertRollout(api, appId, rolloutId) {
     if (answer && answer.success === false)
         throw new Error(`Cloudflare refused to revert rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`);
 }
+/**
+ * The application's instances and the image each runs (the container-instances API: instances-v2,
+ * which the deprecated instances endpoint points to; an instance's `image` is the one field that
+ * says what it runs).
+ */
+async function listInstances(api, appId) {
+    const instances = await api.call('GET', `containers/applications/${appId}/instances-v2`);
+    return (instances ?? []).map((instance) => ({ id: instance.id, image: instance.image ?? '' }));
+}
 const ROLLOUT_IN_FLIGHT = new Set(['pending', 'progressing']);
 function rolloutView(rollout) {
     const step = rollout.steps?.find((candidate) => candidate.status === 'progressing' || candidate.status === 'reverting') ?? rollout.steps?.find((candidate) => candidate.status === 'pending');
@@ -39725,15 +39734,27 @@ until = 'completed') {
                 reason: `could not read rollout ${target.rolloutId} of ${target.appName}: ${err.message}`,
             };
         }
-        const line = progressLine(target, rollout);
+        const ended = rolloutEnded(target, rollout, until);
+        // A rollout shown done while instances still serve another image is not done (the instance view).
+        const stale = ended?.ok ? await staleInstances(api, target) : [];
+        const line = stale.length
+            ? staleLine(target, rollout, stale)
+            : until === 'reverted'
+                ? revertLine(target, rollout)
+                : progressLine(target, rollout);
         if (line !== said)
             deps.log.info((said = line));
-        const ended = rolloutEnded(target, rollout, until);
-        if (ended)
+        if (ended && !stale.length)
             return ended;
         const waited = deps.now().getTime() - started;
         if (waited >= timeoutMs)
-            return { ok: false, reason: stuck(target, rollout, waited), rollout };
+            return {
+                ok: false,
+                reason: stale.length
+                    ? `${line} after ${Math.round(waited / 1000)} s`
+                    : stuck(target, rollout, waited),
+                rollout,
+            };
         await sleep(Math.min(ROLLOUT_POLL_MS, timeoutMs - waited));
     }
 }
@@ -39749,6 +39770,27 @@ function rolloutEnded(target, rollout, until) {
         return { ok: false, reason: `${which} failed: instances ${failed.join(', ')}`, rollout };
     }
     return undefined;
+}
+/**
+ * The instances still on another image than the target (the instance view, instances-v2); none
+ * when the view cannot be read (the rollout's own status is all there is then).
+ */
+async function staleInstances(api, target) {
+    const instances = await listInstances(api, target.appId).catch(() => []);
+    return instances.filter((instance) => instance.image && instance.image !== target.image);
+}
+function staleLine(target, rollout, stale) {
+    const which = stale
+        .map((instance) => `${instance.id.slice(0, 12)} on ${shortImage(instance.image)}`)
+        .join(', ');
+    return `${target.appName}: rollout ${rollout.id} is ${rollout.status}, but instances ${which} do not run ${shortImage(target.image)} yet`;
+}
+/** A revert's progress: its counts are of the image it leaves, so they are not shown as arrivals. */
+function revertLine(target, rollout) {
+    if (rollout.status === 'reverted')
+        return `${target.appName}: rollout ${rollout.id} reverted: its instances are back on ${shortImage(target.image)}`;
+    const step = rollout.step ? `, step ${rollout.step.id} ${rollout.step.status}` : '';
+    return `${target.appName}: reverting rollout ${rollout.id} (${rollout.status}${step}) back to ${shortImage(target.image)}`;
 }
 /** "3 of 5 instances on …:slipway-3f2a…, 0 failed (step 1 of 2, progressing)". */
 function progressLine(target, rollout) {

@@ -125,6 +125,22 @@ export async function revertRollout(api: CloudflareApi, appId: string, rolloutId
     );
 }
 
+/**
+ * The application's instances and the image each runs (the container-instances API: instances-v2,
+ * which the deprecated instances endpoint points to; an instance's `image` is the one field that
+ * says what it runs).
+ */
+export async function listInstances(
+  api: CloudflareApi,
+  appId: string,
+): Promise<Array<{ id: string; image: string }>> {
+  const instances = await api.call<Array<{ id: string; image?: string }> | null>(
+    'GET',
+    `containers/applications/${appId}/instances-v2`,
+  );
+  return (instances ?? []).map((instance) => ({ id: instance.id, image: instance.image ?? '' }));
+}
+
 export const ROLLOUT_IN_FLIGHT = new Set(['pending', 'progressing']);
 
 function rolloutView(rollout: ApiRollout): RolloutView {

@@ -17,8 +17,10 @@ import { cutBytes, errorDetail } from '../wrangler/output.js';
 import { openWrangler, type Connection, type WranglerSession } from '../wrangler/session.js';
 import { cloudflareApi, type CloudflareApi } from '../wrangler/api.js';
 import {
+  describeDeployment,
   logState,
   NOTHING_LIVE,
+  parseState,
   readProduction,
   sameDeployment,
   type ProductionState,
@@ -339,6 +341,7 @@ function deploySummary(
   const rows: Array<[string, string]> = [
     ['Version', `\`${outputs.versionId || '–'}\``],
     ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
+    ...recordedRows(outputs.previousState),
     ['URL', cell(outputs.deploymentUrl || '–')],
     ['Production', cell(state)],
     ...rolloutRows.map(([label, text]): [string, string] => [label, cell(text)]),
@@ -348,6 +351,14 @@ function deploySummary(
     ...(failure ? [['Error', cell(failure)] as [string, string]] : []),
   ];
   return `${title}\n\n${facts(rows)}\n`;
+}
+
+/** What a rollback would restore, when it is more than the previous version alone. */
+function recordedRows(previousState: string): Array<[string, string]> {
+  const recorded = previousState ? parseState('previous-state', previousState) : undefined;
+  if (!recorded || (recorded.versions.length < 2 && !recorded.applications.length)) return [];
+  const images = recorded.applications.map((app) => `${app.name} on ${shortImage(app.image)}`);
+  return [['Recorded', cell([`Worker ${describeDeployment(recorded.versions)}`, ...images].join('; '))]];
 }
 
 /**

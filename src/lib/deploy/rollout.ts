@@ -1,6 +1,6 @@
 import type { Deps } from '../core/io.js';
 import type { CloudflareApi } from '../wrangler/api.js';
-import { getRollout, type RolloutView } from './containers.js';
+import { getRollout, listInstances, type RolloutView } from './containers.js';
 
 /** One rollout to see through: the application, the rollout, the image it moves instances to. */
 export interface RolloutTarget {
@@ -44,12 +44,25 @@ export async function waitForRollout(
         reason: `could not read rollout ${target.rolloutId} of ${target.appName}: ${(err as Error).message}`,
       };
     }
-    const line = progressLine(target, rollout);
-    if (line !== said) deps.log.info((said = line));
     const ended = rolloutEnded(target, rollout, until);
-    if (ended) return ended;
+    // A rollout shown done while instances still serve another image is not done (the instance view).
+    const stale = ended?.ok ? await staleInstances(api, target) : [];
+    const line = stale.length
+      ? staleLine(target, rollout, stale)
+      : until === 'reverted'
+        ? revertLine(target, rollout)
+        : progressLine(target, rollout);
+    if (line !== said) deps.log.info((said = line));
+    if (ended && !stale.length) return ended;
     const waited = deps.now().getTime() - started;
-    if (waited >= timeoutMs) return { ok: false, reason: stuck(target, rollout, waited), rollout };
+    if (waited >= timeoutMs)
+      return {
+        ok: false,
+        reason: stale.length
+          ? `${line} after ${Math.round(waited / 1000)} s`
+          : stuck(target, rollout, waited),
+        rollout,
+      };
     await sleep(Math.min(ROLLOUT_POLL_MS, timeoutMs - waited));
   }
 }
@@ -71,6 +84,37 @@ function rolloutEnded(
     return { ok: false, reason: `${which} failed: instances ${failed.join(', ')}`, rollout };
   }
   return undefined;
+}
+
+/**
+ * The instances still on another image than the target (the instance view, instances-v2); none
+ * when the view cannot be read (the rollout's own status is all there is then).
+ */
+async function staleInstances(
+  api: CloudflareApi,
+  target: RolloutTarget,
+): Promise<Array<{ id: string; image: string }>> {
+  const instances = await listInstances(api, target.appId).catch(() => []);
+  return instances.filter((instance) => instance.image && instance.image !== target.image);
+}
+
+function staleLine(
+  target: RolloutTarget,
+  rollout: RolloutView,
+  stale: Array<{ id: string; image: string }>,
+): string {
+  const which = stale
+    .map((instance) => `${instance.id.slice(0, 12)} on ${shortImage(instance.image)}`)
+    .join(', ');
+  return `${target.appName}: rollout ${rollout.id} is ${rollout.status}, but instances ${which} do not run ${shortImage(target.image)} yet`;
+}
+
+/** A revert's progress: its counts are of the image it leaves, so they are not shown as arrivals. */
+function revertLine(target: RolloutTarget, rollout: RolloutView): string {
+  if (rollout.status === 'reverted')
+    return `${target.appName}: rollout ${rollout.id} reverted: its instances are back on ${shortImage(target.image)}`;
+  const step = rollout.step ? `, step ${rollout.step.id} ${rollout.step.status}` : '';
+  return `${target.appName}: reverting rollout ${rollout.id} (${rollout.status}${step}) back to ${shortImage(target.image)}`;
 }
 
 /** "3 of 5 instances on …:slipway-3f2a…, 0 failed (step 1 of 2, progressing)". */

@@ -304,6 +304,37 @@ describe('deploy', () => {
         ],
       },
       {
+        name: 'the rollout says completed while an instance still runs the old image: waited for until the instance view agrees',
+        frames: COMPLETES,
+        staleReads: 2,
+        failure: undefined,
+        deployed: true,
+        title: '`slipway-fixture` ✅ live',
+        outcome: 'completed',
+        slept: [1000, 1000, 1000, 1000],
+        logged: [
+          'app: 0 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: 1 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: rollout rollout-2 is completed, but instances aaaaaaaaaaaa on slipway-000000000000 do not run slipway-bbbbbbbbbbbb yet',
+          'app: 2 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, completed)',
+        ],
+      },
+      {
+        name: 'the instance view never agrees: a failure naming the instance',
+        frames: COMPLETES,
+        staleReads: 99,
+        failure: `The container rollout did not complete: app: rollout rollout-2 is completed, but instances aaaaaaaaaaaa on slipway-000000000000 do not run slipway-bbbbbbbbbbbb yet after 5 s. The new Worker version is live: roll back.`,
+        deployed: false,
+        title: '`slipway-fixture` ❌ not deployed',
+        outcome: 'failed',
+        slept: [1000, 1000, 1000, 1000, 1000],
+        logged: [
+          'app: 0 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: 1 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)',
+          'app: rollout rollout-2 is completed, but instances aaaaaaaaaaaa on slipway-000000000000 do not run slipway-bbbbbbbbbbbb yet',
+        ],
+      },
+      {
         name: 'the rollout is stuck: a failure naming the stuck step, production changed',
         frames: STUCK,
         failure: `The container rollout did not complete: rollout rollout-2 of app to ${NEW_IMAGE} is stuck at step 1 of 1 (progressing: ${STUCK_REASON}) after 5 s, 2 of 2 instances still on the old image. The new Worker version is live: roll back.`,
@@ -314,11 +345,14 @@ describe('deploy', () => {
         logged: ['app: 0 of 2 instances on slipway-bbbbbbbbbbbb, 0 failed (step 1 of 1, progressing)'],
       },
     ])('$name', async (spec) => {
-      const model = cloudflareModel([
-        modelApp(OLD_IMAGE, [
-          modelRollout('rollout-1', OLD_IMAGE, OLD_IMAGE, [{ status: 'completed', updated: 2, total: 2 }]),
-        ]),
-      ]);
+      const model = cloudflareModel(
+        [
+          modelApp(OLD_IMAGE, [
+            modelRollout('rollout-1', OLD_IMAGE, OLD_IMAGE, [{ status: 'completed', updated: 2, total: 2 }]),
+          ]),
+        ],
+        { staleReads: spec.staleReads },
+      );
       const rules: Rule[] = [
         ...liveVersions(OURS, NEW),
         versionsView({ [OURS]: NAMESPACE, [NEW]: NAMESPACE }),
@@ -359,6 +393,7 @@ describe('deploy', () => {
       const lines = result.summary.split('\n');
       expect(lines[0]).toBe(`### deploy: ${spec.title}`);
       expect(lines, context).toContain(`| Production | production now serves the new version ${NEW} |`);
+      expect(lines, context).toContain(`| Recorded | Worker ${OURS}; app on slipway-aaaaaaaaaaaa |`);
       expect(lines, context).toContain(
         `| Image app | slipway-aaaaaaaaaaaa → slipway-bbbbbbbbbbbb (rollout rollout-2 ${spec.outcome}) |`,
       );

@@ -33,6 +33,9 @@ import {
   type WranglerAnswer,
 } from './wrangler-script.js';
 
+/** An image as the summary names it: its tag. */
+const tag = (image: string) => image.slice(image.lastIndexOf(':') + 1);
+
 interface Case {
   name: string;
   toVersion?: string;
@@ -354,7 +357,7 @@ describe('rollback', () => {
         outputs: { rolledBack: false, fromVersion: GOOD, toVersion: GOOD },
         images: [image(OLD_IMAGE, 'none')],
         title: '✅ already live, nothing done',
-        rows: [`| Image app | already on ${OLD_IMAGE}: nothing done |`],
+        rows: [`| Image app | already on ${tag(OLD_IMAGE)}: nothing done |`],
         logged: [
           `${GOOD} is already live: nothing to roll back.`,
           'app already runs slipway-aaaaaaaaaaaa: no rollout.',
@@ -434,7 +437,7 @@ describe('rollback', () => {
         outputs: { rolledBack: true, fromVersion: OURS, toVersion: GOOD },
         images: [image(OTHER_IMAGE, 'rollout', { rollout: 'rollout-10' })],
         title: `✅ ${GOOD} is live again`,
-        rows: [`| Image app | ${OTHER_IMAGE} → ${OLD_IMAGE} (rollout rollout-10) |`],
+        rows: [`| Image app | ${tag(OTHER_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10) |`],
         logged: [`warning: force: true: ${imageChanged}.`],
         imageAfter: OLD_IMAGE,
       },
@@ -479,10 +482,11 @@ describe('rollback', () => {
         outputs: { rolledBack: true, fromVersion: OURS, toVersion: GOOD },
         images: [image(NEW_IMAGE, 'revert', { rollout: 'rollout-2' })],
         title: `✅ ${GOOD} is live again`,
-        rows: [`| Image app | ${NEW_IMAGE} → ${OLD_IMAGE} (rollout rollout-2 reverted) |`],
+        rows: [`| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-2 reverted) |`],
         logged: [
           'Reverting rollout rollout-2 of app (to slipway-bbbbbbbbbbbb): its instances go back to slipway-aaaaaaaaaaaa.',
-          'app: 0 of 2 instances on slipway-aaaaaaaaaaaa, 0 failed (step 1 of 1, reverted)',
+          'app: reverting rollout rollout-2 (progressing, step 1 reverting) back to slipway-aaaaaaaaaaaa',
+          'app: rollout rollout-2 reverted: its instances are back on slipway-aaaaaaaaaaaa',
         ],
         imageAfter: OLD_IMAGE,
       },
@@ -497,12 +501,27 @@ describe('rollback', () => {
         outputs: { rolledBack: true, fromVersion: OURS, toVersion: GOOD },
         images: [image(NEW_IMAGE, 'rollout', { rollout: 'rollout-10' })],
         title: `✅ ${GOOD} is live again`,
-        rows: [`| Image app | ${NEW_IMAGE} → ${OLD_IMAGE} (rollout rollout-10) |`],
+        rows: [`| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10) |`],
         logged: [
           `Rolling app out to the recorded image ${OLD_IMAGE} (all instances in one step).`,
           'app: 0 of 2 instances on slipway-aaaaaaaaaaaa, 0 failed (step 1 of 1, progressing)',
           'app: 2 of 2 instances on slipway-aaaaaaaaaaaa, 0 failed (step 1 of 1, completed)',
         ],
+        imageAfter: OLD_IMAGE,
+      },
+      {
+        name: 'the Worker already live, the image not: only the image is rolled back, and the title says so',
+        previous: PREVIOUS,
+        deployed: DEPLOYED,
+        live: [GOOD],
+        app: rolledOut,
+        commands: [],
+        writes: [NEW_ROLLOUT],
+        outputs: { rolledBack: true, fromVersion: GOOD, toVersion: GOOD },
+        images: [image(NEW_IMAGE, 'rollout', { rollout: 'rollout-10' })],
+        title: '✅ container images rolled back (the Worker was already live)',
+        rows: [`| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10) |`],
+        logged: [`${GOOD} is already live: nothing to roll back.`],
         imageAfter: OLD_IMAGE,
       },
       {
@@ -520,7 +539,7 @@ describe('rollback', () => {
         title: '❌ failed',
         rows: [
           `| Production | serves ${GOOD} |`,
-          `| Image app | ${NEW_IMAGE} → ${OLD_IMAGE} (rollout rollout-10, failed: ${stuck}) |`,
+          `| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10, failed: ${stuck}) |`,
         ],
         imageAfter: OLD_IMAGE,
       },
@@ -536,7 +555,7 @@ describe('rollback', () => {
         images: [image(NEW_IMAGE, 'rollout', { rollout: 'rollout-10' })],
         failure: `The Worker cannot be rolled back: the deploy was irreversible (${why}); it still serves ${OURS}. Recorded container images were rolled back where they changed; deploy a fix forward.`,
         title: '⚠️ Worker cannot be rolled back',
-        rows: [`| Image app | ${NEW_IMAGE} → ${OLD_IMAGE} (rollout rollout-10) |`],
+        rows: [`| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10) |`],
         imageAfter: OLD_IMAGE,
       },
       {
@@ -554,7 +573,7 @@ describe('rollback', () => {
         title: `✅ ${GOOD} is live again`,
         rows: [
           '| Forced | secrets changed since that version (10220) |',
-          `| Image app | ${NEW_IMAGE} → ${OLD_IMAGE} (rollout rollout-10) |`,
+          `| Image app | ${tag(NEW_IMAGE)} → ${tag(OLD_IMAGE)} (rollout rollout-10) |`,
         ],
         logged: [
           `warning: Secrets changed since ${GOOD} was deployed (code 10220): wrangler forced the rollback; ${GOOD} runs with the secrets it was deployed with.`,

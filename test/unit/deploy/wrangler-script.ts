@@ -197,6 +197,9 @@ export interface ModelApp {
   rollouts: ModelRollout[];
 }
 
+/** The image an instance the rollout has not really replaced still runs. */
+export const STALE_IMAGE = 'registry.example/acct/app:slipway-000000000000';
+
 /** A rollout that moves 2 instances in one step: progressing, half-way, then completed. */
 export const COMPLETES: RolloutFrame[] = [
   { status: 'progressing', updated: 0, total: 2, step: { id: 1, status: 'progressing' } },
@@ -242,7 +245,13 @@ export function modelRollout(
  */
 export function cloudflareModel(
   apps: ModelApp[],
-  options: { newRollout?: RolloutFrame[]; revert?: RolloutFrame[]; migrationTag?: string } = {},
+  options: {
+    newRollout?: RolloutFrame[];
+    revert?: RolloutFrame[];
+    migrationTag?: string;
+    /** How many reads of the instance view still show one instance on STALE_IMAGE. */
+    staleReads?: number;
+  } = {},
 ): { apps: ModelApp[]; rules: FetchRule[]; writes: string[]; started: ModelRollout[] } {
   const writes: string[] = [];
   const started: ModelRollout[] = [];
@@ -316,6 +325,20 @@ export function cloudflareModel(
         reverted.reads = 0;
         app(appId!).image = reverted.fromImage;
         return ok({});
+      },
+    },
+    {
+      // The instance view: two instances on the application's image (the first on STALE_IMAGE
+      // for the first `staleReads` reads: a rollout shown done before its instances are).
+      match: /^GET \S+\/containers\/applications\/[^/]+\/instances-v2$/,
+      result: (call) => {
+        const image = app(path(call).split('/')[2]!).image;
+        const stale = (options.staleReads ?? 0) > 0;
+        if (stale) options.staleReads!--;
+        return ok([
+          { id: 'a'.repeat(64), image: stale ? STALE_IMAGE : image, status: { state: 'running' } },
+          { id: 'b'.repeat(64), image, status: { state: 'running' } },
+        ]);
       },
     },
     {
