@@ -52,35 +52,25 @@ export async function benchRollback(): Promise<Figure[]> {
     await until(url, (doc) => doc.version.image === 'bench-good');
     const broken = must(await action('deploy', { image: bad, message: 'bad image' }), 'deploy bad');
     await until(url, (doc) => doc.version.image === 'bench-bad');
-    const imageStart = Date.now();
-    must(
-      await action('rollback', {
-        'previous-state': broken.outputs['previous-state']!,
-        'deployed-state': broken.outputs['deployed-state']!,
-        reason: 'bench: bad image',
-      }),
-      'rollback (Worker and image)',
-    );
-    const goodWorker = JSON.parse(broken.outputs['previous-state']!).versions[0].version_id as string;
-    await until(url, (doc) => doc.version.image === 'bench-good' && doc.version.id === goodWorker);
-    const imageRecovery = (Date.now() - imageStart) / 1000;
-
+    // From the rollback's start until the recorded Worker (and, for the image, its image) answers.
+    const recover = async (deployed: ActionRun, what: string, image?: string) => {
+      const start = Date.now();
+      const recorded = JSON.parse(deployed.outputs['previous-state']!).versions[0].version_id as string;
+      const inputs = {
+        'previous-state': deployed.outputs['previous-state']!,
+        'deployed-state': deployed.outputs['deployed-state']!,
+        reason: `bench: ${what}`,
+      };
+      must(await action('rollback', inputs), `rollback (${what})`);
+      await until(url, (doc) => doc.version.id === recorded && (!image || doc.version.image === image));
+      return (Date.now() - start) / 1000;
+    };
+    const imageRecovery = await recover(broken, 'bad image', 'bench-good');
     const workerOnly = must(
       await action('deploy', { image: good, message: 'worker only', vars: 'GATEWAY_ENV=bench' }),
       'deploy worker',
     );
-    const workerStart = Date.now();
-    must(
-      await action('rollback', {
-        'previous-state': workerOnly.outputs['previous-state']!,
-        'deployed-state': workerOnly.outputs['deployed-state']!,
-        reason: 'bench: bad Worker',
-      }),
-      'rollback (Worker only)',
-    );
-    const recorded = JSON.parse(workerOnly.outputs['previous-state']!).versions[0].version_id as string;
-    await until(url, (doc) => doc.version.id === recorded);
-    const workerRecovery = (Date.now() - workerStart) / 1000;
+    const workerRecovery = await recover(workerOnly, 'bad Worker');
     return [
       {
         name: 'bad image live → recorded image serving (Worker + image rollback)',
