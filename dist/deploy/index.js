@@ -41758,6 +41758,7 @@ function rolloutView(rollout) {
 ;// CONCATENATED MODULE: ./src/lib/deploy/production.ts
 
 
+
 const NOTHING_LIVE = { versions: [], applications: [] };
 /**
  * Reads production: the deployment through wrangler, then the applications whose Durable Object
@@ -41766,7 +41767,7 @@ const NOTHING_LIVE = { versions: [], applications: [] };
  * creates or modifies the application: ../shared/reference/cloudflare-api.md, "deploy with a
  * containers section"). A Worker without Durable Objects makes no Containers API call.
  */
-async function readProduction(session, api) {
+async function readProduction(session, api, log) {
     const versions = await session.deployment();
     const namespaces = new Set();
     for (const { version_id } of versions)
@@ -41774,7 +41775,7 @@ async function readProduction(session, api) {
             namespaces.add(id);
     if (!namespaces.size)
         return { versions, applications: [] };
-    const bound = (await listApplications(api)).filter((app) => namespaces.has(app.namespaceId ?? ''));
+    const bound = (await readableApplications(api, log)).filter((app) => namespaces.has(app.namespaceId ?? ''));
     const applications = [];
     for (const app of bound) {
         const rollout = await latestRollout(api, app.id);
@@ -41787,6 +41788,21 @@ async function readProduction(session, api) {
         });
     }
     return { versions, applications };
+}
+/**
+ * The account's container applications; none, with a warning, when the token may not read them (a
+ * Worker with Durable Objects but no containers, deployed with a token scoped to Workers only).
+ */
+async function readableApplications(api, log) {
+    try {
+        return await listApplications(api);
+    }
+    catch (err) {
+        if (!(err instanceof CloudflareApiError) || (err.status !== 401 && err.status !== 403))
+            throw err;
+        log.warning(`${err.message}: container images are not recorded, so a rollback restores the Worker only.`);
+        return [];
+    }
 }
 function rolloutRecord(rollout) {
     return { id: rollout.id, status: rollout.status, ...(rollout.image ? { image: rollout.image } : {}) };
@@ -42141,7 +42157,7 @@ async function dryRun(args, deploying) {
 async function deployAndReadBack(options, args, deploying) {
     const { session, deps } = deploying;
     const api = cloudflareApi(session.connection, deps);
-    const before = await readProduction(session, api);
+    const before = await readProduction(session, api, deps.log);
     logState(deps.log, 'Live before deploying', before);
     const irreversible = await irreversibleChange(session, api, before, options, deps.log);
     if (irreversible && !options.allowIrreversible)
@@ -42151,7 +42167,7 @@ async function deployAndReadBack(options, args, deploying) {
     const result = await deps.log
         .group('wrangler deploy', () => deploying.wrangler(args, false))
         .finally(() => deploying.logout(deploying.dockerBin));
-    const after = await readProduction(session, api).catch(() => NOTHING_LIVE);
+    const after = await readProduction(session, api, deps.log).catch(() => NOTHING_LIVE);
     const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
     const recorded = irreversible ? { ...before, irreversible } : before;
     return deployResult(result, recorded, after, rollouts);

@@ -39443,7 +39443,7 @@ async function readDeployment(run, common) {
 ;// CONCATENATED MODULE: ./src/lib/wrangler/api.ts
 
 /** A Cloudflare API error: the envelope's first error code and message, and the HTTP status. */
-class CloudflareApiError extends Error {
+class api_CloudflareApiError extends Error {
     status;
     code;
     constructor(status, code, message) {
@@ -39514,7 +39514,7 @@ async function once(fetcher, method, url, headers, body) {
     const first = envelope?.errors?.[0];
     const said = first?.message ?? (text.trim().slice(0, 200) || `HTTP ${response.status}`);
     const code = first?.code;
-    const error = new CloudflareApiError(response.status, code, `Cloudflare API ${where} failed (HTTP ${response.status}${code ? `, code ${code}` : ''}): ${said}`);
+    const error = new api_CloudflareApiError(response.status, code, `Cloudflare API ${where} failed (HTTP ${response.status}${code ? `, code ${code}` : ''}): ${said}`);
     return { ok: false, retry: response.status >= 500, error };
 }
 function parseEnvelope(text) {
@@ -39612,6 +39612,7 @@ function rolloutView(rollout) {
 ;// CONCATENATED MODULE: ./src/lib/deploy/production.ts
 
 
+
 const NOTHING_LIVE = { versions: [], applications: [] };
 /**
  * Reads production: the deployment through wrangler, then the applications whose Durable Object
@@ -39620,7 +39621,7 @@ const NOTHING_LIVE = { versions: [], applications: [] };
  * creates or modifies the application: ../shared/reference/cloudflare-api.md, "deploy with a
  * containers section"). A Worker without Durable Objects makes no Containers API call.
  */
-async function readProduction(session, api) {
+async function readProduction(session, api, log) {
     const versions = await session.deployment();
     const namespaces = new Set();
     for (const { version_id } of versions)
@@ -39628,7 +39629,7 @@ async function readProduction(session, api) {
             namespaces.add(id);
     if (!namespaces.size)
         return { versions, applications: [] };
-    const bound = (await listApplications(api)).filter((app) => namespaces.has(app.namespaceId ?? ''));
+    const bound = (await readableApplications(api, log)).filter((app) => namespaces.has(app.namespaceId ?? ''));
     const applications = [];
     for (const app of bound) {
         const rollout = await latestRollout(api, app.id);
@@ -39641,6 +39642,21 @@ async function readProduction(session, api) {
         });
     }
     return { versions, applications };
+}
+/**
+ * The account's container applications; none, with a warning, when the token may not read them (a
+ * Worker with Durable Objects but no containers, deployed with a token scoped to Workers only).
+ */
+async function readableApplications(api, log) {
+    try {
+        return await listApplications(api);
+    }
+    catch (err) {
+        if (!(err instanceof CloudflareApiError) || (err.status !== 401 && err.status !== 403))
+            throw err;
+        log.warning(`${err.message}: container images are not recorded, so a rollback restores the Worker only.`);
+        return [];
+    }
 }
 function rolloutRecord(rollout) {
     return { id: rollout.id, status: rollout.status, ...(rollout.image ? { image: rollout.image } : {}) };

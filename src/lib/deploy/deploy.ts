@@ -215,7 +215,7 @@ async function deployAndReadBack(
 ): Promise<DeployResult> {
   const { session, deps } = deploying;
   const api = cloudflareApi(session.connection, deps);
-  const before = await readProduction(session, api);
+  const before = await readProduction(session, api, deps.log);
   logState(deps.log, 'Live before deploying', before);
   const irreversible = await irreversibleChange(session, api, before, options, deps.log);
   if (irreversible && !options.allowIrreversible) return refuseIrreversible(before, irreversible);
@@ -224,7 +224,7 @@ async function deployAndReadBack(
   const result = await deps.log
     .group('wrangler deploy', () => deploying.wrangler(args, false))
     .finally(() => deploying.logout(deploying.dockerBin));
-  const after = await readProduction(session, api).catch(() => NOTHING_LIVE);
+  const after = await readProduction(session, api, deps.log).catch(() => NOTHING_LIVE);
   const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
   const recorded = irreversible ? { ...before, irreversible } : before;
   return deployResult(result, recorded, after, rollouts);

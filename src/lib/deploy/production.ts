@@ -1,9 +1,9 @@
 import { UserError } from '../core/errors.js';
 import type { Log } from '../core/io.js';
-import type { CloudflareApi } from '../wrangler/api.js';
+import { CloudflareApiError, type CloudflareApi } from '../wrangler/api.js';
 import type { VersionShare } from '../wrangler/output.js';
 import type { WranglerSession } from '../wrangler/session.js';
-import { latestRollout, listApplications, type RolloutView } from './containers.js';
+import { latestRollout, listApplications, type ApplicationView, type RolloutView } from './containers.js';
 
 /** One container application bound to the Worker, as production runs it. */
 export interface ApplicationRecord {
@@ -37,13 +37,17 @@ export const NOTHING_LIVE: ProductionState = { versions: [], applications: [] };
  * creates or modifies the application: ../shared/reference/cloudflare-api.md, "deploy with a
  * containers section"). A Worker without Durable Objects makes no Containers API call.
  */
-export async function readProduction(session: WranglerSession, api: CloudflareApi): Promise<ProductionState> {
+export async function readProduction(
+  session: WranglerSession,
+  api: CloudflareApi,
+  log: Log,
+): Promise<ProductionState> {
   const versions = await session.deployment();
   const namespaces = new Set<string>();
   for (const { version_id } of versions)
     for (const id of await durableObjectNamespaces(session, version_id)) namespaces.add(id);
   if (!namespaces.size) return { versions, applications: [] };
-  const bound = (await listApplications(api)).filter((app) => namespaces.has(app.namespaceId ?? ''));
+  const bound = (await readableApplications(api, log)).filter((app) => namespaces.has(app.namespaceId ?? ''));
   const applications: ApplicationRecord[] = [];
   for (const app of bound) {
     const rollout = await latestRollout(api, app.id);
@@ -56,6 +60,20 @@ export async function readProduction(session: WranglerSession, api: CloudflareAp
     });
   }
   return { versions, applications };
+}
+
+/**
+ * The account's container applications; none, with a warning, when the token may not read them (a
+ * Worker with Durable Objects but no containers, deployed with a token scoped to Workers only).
+ */
+async function readableApplications(api: CloudflareApi, log: Log): Promise<ApplicationView[]> {
+  try {
+    return await listApplications(api);
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError) || (err.status !== 401 && err.status !== 403)) throw err;
+    log.warning(`${err.message}: container images are not recorded, so a rollback restores the Worker only.`);
+    return [];
+  }
 }
 
 function rolloutRecord(rollout: RolloutView): ApplicationRecord['rollout'] {

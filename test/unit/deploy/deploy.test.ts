@@ -279,6 +279,29 @@ describe('deploy', () => {
     expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
   });
 
+  it('a token that may not read container applications: a warning, and the Worker deploys (its images are not recorded)', async () => {
+    const rules: Rule[] = [
+      ...liveVersions(OURS, NEW),
+      versionsView({ [OURS]: NAMESPACE, [NEW]: NAMESPACE }),
+      { match: / deploy /, result: answer({ entries: [deployed(NEW)] }) },
+    ];
+    const forbidden = {
+      match: /^GET \S+\/containers\/applications$/,
+      result: {
+        status: 403,
+        body: { success: false, errors: [{ code: 10000, message: 'Authentication error' }] },
+      },
+    };
+    const deps = scriptedDeps(rules, project.runnerTemp, [forbidden]);
+    const result = await deploy(options(), deps);
+    expect(result.failure, deps.log.lines.join('\n')).toBeUndefined();
+    expect(result.outputs.deployed).toBe(true);
+    expect(JSON.parse(result.outputs.previousState).applications).toEqual([]);
+    expect(deps.log.lines).toContain(
+      'warning: Cloudflare API GET containers/applications failed (HTTP 403, code 10000): Authentication error: container images are not recorded, so a rollback restores the Worker only.',
+    );
+  });
+
   describe('with a container application bound to the Worker', () => {
     const recordedApp = (image: string, rollout: { id: string; status: string; image: string }) => ({
       id: APP_ID,
