@@ -41076,6 +41076,18 @@ function lastLine(text) {
 function plural(count, noun) {
     return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+/**
+ * What tells one image from another in a reference: the digest of `repo@sha256:…`, the tag of
+ * `host/repo:tag`, else the text itself (an image id, a build identity).
+ */
+function imageIdentity(reference) {
+    const at = reference.indexOf('@');
+    if (at >= 0)
+        return reference.slice(at + 1);
+    const slash = reference.lastIndexOf('/');
+    const colon = reference.lastIndexOf(':');
+    return colon > slash && !/^sha256:/.test(reference) ? reference.slice(colon + 1) : reference;
+}
 
 // EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(9547);
@@ -41907,6 +41919,7 @@ async function liveMigrationTag(api, name) {
 
 ;// CONCATENATED MODULE: ./src/lib/deploy/rollout.ts
 
+
 /** How often a rollout is read while it progresses. */
 const ROLLOUT_POLL_MS = 1000;
 /**
@@ -42009,14 +42022,10 @@ function stuck(target, rollout, waitedMs) {
         : '';
     return `rollout ${rollout.id} of ${target.appName} to ${target.image} is stuck at step ${step.id} of ${rollout.totalSteps ?? '?'} (${step.status}${reason}) after ${Math.round(waitedMs / 1000)} s${left}`;
 }
-/** The tag or digest of an image reference: what tells two images apart in a line. */
+/** An image's tag, or the start of its digest: what tells two images apart in a line. */
 function shortImage(image) {
-    const at = image.indexOf('@');
-    if (at >= 0)
-        return image.slice(at + 1, at + 20);
-    const slash = image.lastIndexOf('/');
-    const colon = image.lastIndexOf(':');
-    return colon > slash ? image.slice(colon + 1) : image;
+    const identity = imageIdentity(image);
+    return image.includes('@') ? identity.slice(0, 19) : identity;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/deploy/deploy.ts

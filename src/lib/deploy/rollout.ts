@@ -1,4 +1,5 @@
 import type { Deps } from '../core/io.js';
+import { imageIdentity } from '../core/text.js';
 import type { CloudflareApi } from '../wrangler/api.js';
 import { getRollout, listInstances, type RolloutView } from './containers.js';
 
@@ -139,11 +140,8 @@ function stuck(target: RolloutTarget, rollout: RolloutView, waitedMs: number): s
   return `rollout ${rollout.id} of ${target.appName} to ${target.image} is stuck at step ${step.id} of ${rollout.totalSteps ?? '?'} (${step.status}${reason}) after ${Math.round(waitedMs / 1000)} s${left}`;
 }
 
-/** The tag or digest of an image reference: what tells two images apart in a line. */
+/** An image's tag, or the start of its digest: what tells two images apart in a line. */
 export function shortImage(image: string): string {
-  const at = image.indexOf('@');
-  if (at >= 0) return image.slice(at + 1, at + 20);
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : image;
+  const identity = imageIdentity(image);
+  return image.includes('@') ? identity.slice(0, 19) : identity;
 }

@@ -1,3 +1,4 @@
+import { imageIdentity } from '../core/text.js';
 import { extendedHealthProblems } from './schema.js';
 
 /** What a health endpoint answered: its HTTP status and (the start of) its body. */
@@ -175,15 +176,6 @@ function notReady(doc: HealthDoc, expect: HealthExpectations): string[] {
 function reportedImage(doc: HealthDoc): string | undefined {
   const candidates = [doc?.version?.image, doc?.image?.id, doc?.image?.digest];
   return candidates.find((value): value is string => typeof value === 'string' && value !== '');
-}
-
-/** The tag or digest a reference names (`host/repo:tag`, `repo@sha256:…`), else the text itself. */
-function imageIdentity(text: string): string {
-  const at = text.indexOf('@');
-  if (at >= 0) return text.slice(at + 1);
-  const slash = text.lastIndexOf('/');
-  const colon = text.lastIndexOf(':');
-  return colon > slash && !/^sha256:/.test(text) ? text.slice(colon + 1) : text;
 }
 
 /**
