@@ -72,6 +72,8 @@ export default tseslint.config(
   {
     files: [
       'scripts/**/*.mjs',
+      'tools/**/*.mjs',
+      'test/fixtures/runner/**/*.mjs',
       'deploy/**/*.mjs',
       'bench/**/*.ts',
       'test/**/*.ts',

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudflareEmulator } from '../emulator/server.js';
+import { ActionsCacheService } from '../tools/actions-cache/server.js';
 import { runComposite, type CompositeRun } from '../tools/local-runner/composite.js';
+import { hostedRunner } from '../tools/local-runner/hosted.js';
 import { DOCKER, removeImageTags } from '../test/harness/docker.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,7 +81,7 @@ export function deployPipeline(o: {
       'build-args': 'NODE_IMAGE=slipway/node:20',
       image: o.image,
       network: 'host',
-      'cache-store': 'local',
+      'cache-store': 'auto',
       'instance-type': 'standard-1',
       forbid: 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers',
       require: 'node\njq\ngit\nrg',
@@ -114,6 +116,32 @@ function checkoutTime(): string {
   }
 }
 
+/**
+ * "stage cache: hit (actions cache)" for each cached stage of a run: the result from build-image's
+ * stage-cache output, the store from the log group it opens ("Stage cache (GitHub Actions cache)").
+ */
+class StageCacheLines {
+  private store = '';
+
+  read(step: string, line: string): void {
+    const group = /^::group::Stage cache \((.+)\)$/.exec(line);
+    if (step === 'build-image' && group)
+      this.store = group[1] === 'GitHub Actions cache' ? 'actions cache' : group[1]!;
+  }
+
+  lines(run: CompositeRun): string[] {
+    const stages = JSON.parse(
+      run.steps.find((s) => s.id === 'build')?.outputs['stage-cache'] || '[]',
+    ) as Array<{
+      stage: string;
+      result: string;
+    }>;
+    return stages.map(
+      (s) => `stage cache: ${s.result}${this.store ? ` (${this.store})` : ''}, stage ${s.stage}`,
+    );
+  }
+}
+
 async function main(): Promise<number> {
   const logDir = join(ROOT, '.slipway');
   mkdirSync(logDir, { recursive: true });
@@ -125,8 +153,12 @@ async function main(): Promise<number> {
     containerEnv: { LOA_DEFERRED_TOOLS: 'false' },
     log: (m) => appendFileSync(logFile, `[emulator] ${m}\n`),
   });
+  // GitHub's Actions cache, as a local service: the stage cache and the size memo persist in it
+  // across the versions as they do across runs on GitHub's runners.
+  const cache = new ActionsCacheService();
   const stopAll = async () => {
     await emu.stop().catch(() => undefined);
+    await cache.stop().catch(() => undefined);
     rmSync(temp, { recursive: true, force: true });
     // What was pushed to the emulator's deployments goes with them; the build (dev-local) stays.
     removeImageTags(/(^|\/)slipway-rehearsal\/loa-core:slipway-[0-9a-f]{12}$/);
@@ -135,8 +167,14 @@ async function main(): Promise<number> {
   try {
     const api = await emu.start();
     const url = await emu.workers.open(WORKER);
+    const cacheUrl = await cache.start();
+    const runner = hostedRunner({ cache });
     console.log(bold('Slipway rehearsal'));
-    console.log(dim(`Cloudflare emulator ${api}; ${WORKER} will answer at ${url}; full log ${logFile}`));
+    console.log(
+      dim(
+        `Cloudflare emulator ${api}; ${WORKER} will answer at ${url}; Actions cache service ${cacheUrl}; bundles on ${runner.node?.node24}; full log ${logFile}`,
+      ),
+    );
 
     const pipeline = deployPipeline({
       image: 'slipway-rehearsal/loa-core',
@@ -152,6 +190,7 @@ async function main(): Promise<number> {
         breakIt === 'image' ? 'its image is unhealthy in production' : 'its Worker answers unhealthy';
       console.log(`\n${bold(`── v${n}${broken ? ` (${what}: watch the rollback)` : ''}`)}`);
       const started = Date.now();
+      const stageCache = new StageCacheLines();
       const r = await runComposite(
         ROOT,
         {
@@ -164,7 +203,8 @@ async function main(): Promise<number> {
         },
         {
           env: pipeline.env,
-          github: { event_name: 'workflow_dispatch', ref: 'refs/heads/main', sha: '' },
+          ...runner,
+          github: { event_name: 'workflow_dispatch', ref: 'refs/heads/main', sha: '', token: runner.token },
           onStep: (step, phase, seconds) => {
             if (phase === 'start') process.stdout.write(`  ▶ ${step} …\n`);
             else
@@ -174,11 +214,13 @@ async function main(): Promise<number> {
           },
           onLine: (step, line) => {
             appendFileSync(logFile, `[${step}] ${line}\n`);
+            stageCache.read(step, line);
             const m = /^::(error|warning)[^:]*::(.*)$/.exec(line);
             if (m) console.log(`      ${m[1]}: ${m[2]!.replace(/%0A/g, ' ').replace(/%25/g, '%')}`);
           },
         },
       );
+      for (const line of stageCache.lines(r)) console.log(`  ${line}`);
       console.log(renderSummary(r.summary).replace(/^/gm, '    '));
       console.log(dim(`  v${n}: ${((Date.now() - started) / 1000).toFixed(1)}s, exit ${r.code}`));
       return r;

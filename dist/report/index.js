@@ -42863,7 +42863,10 @@ async function createHelper(run, bin, image, name, layers) {
         '-v',
         `${layer.meta}:/slipway/meta/${layer.index}:ro`,
     ]);
-    const flags = ['--label', 'slipway.size-budget=helper', '--network', 'none'];
+    // The second label names the image measured, so a check for leftovers can tell one run's helper
+    // from another's when several measure at once.
+    const labels = ['--label', 'slipway.size-budget=helper', '--label', `slipway.size-budget.image=${image}`];
+    const flags = [...labels, '--network', 'none'];
     const entrypoint = ['--entrypoint', '/slipway-never-started'];
     const created = await run(bin, ['create', '--name', name, ...flags, ...mounts, ...entrypoint, image], {
         silent: true,
@@ -100780,23 +100783,40 @@ const runnerLog = {
     group: (name, fn) => lib_core/* group */.Os(name, fn),
     secret: (v) => lib_core/* setSecret */.Pq(v),
 };
+/**
+ * How long one Actions cache call may take (SLIPWAY_CACHE_TIMEOUT, seconds; 10 minutes by default).
+ * @actions/cache puts no limit on an upload (uploadCacheArchiveSDK passes no timeout) and waits 3
+ * minutes per try for a silent service: a slow cache must cost a warning, not the job's time.
+ */
+function cacheTimeoutMs() {
+    const seconds = Number(process.env.SLIPWAY_CACHE_TIMEOUT || 600);
+    return (Number.isFinite(seconds) && seconds > 0 ? seconds : 600) * 1000;
+}
+/** Set when a cache call was given up on: its requests may still hold the process open. */
+let abandonedCacheWork = false;
+function withDeadline(what, work) {
+    const ms = cacheTimeoutMs();
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => {
+            abandonedCacheWork = true;
+            reject(new Error(`the Actions cache did not ${what} within ${ms / 1000}s (SLIPWAY_CACHE_TIMEOUT)`));
+        }, ms);
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
 /** The Actions cache port (@actions/cache), when this job has the service (GitHub-hosted runners do). */
 function actionsCache() {
     if (!isFeatureAvailable())
         return undefined;
     return {
-        restore: (path, key, prefixes = []) => restoreCache([path], key, prefixes),
-        save: async (path, key) => {
-            try {
-                await cache_saveCache([path], key);
-            }
-            catch (err) {
-                // Another job saved the same key first: that entry is as good as ours.
-                if (err instanceof Error && err.name === 'ReserveCacheError')
-                    return;
-                throw err;
-            }
-        },
+        restore: (path, key, prefixes = []) => withDeadline('restore', restoreCache([path], key, prefixes)),
+        save: (path, key) => withDeadline('save', cache_saveCache([path], key).then(() => undefined, (err) => {
+            // Another job saved the same key first: that entry is as good as ours.
+            if (err instanceof Error && err.name === 'ReserveCacheError')
+                return;
+            throw err;
+        })),
     };
 }
 /** The ports every action's logic gets on the runner; `own` is added by actions that make containers. */
@@ -100837,6 +100857,10 @@ async function runAction(main) {
         lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
         lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
     }
+    // A cache call given up on may still hold sockets open; the work that matters is done (as
+    // actions/cache's restore exits early for the same reason).
+    if (abandonedCacheWork)
+        process.exit();
 }
 /**
  * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns

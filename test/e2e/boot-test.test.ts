@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
 import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
-import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { ACTION_NODE, ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
 
 const CORE = `${CORE_IMAGE}:latest`;
 const EXITS = 'slipway-e2e/exits:latest';
@@ -80,7 +80,7 @@ describe('boot-test, end to end through the bundle', () => {
 
   it('a cancelled run (SIGTERM) removes its container', async () => {
     for (const f of ['state', 'out']) writeFileSync(join(reports, f), '');
-    const child = spawn(process.execPath, [join(ROOT, 'dist/boot-test/index.js')], {
+    const child = spawn(ACTION_NODE, [join(ROOT, 'dist/boot-test/index.js')], {
       env: {
         ...process.env,
         SLIPWAY_DOCKER: DOCKER,

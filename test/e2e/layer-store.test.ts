@@ -8,7 +8,7 @@ import { measureLayers } from '../../src/lib/size/compress.js';
 import { measureFromStore } from '../../src/lib/size/layer-store.js';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
 import { buildFixture } from '../harness/images.js';
-import { ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { ACTION_NODE, ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
 
 const IMAGE = 'slipway-e2e/layer-store:latest';
 
@@ -19,7 +19,16 @@ interface Inspect {
 
 const build = (top: string) => buildFixture('layer-store', IMAGE, { BASE_IMAGE: DEBIAN_IMAGE, TOP: top });
 const inspect = () => JSON.parse(docker(['image', 'inspect', '--format', '{{json .}}', IMAGE])) as Inspect;
-const helpers = () => docker(['ps', '-aq', '--filter', 'label=slipway.size-budget=helper']);
+/** This file's helper containers: other files measure other images at the same time. */
+const helpers = () =>
+  docker([
+    'ps',
+    '-aq',
+    '--filter',
+    'label=slipway.size-budget=helper',
+    '--filter',
+    `label=slipway.size-budget.image=${IMAGE}`,
+  ]);
 /** Whether a running process's command line matches (a `docker cp` of the action, here). */
 const copying = (command: RegExp) =>
   readdirSync('/proc')
@@ -122,7 +131,7 @@ describe("size-budget reads changed layers from the engine's layer store (real e
     const bigLayer = inspect().RootFS.Layers.length - 2;
     const dir = mkdtempSync(join(tmpdir(), 'slipway-layer-store-cancel-'));
     for (const f of ['state', 'out']) writeFileSync(join(dir, f), '');
-    const child = spawn(process.execPath, [join(ROOT, 'dist/size-budget/index.js')], {
+    const child = spawn(ACTION_NODE, [join(ROOT, 'dist/size-budget/index.js')], {
       env: {
         ...process.env,
         SLIPWAY_DOCKER: DOCKER,

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployPipeline } from '../../scripts/rehearse.js';
 import { CloudflareEmulator } from '../../emulator/server.js';
+import { ActionsCacheService } from '../../tools/actions-cache/server.js';
 import { runComposite, type CompositeRun } from '../../tools/local-runner/composite.js';
+import { hostedRunner } from '../../tools/local-runner/hosted.js';
 import { docker, DOCKER, REGISTRY, requireEngine } from '../harness/docker.js';
 import { ROOT } from '../harness/runner.js';
 import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';
@@ -17,6 +19,7 @@ const WORKER = 'loa-gateway-rehearsal';
  */
 describe('the pipeline (root action.yml), end to end', () => {
   const emu = new CloudflareEmulator({ docker: DOCKER, containerEnv: { LOA_DEFERRED_TOOLS: 'false' } });
+  const cache = new ActionsCacheService();
   let api: string;
   let url: string;
   let temp: string;
@@ -27,7 +30,9 @@ describe('the pipeline (root action.yml), end to end', () => {
       { ...setup().inputs, 'smoke-timeout': '20s', ...inputs },
       {
         env: setup().env,
+        ...hostedRunner({ cache }),
         github: {
+          token: hostedRunner().token,
           event_name: 'push',
           sha: '0123456789abcdef0123456789abcdef01234567',
           ref: 'refs/heads/main',
@@ -52,10 +57,12 @@ describe('the pipeline (root action.yml), end to end', () => {
     requireEngine();
     api = await emu.start();
     url = await emu.workers.open(WORKER);
+    await cache.start();
     temp = mkdtempSync(join(tmpdir(), 'slipway-pipeline-'));
   });
   afterAll(async () => {
     await emu.stop();
+    await cache.stop();
     docker(['logout', REGISTRY], { allowFail: true });
     rmSync(temp, { recursive: true, force: true });
   });
@@ -65,9 +72,11 @@ describe('the pipeline (root action.yml), end to end', () => {
     const r = await pipeline({ message: 'v1' });
     expect(r.code, JSON.stringify(r.steps)).toBe(0);
     expect(outcomes(r)).toEqual({
+      runtime: 'success',
       build: 'success',
       size: 'success',
       boot: 'success',
+      'boot-cleanup': 'skipped',
       deploy: 'success',
       smoke: 'success',
       rollback: 'skipped',
@@ -133,9 +142,11 @@ describe('the pipeline (root action.yml), end to end', () => {
     const r = await pipeline({ 'max-size': '50MB' });
     expect(r.code).toBe(1);
     expect(outcomes(r)).toEqual({
+      runtime: 'success',
       build: 'success',
       size: 'failure',
       boot: 'skipped',
+      'boot-cleanup': 'skipped',
       deploy: 'skipped',
       smoke: 'skipped',
       rollback: 'skipped',

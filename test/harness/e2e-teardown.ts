@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { removeEmulatorContainers, removeTestImages } from './docker.js';
+import { ACTION_NODE } from './runner.js';
 
 /** Says so when an emulator's container outlived its test: a leak worth a look, not silence. */
 function sweepEmulatorContainers(when: string): void {
@@ -17,6 +19,8 @@ export default function setup(): () => void {
   if (!once.slipwayE2eSwept) {
     once.slipwayE2eSwept = true;
     sweepEmulatorContainers('setup');
+    const version = execFileSync(ACTION_NODE, ['--version'], { encoding: 'utf8' }).trim();
+    console.log(`e2e: the bundles run on Node ${version} (${ACTION_NODE})`);
   }
   return () => {
     if (once.slipwayE2eImagesRemoved) return;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFileCommandFiles, parseFileCommands } from '../../tools/local-runner/files.js';
+import { node24 } from '../../tools/local-runner/hosted.js';
 
 export { parseFileCommands };
 
@@ -21,8 +22,11 @@ export interface ActionRun {
   log: string;
 }
 
+/** The node the bundles run on: Node 24, as GitHub's runners run node24 actions (see .ci/run). */
+export const ACTION_NODE = node24();
+
 /**
- * Runs `node dist/<name>/index.js` exactly as the runner does: inputs as INPUT_<NAME> (upper-cased,
+ * Runs `node dist/<name>/index.js` exactly as the runner does, on Node 24: inputs as INPUT_<NAME> (upper-cased,
  * spaces to "_", hyphens kept), and fresh GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE and
  * GITHUB_STEP_SUMMARY files whose contents come back parsed.
  */
@@ -46,7 +50,7 @@ export async function runAction(
   }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
 
-  const child = spawn(process.execPath, [join(ROOT, 'dist', name, 'index.js')], {
+  const child = spawn(ACTION_NODE, [join(ROOT, 'dist', name, 'index.js')], {
     cwd: opts.cwd ?? ROOT,
     env,
   });

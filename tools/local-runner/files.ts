@@ -1,11 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+export interface FileCommandFiles {
+  GITHUB_OUTPUT: string;
+  GITHUB_ENV: string;
+  GITHUB_STATE: string;
+  GITHUB_STEP_SUMMARY: string;
+  GITHUB_PATH: string;
+}
+
 /**
  * The runner's file-command files, created empty in `dir`, by the variable that names each: what a
  * step gets to write its outputs, env, state, summary and PATH additions to.
  */
-export function createFileCommandFiles(dir: string) {
+export function createFileCommandFiles(dir: string): FileCommandFiles {
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
     GITHUB_ENV: join(dir, 'env'),

@@ -32,6 +32,12 @@ export const OUTPUTS = {
   status: 'status',
 } as const satisfies OutputNames<BootOutputs>;
 
+/**
+ * The container's name while this action holds it, set as it starts and emptied when it is gone:
+ * the root pipeline's cleanup step reads it (the runner runs no post step for a `run:` step).
+ */
+export const CONTAINER_OUTPUT = 'container';
+
 /** Typed inputs; network "auto" is settled by bootTest (bridge when the engine has one). */
 export function readInputs(get: (name: string) => string): BootTestOptions {
   const image = get(INPUTS.image).trim();

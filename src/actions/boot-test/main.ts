@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { bootTest, removeLeftContainer } from '../../lib/boot/index.js';
 import { publish, removeOnCancel, runnerDeps } from '../shared/runner.js';
-import { OUTPUTS, readInputs } from './inputs.js';
+import { CONTAINER_OUTPUT, OUTPUTS, readInputs } from './inputs.js';
 
 const STATE = 'container';
 
@@ -13,13 +13,16 @@ export async function post(): Promise<void> {
 export async function run(): Promise<void> {
   const options = readInputs((name) => core.getInput(name));
   const track = removeOnCancel('boot-test');
+  core.setOutput(CONTAINER_OUTPUT, ''); // set as the container starts, emptied when it is removed
   const result = await bootTest(
     options,
     runnerDeps({
-      // Cancellation removes the container; the post step finds it by the name kept in state.
+      // Cancellation removes the container; the post step finds it by the name kept in state (the
+      // pipeline's cleanup step by the output).
       own: (container) => {
         track(container);
         core.saveState(STATE, container?.name ?? '');
+        core.setOutput(CONTAINER_OUTPUT, container?.name ?? '');
       },
     }),
   );

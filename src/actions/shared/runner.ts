@@ -22,20 +22,48 @@ export const runnerLog: Log = {
   secret: (v) => core.setSecret(v),
 };
 
+/**
+ * How long one Actions cache call may take (SLIPWAY_CACHE_TIMEOUT, seconds; 10 minutes by default).
+ * @actions/cache puts no limit on an upload (uploadCacheArchiveSDK passes no timeout) and waits 3
+ * minutes per try for a silent service: a slow cache must cost a warning, not the job's time.
+ */
+function cacheTimeoutMs(): number {
+  const seconds = Number(process.env.SLIPWAY_CACHE_TIMEOUT || 600);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 600) * 1000;
+}
+
+/** Set when a cache call was given up on: its requests may still hold the process open. */
+let abandonedCacheWork = false;
+
+function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+  const ms = cacheTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandonedCacheWork = true;
+      reject(new Error(`the Actions cache did not ${what} within ${ms / 1000}s (SLIPWAY_CACHE_TIMEOUT)`));
+    }, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** The Actions cache port (@actions/cache), when this job has the service (GitHub-hosted runners do). */
 export function actionsCache(): CacheService | undefined {
   if (!cache.isFeatureAvailable()) return undefined;
   return {
-    restore: (path, key, prefixes = []) => cache.restoreCache([path], key, prefixes),
-    save: async (path, key) => {
-      try {
-        await cache.saveCache([path], key);
-      } catch (err) {
-        // Another job saved the same key first: that entry is as good as ours.
-        if (err instanceof Error && err.name === 'ReserveCacheError') return;
-        throw err;
-      }
-    },
+    restore: (path, key, prefixes = []) => withDeadline('restore', cache.restoreCache([path], key, prefixes)),
+    save: (path, key) =>
+      withDeadline(
+        'save',
+        cache.saveCache([path], key).then(
+          () => undefined,
+          (err: unknown) => {
+            // Another job saved the same key first: that entry is as good as ours.
+            if (err instanceof Error && err.name === 'ReserveCacheError') return;
+            throw err;
+          },
+        ),
+      ),
   };
 }
 
@@ -83,6 +111,9 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
     core.debug(err instanceof Error && err.stack ? err.stack : String(err));
     core.setFailed(describeError(err));
   }
+  // A cache call given up on may still hold sockets open; the work that matters is done (as
+  // actions/cache's restore exits early for the same reason).
+  if (abandonedCacheWork) process.exit();
 }
 
 /**

@@ -100,10 +100,16 @@ export class ActionsStore implements StageStore {
     return join(this.dir, `${key}.tar.gz`);
   }
 
+  /**
+   * The newest entry saved for the key. GitHub's entries are immutable and one that is read stays
+   * (eviction is of entries unused for 7 days), so each save is `<key>-<time>` and the restore takes
+   * the newest by prefix: an entry that would not restore is replaced by the rebuild's save, not hit
+   * again on every run.
+   */
   async restore(key: string): Promise<string | undefined> {
     const archive = this.path(key);
     mkdirSync(dirname(archive), { recursive: true });
-    const hit = await this.cache.restore(archive, key);
+    const hit = await this.cache.restore(archive, key, [`${key}-`]);
     return hit && existsSync(archive) ? archive : undefined;
   }
 
@@ -113,7 +119,7 @@ export class ActionsStore implements StageStore {
       mkdirSync(dirname(stored), { recursive: true });
       copyFileSync(archive, stored);
     }
-    await this.cache.save(stored, key);
+    await this.cache.save(stored, `${key}-${Date.now().toString(36)}`);
   }
 
   async evict(): Promise<void> {}

@@ -287,7 +287,10 @@ async function createHelper(
     '-v',
     `${layer.meta}:/slipway/meta/${layer.index}:ro`,
   ]);
-  const flags = ['--label', 'slipway.size-budget=helper', '--network', 'none'];
+  // The second label names the image measured, so a check for leftovers can tell one run's helper
+  // from another's when several measure at once.
+  const labels = ['--label', 'slipway.size-budget=helper', '--label', `slipway.size-budget.image=${image}`];
+  const flags = [...labels, '--network', 'none'];
   const entrypoint = ['--entrypoint', '/slipway-never-started'];
   const created = await run(bin, ['create', '--name', name, ...flags, ...mounts, ...entrypoint, image], {
     silent: true,

@@ -49,7 +49,7 @@ describe('build-image action.yml and its entry agree', () => {
 
 describe.each([
   ['size-budget', sizeBudget.INPUTS, sizeBudget.OUTPUTS],
-  ['boot-test', bootTest.INPUTS, bootTest.OUTPUTS],
+  ['boot-test', bootTest.INPUTS, { ...bootTest.OUTPUTS, container: bootTest.CONTAINER_OUTPUT }],
   ['deploy', deployInputs.INPUTS, deployInputs.OUTPUTS],
   ['rollback', rollbackInputs.INPUTS, rollbackInputs.OUTPUTS],
   ['smoke-test', smokeInputs.INPUTS, smokeInputs.OUTPUTS],

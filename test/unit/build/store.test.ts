@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../../src/lib/core/cache.js';
 import { chooseStore, LocalStore } from '../../../src/lib/build/store.js';
+import { memoryCache } from '../../harness/fakes.js';
 
 const dirs: string[] = [];
 const mk = () => {
@@ -65,6 +66,25 @@ describe('local stage store', () => {
     const actions = chooseStore('actions', '/x', undefined, {});
     expect(actions.kind).toBe('actions');
     await expect(actions.restore('k')).rejects.toThrow(/no Actions cache service/);
+  });
+
+  it('the Actions store saves <key>-<time> and restores the newest by prefix: a re-save replaces a bad entry', async () => {
+    const cache = memoryCache();
+    const store = chooseStore('auto', '/x', cache, { RUNNER_TEMP: mk() });
+    expect(store.kind).toBe('actions');
+    expect(await store.restore('slipway-stage-builder-abc')).toBeUndefined();
+    const src = join(mk(), 'a.tar.gz');
+    writeFileSync(src, 'first');
+    await store.save('slipway-stage-builder-abc', src);
+    const [first] = [...cache.entries.keys()];
+    expect(first).toMatch(/^slipway-stage-builder-abc-[0-9a-z]+$/);
+    expect(readFileSync((await store.restore('slipway-stage-builder-abc'))!, 'utf8')).toBe('first');
+    // GitHub's entries cannot be overwritten: the rebuild after a bad restore saves a newer one.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    writeFileSync(src, 'rebuilt');
+    await store.save('slipway-stage-builder-abc', src);
+    expect(cache.entries.size).toBe(2);
+    expect(readFileSync((await store.restore('slipway-stage-builder-abc'))!, 'utf8')).toBe('rebuilt');
   });
 
   it('defaults under XDG_CACHE_HOME, else ~/.cache', () => {

@@ -4,66 +4,113 @@ import {
   evaluate,
   interpolate,
   type ExprContext,
+  type RunStatus,
 } from '../../../tools/local-runner/expressions.js';
 
-const ctx = (failed = false): ExprContext => ({
+const ctx = (status: RunStatus = { failed: false }): ExprContext => ({
   contexts: {
-    inputs: { mode: 'deploy', 'smoke-url': '', empty: '' },
+    inputs: { mode: 'deploy', 'smoke-url': '', empty: '', count: '3' },
     steps: {
       deploy: {
         outputs: { deployed: 'true', 'version-id': 'v2', 'production-changed': 'true' },
         outcome: 'success',
       },
-      smoke: { outputs: {}, outcome: 'failure' },
+      smoke: { outputs: { attempts: '4' }, outcome: 'failure' },
     },
-    github: { event_name: 'push' },
+    github: { event_name: 'push', event: { commits: [{ id: 'a1' }, { id: 'b2' }] } },
+    env: {},
   },
-  status: { failed },
+  status,
 });
 
-describe('local expressions (the subset composite actions use)', () => {
+// Each expected value is what GitHub's engine answers; several are where the first local engine
+// (hand-written) answered otherwise.
+describe("the local runner's expressions are GitHub's (@actions/expressions)", () => {
   it.each([
-    ["inputs.mode == 'deploy'", true],
+    // names are case-insensitive, comparisons of strings too
     ["inputs.mode == 'DEPLOY'", true],
-    ["inputs.mode != 'check'", true],
-    ["steps.deploy.outputs.deployed == 'true'", true],
-    ['steps.deploy.outputs.production-changed', 'true'],
-    ['steps.nope.outputs.x', null],
+    ['INPUTS.Mode', 'deploy'],
+    ['Steps.Deploy.Outputs.version-id', 'v2'],
+    // loose equality: null, numbers, booleans and strings convert
+    ['null == 0', true],
+    ["'' == 0", true],
+    ['inputs.count == 3', true],
+    ['true == 1', true],
+    ["steps.nope.outputs.x == ''", true],
+    // comparison operators, with numbers as GitHub writes them
+    ['inputs.count > 2', true],
+    ['inputs.count <= 2', false],
+    ["'b' > 'a'", true],
+    ['0xff == 255', true],
+    ['-1.5e2 < 0', true],
+    // indexing and .* filters
+    ["steps['deploy'].outputs['version-id']", 'v2'],
+    ['github.event.commits[1].id', 'b2'],
+    ['github.event.commits.*.id', ['a1', 'b2']],
+    ['steps.*.outcome', ['success', 'failure']],
+    // functions with arguments
+    ["contains(github.event.commits.*.id, 'b2')", true],
+    ["startsWith(inputs.mode, 'DEP')", true],
+    ["endsWith(inputs.mode, 'oy')", true],
+    ["format('{0}-{1}', inputs.mode, 7)", 'deploy-7'],
+    ["join(github.event.commits.*.id, '+')", 'a1+b2'],
+    ['fromJSON(\'{"a":[1,2]}\').a[1]', 2],
+    ['toJSON(inputs.count)', '"3"'],
+    // && and || return an operand, and stop early: the right side is not evaluated
     ['inputs.smoke-url || steps.deploy.outputs.version-id', 'v2'],
     ["steps.smoke.outcome == 'failure' && 'smoke failed' || 'other'", 'smoke failed'],
-    ["!(inputs.mode == 'check')", true],
-    ["github.event_name == 'pull_request'", false],
-    ["inputs.mode == 'check'", false],
+    ["false && fromJSON('{not json')", false],
+    ["true || fromJSON('{not json')", true],
     ["'it''s'", "it's"],
   ] as const)('%s → %j', (expr, value) => {
     expect(evaluate(expr, ctx())).toEqual(value);
   });
 
-  it('interpolates ${{ }} in strings; null is empty, booleans are words', () => {
+  it('interpolates ${{ }} in strings: null is empty, objects are JSON, "}}" in a string stays', () => {
     expect(
       interpolate(
-        "v=${{ steps.deploy.outputs.version-id }} c=${{ inputs.mode == 'check' }} n=${{ inputs.nope }}",
+        "v=${{ steps.deploy.outputs.version-id }} c=${{ inputs.mode == 'check' }} n=${{ inputs.nope }} s=${{ '}}' }}",
         ctx(),
       ),
-    ).toBe('v=v2 c=false n=');
+    ).toBe('v=v2 c=false n= s=}}');
+    expect(interpolate('${{ steps.smoke.outputs }}', ctx())).toBe('{\n  "attempts": "4"\n}');
   });
 
+  const ok: RunStatus = { failed: false };
+  const failed: RunStatus = { failed: true };
+  const cancelled: RunStatus = { failed: false, cancelled: true };
   it.each([
-    [undefined, false, true],
-    [undefined, true, false],
-    ["inputs.mode == 'deploy'", true, false],
-    ["failure() && steps.deploy.outputs.production-changed == 'true'", true, true],
-    ["failure() && steps.deploy.outputs.production-changed == 'true'", false, false],
-    ['always()', true, true],
-    ["${{ success() && inputs.mode == 'deploy' }}", false, true],
-  ] as const)('if: %s (job failed: %s) → %s', (text, failed, runs) => {
-    expect(condition(text, ctx(failed))).toBe(runs);
+    // no status function: success() && (condition)
+    [undefined, ok, true],
+    [undefined, failed, false],
+    ["inputs.mode == 'deploy'", failed, false],
+    ["failure() && steps.deploy.outputs.production-changed == 'true'", failed, true],
+    ["failure() && steps.deploy.outputs.production-changed == 'true'", ok, false],
+    // status functions are found in the parse tree, any case; the words inside a string are not one
+    ['Always()', failed, true],
+    ['!CANCELLED()', failed, true],
+    ["inputs.mode != 'always()'", failed, false],
+    ["contains('failure()', 'x') || true", failed, false],
+    // a whole ${{ }} is its expression; text around ${{ }} makes a (non-empty, so true) string
+    ["${{ success() && inputs.mode == 'deploy' }}", ok, true],
+    ["${{ 'false' }}", ok, true],
+    ['${{ false }}', ok, false],
+    ["${{ inputs.mode }} == 'check'", ok, true],
+    // a cancelled job: success() and failure() are false, cancelled() and always() true
+    [undefined, cancelled, false],
+    ["inputs.mode == 'deploy'", cancelled, false],
+    ['failure()', { failed: true, cancelled: true }, false],
+    ['cancelled()', cancelled, true],
+    ['always()', cancelled, true],
+    ['!failure()', cancelled, true],
+  ] as const)('if: %s (%j) → %s', (text, status, runs) => {
+    expect(condition(text, ctx(status))).toBe(runs);
   });
 
-  it('unsupported functions and bad syntax say what is wrong', () => {
-    expect(() => evaluate('hashFiles()', ctx())).toThrow(
-      'function hashFiles() is not supported by the local runner',
-    );
-    expect(() => evaluate("inputs.mode == 'x", ctx())).toThrow('unterminated string');
+  it('unknown functions, unknown contexts and bad syntax throw with the reason', () => {
+    expect(() => evaluate('hashFiles()', ctx())).toThrow("Unrecognized function: 'hashFiles'");
+    expect(() => evaluate('secrets.token', ctx())).toThrow(/secrets/);
+    expect(() => evaluate("inputs.mode == 'x", ctx())).toThrow(/Unexpected|unterminated/i);
+    expect(() => condition('nope()', ctx())).toThrow("Unrecognized function: 'nope'");
   });
 });

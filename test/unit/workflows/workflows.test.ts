@@ -18,6 +18,7 @@ const ACTIONS = ['action.yml', ...readdirSync(join(ROOT, 'actions')).map((a) => 
 const REUSABLE = '.github/workflows/cloudflare-deploy.yml';
 
 interface Step {
+  id?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -126,9 +127,30 @@ describe('inputs and outputs agree across the files', () => {
       const bundle = /dist\/([a-z-]+)\/index\.js/.exec(step.run ?? '')?.[1];
       if (!bundle) continue;
       const declared = inputsOf(`actions/${bundle}/action.yml`);
-      const passed = Object.keys(step.env ?? {}).map((k) => k.replace(/^INPUT_/, '').toLowerCase());
+      const env = Object.keys(step.env ?? {});
+      const passed = env.filter((k) => k.startsWith('INPUT_')).map((k) => k.slice(6).toLowerCase());
       for (const p of passed) expect(declared, `${bundle} has no input ${p}`).toContain(p);
+      // Besides inputs: the node to run on, the runner's values a JavaScript action would get, and
+      // the post step's state.
+      const runner = env.filter((k) => !k.startsWith('INPUT_'));
+      for (const k of runner)
+        expect(k, `${step.id} passes ${k}`).toMatch(/^(SLIPWAY_NODE|ACTIONS_[A-Z0-9_]+|STATE_\w+)$/);
     }
+  });
+
+  it('the Actions cache values reach only the steps that use the cache, from the runtime step', () => {
+    const steps = stepsOf('action.yml');
+    const withCache = steps.filter((step) =>
+      Object.keys(step.env ?? {}).some((k) => k.startsWith('ACTIONS_')),
+    );
+    expect(withCache.map((step) => step.id)).toEqual(['build', 'size']);
+    for (const step of withCache)
+      for (const [name, value] of Object.entries(step.env ?? {}))
+        if (name.startsWith('ACTIONS_')) expect(value).toBe(`\${{ steps.runtime.outputs.${name} }}`);
+    const runtime = steps.find((step) => step.id === 'runtime')!;
+    expect(runtime.uses, 'a JavaScript action pinned by full sha').toMatch(
+      /^actions\/github-script@[0-9a-f]{40}$/,
+    );
   });
 
   it('the root action uses every input it declares and declares every input it uses', () => {

@@ -1,0 +1,43 @@
+/**
+ * What the runner does with each line a step prints (actions/runner
+ * src/Runner.Worker/ActionCommandManager.cs): `::add-mask::value` registers a secret and is not
+ * shown; `::stop-commands::token` turns command processing off until a line `::token::`; every line
+ * shown has each registered secret replaced by `***` (SecretMasker). Other commands (`::error::`,
+ * `::warning::`, …) are shown as they are, masked.
+ */
+export class OutputFilter {
+  private readonly secrets = new Set<string>();
+  private stopToken: string | undefined;
+
+  constructor(secrets: Iterable<string> = []) {
+    for (const secret of secrets) this.addSecret(secret);
+  }
+
+  addSecret(value: string): void {
+    // The runner masks a multi-line secret line by line as well as whole.
+    for (const part of [value, ...value.split(/\r?\n/)]) if (part.trim()) this.secrets.add(part);
+  }
+
+  /** The line as the log shows it, or undefined when the line is a command the log does not show. */
+  line(raw: string): string | undefined {
+    const command = /^::([a-zA-Z-]+)(?: [^:]*)?::(.*)$/.exec(raw);
+    if (this.stopToken !== undefined) {
+      if (raw === `::${this.stopToken}::`) this.stopToken = undefined;
+      return this.mask(raw);
+    }
+    if (command?.[1] === 'add-mask') {
+      this.addSecret(command[2]!);
+      return undefined;
+    }
+    if (command?.[1] === 'stop-commands') this.stopToken = command[2];
+    return this.mask(raw);
+  }
+
+  mask(text: string): string {
+    let masked = text;
+    // Longest first, so a secret that contains another is replaced whole.
+    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length))
+      masked = masked.split(secret).join('***');
+    return masked;
+  }
+}
