@@ -12,7 +12,9 @@ import { FileTimes } from './test/harness/file-times.js';
  * disturbs what the other checks:
  * - full-image and build-image empty the engine's whole build cache (a fresh runner): each runs
  *   beside files that never touch the engine, and after every file that builds, so a fixture's
- *   layers are built once and the other files' builds of it are cache hits.
+ *   layers are built once and the other files' builds of it are cache hits. pipeline-cache and
+ *   actions-cache empty it too, before every run; they run side by side because neither checks
+ *   anything that another file's emptying could make pass (it only ever makes a build colder).
  * - pipeline and cloudflare both serve the gateway container on port 18789 and check wrangler's
  *   registry login; boot-test checks that no boot-test container is left (pipeline boots one) and
  *   how fast a failing boot fails, so it runs beside light files only; layer-store checks that no
@@ -24,10 +26,11 @@ import { FileTimes } from './test/harness/file-times.js';
 const E2E_GROUPS: string[][] = [
   ['size-budget', 'pipeline', 'reference-system/images'],
   ['reference-system/cloudflare', 'layer-store', 'unit'],
-  ['boot-test', 'smoke-test', 'report'],
+  ['boot-test', 'smoke-test'],
   ['reference-system/full-image', 'rollback', 'deploy'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
   ['build-image', 'emulator'],
+  ['pipeline-cache', 'actions-cache', 'report'],
 ];
 const LANES = Math.min(2, availableParallelism());
 const e2eFile = (name: string) => `test/e2e/${name}.test.ts`;
@@ -52,6 +55,7 @@ class ListedOrder extends BaseSequencer {
 
 const e2e = {
   globalSetup: ['test/harness/e2e-teardown.ts'],
+  server: { deps: { inline: ['@actions/workflow-parser'] } },
   testTimeout: 600_000,
   hookTimeout: 600_000,
 };
@@ -68,6 +72,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // GitHub's workflow parser imports its JSON schemas without an import attribute, which
+          // Node refuses: let vite load it.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
           maxWorkers: LANES,
           sequence: { groupOrder: unitGroup },
         },

@@ -1,5 +1,6 @@
 import { benchBuildImage, type Figure } from './build-image.js';
 import { benchDeploy } from './deploy.js';
+import { benchPipelineCache } from './pipeline-cache.js';
 import { benchRollback } from './rollback.js';
 import { benchSizeBudget } from './size-budget.js';
 import { benchSmokeTest } from './smoke-test.js';
@@ -10,6 +11,10 @@ import { benchSmokeTest } from './smoke-test.js';
  */
 const suites: Array<[string, () => Promise<Figure[]>]> = [
   ['build-image: stage artifact cache', benchBuildImage],
+  [
+    'pipeline: the root action on fresh runners, stage cache through the Actions cache service',
+    benchPipelineCache,
+  ],
   ['deploy/: core boot, hot reload, image sizes', benchDeploy],
   ['size-budget: a 1 GB image against docker save | gzip', benchSizeBudget],
   ['smoke-test: detection latency and load during an outage', benchSmokeTest],

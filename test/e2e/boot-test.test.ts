@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
 import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
 import { ACTION_NODE, ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { runComposite } from '../../tools/local-runner/composite.js';
+import { hostedRunner } from '../../tools/local-runner/hosted.js';
 
 const CORE = `${CORE_IMAGE}:latest`;
 const EXITS = 'slipway-e2e/exits:latest';
@@ -101,5 +103,57 @@ describe('boot-test, end to end through the bundle', () => {
     const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
     expect(code).toBe(1);
     expect(bootContainers()).toBe('');
+  });
+
+  it("as a `uses:` step of a composite (the kit's own action on Node 24): cancelled mid-boot, its post step runs and no container is left", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-uses-boot-test-'));
+    writeFileSync(
+      join(dir, 'action.yml'),
+      [
+        'name: uses boot-test',
+        'description: The kit boot-test action as a uses step.',
+        'runs:',
+        '  using: composite',
+        '  steps:',
+        '    - id: boot',
+        '      uses: ./actions/boot-test',
+        '      with:',
+        `        image: ${CORE}`,
+        '        network: host',
+        "        port: '18882'",
+        "        env: 'PORT=18882'",
+        '    - id: after',
+        '      if: always()',
+        '      shell: bash',
+        '      run: echo "cleanup step ran"',
+      ].join('\n'),
+    );
+    const cancel = new AbortController();
+    try {
+      const r = await runComposite(
+        dir,
+        {},
+        {
+          workspace: ROOT,
+          ...hostedRunner(),
+          env: { ...process.env, SLIPWAY_DOCKER: DOCKER },
+          github: { token: hostedRunner().token },
+          signal: cancel.signal,
+          onStep: (step, phase) => {
+            if (step === 'boot' && phase === 'start') setTimeout(() => cancel.abort(), 1500);
+          },
+        },
+      );
+      expect(r.cancelled).toBe(true);
+      expect(r.steps.map((step) => [step.id, step.outcome])).toEqual([
+        ['boot', 'cancelled'],
+        ['after', 'success'],
+      ]);
+      expect(r.posts.map((post) => [post.name, post.outcome])).toEqual([['Post boot', 'success']]);
+      expect(r.log.join('\n')).toMatch(/boot: .*boot-test cancelled \(SIGINT\)/);
+      expect(bootContainers()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

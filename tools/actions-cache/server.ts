@@ -79,8 +79,12 @@ export class ActionsCacheService {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Close every connection first: a stalled upload (an injected delay) must not hold the stop.
+    const closed = new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
     this.server?.closeAllConnections();
+    await closed;
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { NoOperationTraceWriter } from '@actions/workflow-parser';
+import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import { parse } from 'yaml';
 
 export interface Step {
@@ -53,10 +55,21 @@ export interface ActionSources {
   remote?: Record<string, string>;
 }
 
+/**
+ * Reads an action.yml as the runner loads it: checked against GitHub's action schema
+ * (@actions/workflow-parser's parseAction), so a manifest GitHub would refuse ("Failed to load")
+ * is refused here too.
+ */
 export function loadManifest(dir: string): ActionManifest {
   const file = ['action.yml', 'action.yaml'].map((name) => join(dir, name)).find((path) => existsSync(path));
   if (!file) throw new Error(`Can't find 'action.yml' or 'action.yaml' under '${dir}'`);
-  return parse(readFileSync(file, 'utf8')) as ActionManifest;
+  const content = readFileSync(file, 'utf8');
+  const errors = parseAction(
+    { name: file, content },
+    new NoOperationTraceWriter(),
+  ).context.errors.getErrors();
+  if (errors.length) throw new Error(`Failed to load ${file}: ${errors.map((e) => e.message).join('; ')}`);
+  return parse(content) as ActionManifest;
 }
 
 /**

@@ -92,7 +92,8 @@ export class ActionsStore implements StageStore {
     private readonly cache: CacheService,
     env: Env,
   ) {
-    // The Actions cache restores to the path it saved from: keep it the same across runs.
+    // The Actions cache restores to the path it saved from, and its version hashes that path: keep
+    // it the same across runs (RUNNER_TEMP is one path on every run of a hosted runner).
     this.dir = join(tempRoot(env), 'slipway-stage-cache');
   }
 

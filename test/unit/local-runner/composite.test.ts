@@ -153,7 +153,7 @@ describe("the local runner models GitHub's runner rules", () => {
     try {
       writeFileSync(
         join(dir, 'action.yml'),
-        'name: remote\nruns:\n  using: composite\n  steps:\n    - uses: someone/js-tools@0123456789abcdef0123456789abcdef01234567\n      with: { who: remote }\n',
+        'name: remote\ndescription: uses a remote action\nruns:\n  using: composite\n  steps:\n    - uses: someone/js-tools@0123456789abcdef0123456789abcdef01234567\n      with: { who: remote }\n',
       );
       const refused = await runComposite(dir, {}, { workspace: RUNNER_FIXTURES });
       expect(refused.code).toBe(1);

