@@ -120,8 +120,10 @@ describe('boot-test, end to end through the bundle', () => {
         '      with:',
         `        image: ${CORE}`,
         '        network: host',
-        "        port: '18882'",
-        "        env: 'PORT=18882'",
+        // It listens on another port than the one probed: the boot waits until cancelled.
+        "        port: '18883'",
+        "        env: 'PORT=18884'",
+        "        timeout: '60s'",
         '    - id: after',
         '      if: always()',
         '      shell: bash',
