@@ -34,9 +34,10 @@ export interface CompositeRun {
 }
 
 /**
- * The Actions service values the runner gives JavaScript action steps only (actions/runner
+ * The Actions service values the runner gives JavaScript action steps (actions/runner
  * src/Runner.Worker/Handlers/NodeScriptActionHandler.cs adds them to the node process's
- * environment; a composite's `run:` step gets none of them: actions/runner issue 3046).
+ * environment); a composite's `run:` step gets only the id-token pair (ScriptHandler), never the
+ * runtime token or the cache URLs (actions/runner issue 3046).
  */
 export const RUNTIME_VARIABLES = [
   'ACTIONS_RUNTIME_URL',
@@ -309,7 +310,9 @@ async function runScript(job: Job, scope: Scope, step: Step, name: string) {
   const shell = shellCommand(step.shell, script);
   const workdir = step['working-directory'] ? interpolate(step['working-directory'], ctx) : '.';
   const files = stepFiles(job);
-  const env = stepEnv(job, scope, step, files);
+  // The one runtime value a run: step gets: the OIDC token request (ScriptHandler.RunAsync, when
+  // the job may request an id token).
+  const env = { ...stepEnv(job, scope, step, files), ...idTokenEnv(job) };
   try {
     const code = await runProcess(shell.command, shell.args, {
       env,
@@ -321,6 +324,12 @@ async function runScript(job: Job, scope: Scope, step: Step, name: string) {
   } finally {
     rmSync(script, { force: true });
   }
+}
+
+function idTokenEnv(job: Job): Record<string, string> {
+  const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token } =
+    job.options.runtime ?? {};
+  return url && token ? { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token } : {};
 }
 
 function outcomeOf(job: Job, code: number): StepResult['outcome'] {

@@ -45,6 +45,8 @@ const RUNTIME = {
   ACTIONS_RUNTIME_TOKEN: 'runtime-token-canary-5f1e',
   ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/',
   ACTIONS_CACHE_SERVICE_V2: 'True',
+  ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1:9/oidc',
+  ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-request-token',
 };
 
 /** Runs a fixture of test/fixtures/runner as a job would, with its log as `step: line`. */
@@ -62,7 +64,7 @@ describe("the local runner models GitHub's runner rules", () => {
   it('a run step gets no runtime token, cache URL or INPUT_*; a JavaScript action step gets them', async () => {
     const r = await runFixture('rules', {}, { env: { ...process.env, ...RUNTIME } });
     const step = (id: string) => r.steps.find((s) => s.id === id)!;
-    expect(r.outputs['run-saw']).toBe('token:none results:none input:none');
+    expect(r.outputs['run-saw']).toBe('token:none results:none input:none oidc:http://127.0.0.1:9/oidc');
     expect(step('js').outputs).toMatchObject({
       'saw-token': 'yes',
       'saw-cache-url': RUNTIME.ACTIONS_RESULTS_URL,
