@@ -43710,24 +43710,44 @@ function parseChoice(name, value, choices, fallback) {
         return choice;
     throw new errors/* UserError */.y(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
+const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /**
- * KEY=VALUE lines (build-args, labels). The value may contain "=" and be empty; a line without "="
- * or with an invalid key is an error naming the line.
+ * KEY=VALUE lines (build-args, labels, secrets, vars, boot-env). The value may contain "=" and be
+ * empty. A value of several lines (a PEM key) uses the runner's own form for GITHUB_ENV:
+ * `KEY<<DELIM`, its lines, then `DELIM` alone on a line. An error names the input, the line number
+ * and what is wrong, and never shows the line: it may hold a secret, and the runner cannot mask a
+ * fragment of one.
  */
 function parseKeyValues(name, value) {
     const out = [];
-    value.split(/\r?\n/).forEach((raw, i) => {
-        const line = raw.trim();
+    const lines = value.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].trim();
         if (line === '' || line.startsWith('#'))
-            return;
-        const eq = line.indexOf('=');
-        const key = eq < 0 ? '' : line.slice(0, eq).trim();
-        if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
-            throw new UserError(`Input "${name}" line ${i + 1} ("${line.length > 40 ? `${line.slice(0, 40)}…` : line}") is not KEY=VALUE: write one KEY=VALUE per line.`);
+            continue;
+        const heredoc = /^([^=<\s]+)<<(\S+)$/.exec(line);
+        if (heredoc) {
+            const end = lines.findIndex((l, j) => j > i && l.trim() === heredoc[2]);
+            if (end < 0)
+                throw keyValueError(name, i, `opens a multi-line value (<<) whose closing line never comes`);
+            out.push([checkedKey(name, i, heredoc[1]), lines.slice(i + 1, end).join('\n')]);
+            i = end;
+            continue;
         }
-        out.push([key, line.slice(eq + 1)]);
-    });
+        const eq = line.indexOf('=');
+        if (eq < 0)
+            throw keyValueError(name, i, 'has no "="');
+        out.push([checkedKey(name, i, line.slice(0, eq).trim()), line.slice(eq + 1)]);
+    }
     return out;
+}
+function checkedKey(name, index, key) {
+    if (KEY.test(key))
+        return key;
+    throw keyValueError(name, index, 'does not start with a name (letters, digits, _ . -; not a digit first)');
+}
+function keyValueError(name, index, problem) {
+    return new UserError(`Input "${name}" line ${index + 1} ${problem}: write one KEY=VALUE per line, and a multi-line value as KEY<<EOF, its lines, then EOF (the line is not shown: it may hold a secret).`);
 }
 /** A duration: "30s", "2m", "1m30s", "500ms", or a bare number of seconds. Returns seconds. */
 function parseDuration(name, value, fallback) {

@@ -285,7 +285,7 @@ describe('build-image, end to end on the real engine through the bundle', () => 
         'malformed build-args',
         { 'build-args': 'BASE_IMAGE' },
         {},
-        /Input "build-args" line 1 \("BASE_IMAGE"\) is not KEY=VALUE/,
+        /Input "build-args" line 1 has no "=": write one KEY=VALUE per line/,
       ],
       [
         'unknown cache mode',

@@ -87,9 +87,32 @@ describe('input parsers', () => {
       ['C', ''],
     ]);
   });
-  it.each([['NOEQUALS'], ['=value'], ['1BAD=x'], ['has space=x']])('rejects %j naming the line', (line) => {
-    expect(() => parseKeyValues('build-args', `OK=1\n${line}`)).toThrow(
-      /^Input "build-args" line 2 .* is not KEY=VALUE/,
-    );
+  it("a multi-line value in the runner's KEY<<DELIM form keeps its lines", () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+    expect(parseKeyValues('secrets', `A=1\nTLS_KEY<<EOF\n${pem}\nEOF\nB=2`)).toEqual([
+      ['A', '1'],
+      ['TLS_KEY', pem],
+      ['B', '2'],
+    ]);
+  });
+  it.each([
+    ['NOEQUALS-sk_live_canary', 'has no "="'],
+    ['=value-sk_live_canary', 'does not start with a name'],
+    ['1BAD=sk_live_canary', 'does not start with a name'],
+    ['has space=sk_live_canary', 'does not start with a name'],
+    ['MIIEvQIBADANsk_live_canary', 'has no "="'],
+    ['KEY<<EOF\nsk_live_canary', 'opens a multi-line value .<<. whose closing line never comes'],
+  ])('rejects %j naming the line and the problem, never its text', (line, problem) => {
+    const error = (() => {
+      try {
+        parseKeyValues('secrets', `OK=1\n${line}`);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    })();
+    expect(error).toMatch(new RegExp(`^Input "secrets" line 2 ${problem.replace(/[()"]/g, '.')}`));
+    expect(error).not.toContain('sk_live_canary');
+    expect(error).not.toContain('NOEQUALS');
   });
 });
