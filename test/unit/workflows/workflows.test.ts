@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -7,6 +8,8 @@ import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import actionSchema from '../../../schemas/action.schema.json' with { type: 'json' };
+import { runComposite } from '../../../tools/local-runner/composite.js';
+import { hostedRunner } from '../../../tools/local-runner/hosted.js';
 import { ROOT } from '../../harness/runner.js';
 
 type Yaml = Record<string, unknown>;
@@ -215,5 +218,48 @@ describe('inputs and outputs agree across the files', () => {
         expect(job.with?.['slipway-ref'], `${rel} must pin the kit at the workflow's own ref`).toBe(ref);
       }
     }
+  });
+});
+
+describe('guards: an unknown mode or a pull request never reaches a deploy', () => {
+  const guard = jobs(REUSABLE)
+    .find(([name]) => name === 'changes')![1]
+    .steps!.find((step) => step.run?.includes('"$MODE" in'))!;
+  it.each([
+    ['deploy', 'push', 0],
+    ['check', 'pull_request', 0],
+    ['rollback', 'workflow_dispatch', 0],
+    ['checks', 'push', 1],
+    ['', 'push', 1],
+    ['deploy', 'pull_request', 1],
+    ['deploy', 'pull_request_target', 1],
+    ['rollback', 'pull_request_review', 1],
+  ] as const)('reusable workflow, mode %j on %s: exit %i', (mode, event, code) => {
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', guard.run!], {
+      env: { PATH: process.env.PATH, MODE: mode, EVENT: event },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(code);
+    if (code) expect(r.stdout).toMatch(/^::error::/);
+  });
+  it('the deploy and rollback jobs also refuse pull request events in their own if:', () => {
+    for (const name of ['deploy', 'rollback']) {
+      const job = jobs(REUSABLE).find(([n]) => n === name)![1] as Job & { if?: string };
+      expect(job.if).toContain("!startsWith(github.event_name, 'pull_request')");
+    }
+  });
+
+  it('the root action, mode "checks": refused at once, nothing built or deployed, the report still runs', async () => {
+    const runner = hostedRunner();
+    const r = await runComposite(ROOT, { mode: 'checks' }, { ...runner, github: { token: runner.token } });
+    expect(r.code).toBe(1);
+    const ran = r.steps.filter((step) => step.outcome !== 'skipped').map((step) => [step.id, step.outcome]);
+    expect(ran).toEqual([
+      ['mode', 'failure'],
+      ['report', 'success'],
+    ]);
+    expect(r.log).toContain(
+      'check the mode: ::error::Input "mode" must be deploy or check (check: pull requests, no secrets, a dry-run deploy).',
+    );
   });
 });
