@@ -162,5 +162,19 @@ describe('smoke-test action against local servers', () => {
     expect(errorLines(r2)).toEqual([
       'Input "accept-status" has ok: use healthy, degraded, unhealthy (comma-separated).',
     ]);
+    const creds = await runAction('smoke-test', {
+      url: 'https://deployer:pa55-canary@app.example.workers.dev',
+    });
+    expect(errorLines(creds)).toEqual([
+      'Input "url" holds credentials (user:password@): they are not sent; pass a token in "headers" (masked) instead.',
+    ]);
+    expect(creds.log).not.toContain('pa55-canary');
+    const away = await runAction('smoke-test', {
+      url: 'https://app.example.workers.dev',
+      path: '//evil.example/x',
+    });
+    expect(errorLines(away)).toEqual([
+      'Input "path" leaves https://app.example.workers.dev (a path starting with // names another host): give a path such as /health/extended.',
+    ]);
   });
 });

@@ -80,6 +80,16 @@ function prepareRequest(options: SmokeOptions, log: Log): { target: URL; headers
   }
   if (base.protocol !== 'https:' && base.protocol !== 'http:')
     throw new UserError(`Input "url" is "${options.url}": only http and https URLs can be smoke-tested.`);
+  // Credentials in a URL end up in every log line and summary that names it: refuse them, unshown.
+  if (base.username || base.password)
+    throw new UserError(
+      'Input "url" holds credentials (user:password@): they are not sent; pass a token in "headers" (masked) instead.',
+    );
+  // A path such as //evil.example/x resolves to another host, which would get the masked headers.
+  if (new URL(options.path || '/', base).origin !== base.origin)
+    throw new UserError(
+      `Input "path" leaves ${base.origin} (a path starting with // names another host): give a path such as /health/extended.`,
+    );
   const headers = new Headers({ accept: 'application/json', 'user-agent': 'slipway-smoke-test' });
   for (const [name, value] of options.headers) {
     log.secret(value);
