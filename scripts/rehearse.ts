@@ -212,10 +212,10 @@ async function main(): Promise<number> {
                 `  ${phase === 'success' ? '✓' : phase === 'skipped' ? '·' : '✗'} ${step} ${dim(phase === 'skipped' ? 'skipped' : `${seconds?.toFixed(1)}s`)}`,
               );
           },
-          onLine: (step, line) => {
+          onLine: (step, line, command) => {
             appendFileSync(logFile, `[${step}] ${line}\n`);
             stageCache.read(step, line);
-            const m = /^::(error|warning)[^:]*::(.*)$/.exec(line);
+            const m = command ? /^::(error|warning)[^:]*::(.*)$/.exec(line) : null;
             if (m) console.log(`      ${m[1]}: ${m[2]!.replace(/%0A/g, ' ').replace(/%25/g, '%')}`);
           },
         },

@@ -42116,12 +42116,13 @@ async function shipImage(options, deploying) {
 function deployArguments(options, target, workDir) {
     const args = ['deploy', ...target];
     const message = options.message || defaultMessage(options.commit);
+    // name=value, never two words: a commit subject or var starting with "-" stays a value.
     if (message)
-        args.push('--message', cutBytes(message));
+        args.push(`--message=${cutBytes(message)}`);
     if (options.tag)
-        args.push('--tag', options.tag);
+        args.push(`--tag=${options.tag}`);
     for (const [name, value] of options.vars)
-        args.push('--var', `${name}:${value}`);
+        args.push(`--var=${name}:${value}`);
     if (options.containersRollout)
         args.push('--containers-rollout', options.containersRollout);
     if (options.secrets.length) {
@@ -99396,8 +99397,26 @@ var lib_github = __nccwpck_require__(2413);
 var errors = __nccwpck_require__(560);
 ;// CONCATENATED MODULE: ./src/lib/core/exec.ts
 
-/** The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes. */
+
+/**
+ * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
+ * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
+ * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
+ * `::set-output …` or `::error::` in it is shown, never obeyed (actions/runner ActionCommandManager).
+ */
 const execRunner = async (command, args, options = {}) => {
+    if (options.silent)
+        return exec_exec(command, args, options);
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n`);
+    try {
+        return await exec_exec(command, args, options);
+    }
+    finally {
+        process.stdout.write(`::${token}::\n`);
+    }
+};
+const exec_exec = async (command, args, options = {}) => {
     const env = options.env
         ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined))
         : undefined;
@@ -99488,8 +99507,13 @@ function runnerDeps(extra = {}) {
 async function publish(result, names) {
     for (const key of Object.keys(names))
         lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
+    // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
+    // for it after a deploy went live would roll a good deploy back.
     if (result.summary)
-        await lib_core/* summary */.z.addRaw(result.summary, true).write();
+        await lib_core/* summary */.z
+            .addRaw(result.summary, true)
+            .write()
+            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.U)(err)}`));
     if (result.failure)
         lib_core/* setFailed */.C1(result.failure);
 }

@@ -40075,13 +40075,12 @@ async function runRollback(session, plan, log) {
     log.info(`Rolling back ${describeDeployment(live)} → ${to}: ${reason}`);
     const single = recorded.versions.length === 1;
     const args = single
-        ? ['rollback', plan.to, '--message', reason, '--yes']
+        ? ['rollback', plan.to, `--message=${reason}`, '--yes']
         : [
             'versions',
             'deploy',
             ...recorded.versions.map((share) => `${share.version_id}@${share.percentage}%`),
-            '--message',
-            reason,
+            `--message=${reason}`,
             '--yes',
         ];
     const result = await log.group(`wrangler ${single ? `rollback ${plan.to}` : `versions deploy ${to}`}`, () => session.run([...args, ...session.common], false));
@@ -40300,7 +40299,9 @@ function readInputs(get) {
         ...readConnection(get),
         toVersion: get(INPUTS.toVersion).trim(),
         expectedLive: get(INPUTS.expectedLive).trim(),
-        reason: get(INPUTS.reason),
+        // One line: the reason is logged and becomes the deployment message, and a line break in it
+        // would start a new log line the runner could read as a workflow command.
+        reason: get(INPUTS.reason).replace(/\s+/g, ' ').trim(),
         force: parseBoolean(INPUTS.force, get(INPUTS.force), false),
         previousState: get(INPUTS.previousState),
         deployedState: get(INPUTS.deployedState),
@@ -102217,8 +102218,26 @@ function getOctokit(token, options, ...additionalPlugins) {
 var errors = __nccwpck_require__(560);
 ;// CONCATENATED MODULE: ./src/lib/core/exec.ts
 
-/** The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes. */
+
+/**
+ * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
+ * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
+ * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
+ * `::set-output …` or `::error::` in it is shown, never obeyed (actions/runner ActionCommandManager).
+ */
 const execRunner = async (command, args, options = {}) => {
+    if (options.silent)
+        return exec_exec(command, args, options);
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n`);
+    try {
+        return await exec_exec(command, args, options);
+    }
+    finally {
+        process.stdout.write(`::${token}::\n`);
+    }
+};
+const exec_exec = async (command, args, options = {}) => {
     const env = options.env
         ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined))
         : undefined;
@@ -102309,8 +102328,13 @@ function runnerDeps(extra = {}) {
 async function publish(result, names) {
     for (const key of Object.keys(names))
         lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
+    // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
+    // for it after a deploy went live would roll a good deploy back.
     if (result.summary)
-        await lib_core/* summary */.z.addRaw(result.summary, true).write();
+        await lib_core/* summary */.z
+            .addRaw(result.summary, true)
+            .write()
+            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.U)(err)}`));
     if (result.failure)
         lib_core/* setFailed */.C1(result.failure);
 }

@@ -210,6 +210,21 @@ describe('build-image, end to end on the real engine through the bundle', () => 
     expect(docker(['image', 'ls', '-q', 'slipway-stage-build/*'])).toBe('');
   });
 
+  it("a build's output is shown, never obeyed: ::set-output and ::error:: lines from a RUN change nothing", async () => {
+    const dir = mk('slipway-injection-');
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${DEBIAN_IMAGE}\nRUN echo "::set-output name=image::evil/image:pwned" && echo "::error::injected annotation"\n`,
+    );
+    // The classic builder prints a RUN's output as it is, at the start of a line.
+    const r = await build({ image: 'slipway-e2e/injection' }, { DOCKER_BUILDKIT: '0' }, dir);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^::error::injected annotation$/m);
+    expect(errorLines(r), 'an annotation was raised from the build output').toEqual([]);
+    expect(r.outputs.image).toBe('slipway-e2e/injection:dev-local');
+    docker(['image', 'rm', '-f', 'slipway-e2e/injection:dev-local'], { allowFail: true });
+  });
+
   it('pushes every tag and outputs the digest the registry serves', async () => {
     const image = `${REGISTRY}/slipway-e2e/pushed`;
     const r = await build({ image, push: 'true', tags: 'e2e' });

@@ -33,6 +33,18 @@ describe('smoke-test action against local servers', () => {
     expect(r.summary).toContain('| # | time | HTTP | version | outcome |');
   });
 
+  it('a job summary that cannot be written (no GITHUB_STEP_SUMMARY) warns; the step passes with its outputs', async () => {
+    const s = await serve(() => ({ body: healthDoc({ version: { id: V1, commit: 'c' } }) }));
+    const r = await runAction(
+      'smoke-test',
+      { url: s.url, ...FAST, 'expect-version': V1 },
+      { timeoutMs: 60_000, env: { GITHUB_STEP_SUMMARY: undefined } },
+    );
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^::warning::The job summary was not written: /m);
+    expect(r.outputs).toMatchObject({ healthy: 'true', attempts: '1' });
+  });
+
   it('healthy after N failures (connection-level 503s while containers provision)', async () => {
     const s = await serve((n) => (n <= 3 ? { status: 503, body: 'provisioning' } : {}));
     const r = await smoke(s.url);

@@ -63,9 +63,15 @@ export async function runAction(
   const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
   clearTimeout(timer);
   const read = (f: string) => readFileSync(f, 'utf8');
+  // The runner still obeys the deprecated ::set-output command from stdout; the file wins after.
+  const commandOutputs = Object.fromEntries(
+    workflowCommands(stdout)
+      .filter((c) => c.command === 'set-output')
+      .map((c) => [/name=([^,]+)/.exec(c.properties)?.[1] ?? '', unescapeData(c.data)]),
+  );
   const result: ActionRun = {
     code,
-    outputs: parseFileCommands(read(files.GITHUB_OUTPUT)),
+    outputs: { ...commandOutputs, ...parseFileCommands(read(files.GITHUB_OUTPUT)) },
     env: parseFileCommands(read(files.GITHUB_ENV)),
     state: parseFileCommands(read(files.GITHUB_STATE)),
     summary: read(files.GITHUB_STEP_SUMMARY),
@@ -85,17 +91,35 @@ export function visibleText(run: ActionRun): string {
   return [JSON.stringify(run.outputs), run.summary, run.log.replace(/::add-mask::.*\n/g, '')].join('\n');
 }
 
-/** The `::error::` lines of a run, decoded. */
+/**
+ * The lines of stdout the runner would obey as workflow commands: between `::stop-commands::<token>`
+ * and `::<token>::` none is (actions/runner ActionCommandManager). Each as its command and data.
+ */
+export function workflowCommands(
+  stdout: string,
+): Array<{ command: string; properties: string; data: string }> {
+  const commands: Array<{ command: string; properties: string; data: string }> = [];
+  let stopToken: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (stopToken !== undefined) {
+      if (line.trim() === `::${stopToken}::`) stopToken = undefined;
+      continue;
+    }
+    const m = /^::([A-Za-z-]+)( [^:]*)?::(.*)$/.exec(line.trimStart());
+    if (!m) continue;
+    if (m[1] === 'stop-commands') stopToken = m[3];
+    else commands.push({ command: m[1]!, properties: (m[2] ?? '').trim(), data: m[3]! });
+  }
+  return commands;
+}
+
+const unescapeData = (data: string) => data.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+
+/** The `::error::` lines of a run the runner would raise as annotations, decoded. */
 export function errorLines(run: ActionRun): string[] {
-  return run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error'))
-    .map((l) =>
-      l
-        .replace(/^::error[^:]*::/, '')
-        .replace(/%0A/g, '\n')
-        .replace(/%25/g, '%'),
-    );
+  return workflowCommands(run.stdout)
+    .filter((c) => c.command === 'error')
+    .map((c) => unescapeData(c.data));
 }
 
 /** A throwaway copy of a fixture directory. */

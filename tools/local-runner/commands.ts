@@ -18,19 +18,22 @@ export class OutputFilter {
     for (const part of [value, ...value.split(/\r?\n/)]) if (part.trim()) this.secrets.add(part);
   }
 
-  /** The line as the log shows it, or undefined when the line is a command the log does not show. */
-  line(raw: string): string | undefined {
-    const command = /^::([a-zA-Z-]+)(?: [^:]*)?::(.*)$/.exec(raw);
+  /**
+   * The line as the log shows it (undefined for a command the log does not show), and whether the
+   * runner obeys it as a workflow command (false for any line between stop-commands and its token).
+   */
+  line(raw: string): { text: string; command: boolean } | undefined {
+    const command = /^::([a-zA-Z-]+)(?: [^:]*)?::(.*)$/.exec(raw.trimStart());
     if (this.stopToken !== undefined) {
-      if (raw === `::${this.stopToken}::`) this.stopToken = undefined;
-      return this.mask(raw);
+      if (raw.trim() === `::${this.stopToken}::`) this.stopToken = undefined;
+      return { text: this.mask(raw), command: false };
     }
     if (command?.[1] === 'add-mask') {
       this.addSecret(command[2]!);
       return undefined;
     }
     if (command?.[1] === 'stop-commands') this.stopToken = command[2];
-    return this.mask(raw);
+    return { text: this.mask(raw), command: Boolean(command) };
   }
 
   mask(text: string): string {

@@ -67,8 +67,8 @@ export interface CompositeOptions {
   node?: Record<string, string>;
   /** Cancels the job, as the Cancel button does. */
   signal?: AbortSignal;
-  /** Each line a step prints, masked, as it arrives. */
-  onLine?: (step: string, line: string) => void;
+  /** Each line a step prints, masked, as it arrives; `command`: the runner obeys it (not fenced). */
+  onLine?: (step: string, line: string, command: boolean) => void;
   /** A step starting, and finishing with its outcome. */
   onStep?: (step: string, phase: 'start' | StepResult['outcome'], seconds?: number) => void;
 }
@@ -297,8 +297,8 @@ const ifInner = (text: string) => text.trim().replace(/^\$\{\{([\s\S]*)\}\}$/, '
 function say(job: Job, step: string, raw: string): void {
   const line = job.filter.line(raw);
   if (line === undefined) return;
-  job.log.push(`${step}: ${line}`);
-  job.options.onLine?.(step, line);
+  job.log.push(`${step}: ${line.text}`);
+  job.options.onLine?.(step, line.text, line.command);
 }
 
 /** A `run:` step: its script in a file under RUNNER_TEMP, started in its shell. */

@@ -28,7 +28,9 @@ export function readInputs(get: (name: string) => string): RollbackOptions {
     ...readConnection(get),
     toVersion: get(INPUTS.toVersion).trim(),
     expectedLive: get(INPUTS.expectedLive).trim(),
-    reason: get(INPUTS.reason),
+    // One line: the reason is logged and becomes the deployment message, and a line break in it
+    // would start a new log line the runner could read as a workflow command.
+    reason: get(INPUTS.reason).replace(/\s+/g, ' ').trim(),
     force: parseBoolean(INPUTS.force, get(INPUTS.force), false),
     previousState: get(INPUTS.previousState),
     deployedState: get(INPUTS.deployedState),

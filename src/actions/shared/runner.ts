@@ -94,7 +94,13 @@ export async function publish<O extends { [K in keyof O]: OutputValue }>(
 ): Promise<void> {
   for (const key of Object.keys(names) as Array<keyof O>)
     core.setOutput(names[key], String(result.outputs[key]));
-  if (result.summary) await core.summary.addRaw(result.summary, true).write();
+  // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
+  // for it after a deploy went live would roll a good deploy back.
+  if (result.summary)
+    await core.summary
+      .addRaw(result.summary, true)
+      .write()
+      .catch((err: unknown) => core.warning(`The job summary was not written: ${describeError(err)}`));
   if (result.failure) core.setFailed(result.failure);
 }
 

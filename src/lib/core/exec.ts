@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as actionsExec from '@actions/exec';
 
 export interface RunOptions {
@@ -19,8 +20,24 @@ export interface RunResult {
 /** How src/lib runs programs: a port, so one implementation serves the runner, tests and benches. */
 export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>;
 
-/** The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes. */
+/**
+ * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
+ * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
+ * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
+ * `::set-output …` or `::error::` in it is shown, never obeyed (actions/runner ActionCommandManager).
+ */
 export const execRunner: Runner = async (command, args, options = {}) => {
+  if (options.silent) return exec(command, args, options);
+  const token = randomBytes(16).toString('hex');
+  process.stdout.write(`::stop-commands::${token}\n`);
+  try {
+    return await exec(command, args, options);
+  } finally {
+    process.stdout.write(`::${token}::\n`);
+  }
+};
+
+const exec: Runner = async (command, args, options = {}) => {
   const env = options.env
     ? (Object.fromEntries(
         Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined),

@@ -162,9 +162,10 @@ async function shipImage(
 function deployArguments(options: DeployOptions, target: string[], workDir: string): string[] {
   const args = ['deploy', ...target];
   const message = options.message || defaultMessage(options.commit);
-  if (message) args.push('--message', cutBytes(message));
-  if (options.tag) args.push('--tag', options.tag);
-  for (const [name, value] of options.vars) args.push('--var', `${name}:${value}`);
+  // name=value, never two words: a commit subject or var starting with "-" stays a value.
+  if (message) args.push(`--message=${cutBytes(message)}`);
+  if (options.tag) args.push(`--tag=${options.tag}`);
+  for (const [name, value] of options.vars) args.push(`--var=${name}:${value}`);
   if (options.containersRollout) args.push('--containers-rollout', options.containersRollout);
   if (options.secrets.length) {
     // One version carries the code and its secrets: no window where either is on the wrong Worker.

@@ -225,13 +225,12 @@ async function runRollback(
   log.info(`Rolling back ${describeDeployment(live)} → ${to}: ${reason}`);
   const single = recorded.versions.length === 1;
   const args = single
-    ? ['rollback', plan.to, '--message', reason, '--yes']
+    ? ['rollback', plan.to, `--message=${reason}`, '--yes']
     : [
         'versions',
         'deploy',
         ...recorded.versions.map((share) => `${share.version_id}@${share.percentage}%`),
-        '--message',
-        reason,
+        `--message=${reason}`,
         '--yes',
       ];
   const result = await log.group(`wrangler ${single ? `rollback ${plan.to}` : `versions deploy ${to}`}`, () =>

@@ -116,3 +116,13 @@ describe('input parsers', () => {
     expect(error).not.toContain('NOEQUALS');
   });
 });
+
+describe('free text that reaches the log stays on one line', () => {
+  it('the rollback reason: a line break cannot start a workflow command', () => {
+    const get = (name: string) =>
+      name === 'reason' ? 'smoke failed\n::error::injected\r\n::set-output name=x::y' : '';
+    expect(rollbackInputs.readInputs(get).reason).toBe(
+      'smoke failed ::error::injected ::set-output name=x::y',
+    );
+  });
+});

@@ -234,7 +234,7 @@ describe('deploy', () => {
     );
     expect(result.failure).toBeUndefined();
     expect(wranglerCalls(deps.run.calls)).toContain(
-      `deploy --message Tighten the probe (a1b2c3d) --tag v7 --var MESSAGE:v2 --containers-rollout gradual --secrets-file ${secretsFile}`,
+      `deploy --message=Tighten the probe (a1b2c3d) --tag=v7 --var=MESSAGE:v2 --containers-rollout gradual --secrets-file ${secretsFile}`,
     );
     expect(deps.log.secrets).toEqual(expect.arrayContaining(['test-token', 's3cr3t']));
     expect(readdirSync(project.runnerTemp), 'the secrets file is left behind').toEqual([]);
@@ -275,7 +275,7 @@ describe('deploy', () => {
     expect(result.summary.split('\n')).toContain(spec.row);
     const calls = wranglerCalls(deps.run.calls);
     expect(calls, 'only the dry run: no deployments status').toHaveLength(1);
-    expect(calls[0]).toMatch(/^deploy --message ship it --dry-run --outdir \S+\/bundle$/);
+    expect(calls[0]).toMatch(/^deploy --message=ship it --dry-run --outdir \S+\/bundle$/);
     expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
   });
 

@@ -202,7 +202,7 @@ describe('rollback', () => {
     if (spec.wrangler) expect(rollbacks, 'one rollback to the named version').toHaveLength(1);
     else expect(rollbacks, 'no wrangler rollback may run').toEqual([]);
     for (const line of rollbacks)
-      expect(line).toMatch(new RegExp(`^rollback ${toVersion} --message .+ --yes$`));
+      expect(line).toMatch(new RegExp(`^rollback ${toVersion} --message=.+ --yes$`));
     expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
   });
 
@@ -281,7 +281,7 @@ describe('rollback', () => {
         modelRollout('rollout-3', NEW_IMAGE, OTHER_IMAGE, [{ status: 'completed', updated: 2, total: 2 }]),
       ]);
 
-    const ROLLBACK = `rollback ${GOOD} --message smoke failed --yes`;
+    const ROLLBACK = `rollback ${GOOD} --message=smoke failed --yes`;
     const REVERT = `POST containers/applications/${APP_ID}/rollouts/rollout-2 {"action":"revert"}`;
     const NEW_ROLLOUT = `POST containers/applications/${APP_ID}/rollouts ${JSON.stringify({
       description: 'Slipway rollback: smoke failed',
@@ -447,7 +447,7 @@ describe('rollback', () => {
         deployed: stateJson([at(OURS, 100)], []),
         live: [OURS, [at(GOOD, 60), at(NEW, 40)]],
         app: onRecorded,
-        commands: [`versions deploy ${GOOD}@60% ${NEW}@40% --message smoke failed --yes`],
+        commands: [`versions deploy ${GOOD}@60% ${NEW}@40% --message=smoke failed --yes`],
         writes: [],
         outputs: { rolledBack: true, fromVersion: OURS, toVersion: GOOD },
         images: [],
