@@ -134,8 +134,14 @@ describe('security rules', () => {
       ['workflows/pr-checks.yml', ['check']],
       ['workflows/manual.yml', ['deploy', 'rollback']],
     ] as const) {
-      const granted = (yaml(rel).permissions ?? {}) as Record<string, string>;
-      for (const [scope, need] of Object.entries(asked([...modes]))) {
+      // The starters grant nothing at the workflow level; the calling job grants what is needed.
+      expect(yaml(rel).permissions, `${rel}: workflow-level permissions`).toEqual({});
+      const caller = jobs(rel).find(([, job]) => job.uses)![1];
+      const granted = (caller.permissions ?? {}) as Record<string, string>;
+      const asking = asked([...modes]);
+      for (const scope of Object.keys(granted))
+        expect(asking[scope], `${rel} grants ${scope}, which no reachable job asks for`).toBeDefined();
+      for (const [scope, need] of Object.entries(asking)) {
         expect(
           level[granted[scope] ?? 'none']!,
           `${rel} grants ${scope}: ${granted[scope] ?? 'none'}, the reusable workflow asks for ${need}`,
