@@ -42415,6 +42415,17 @@ function parsePath(name, value, fallback) {
         throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
     return path;
 }
+/**
+ * An image reference (name[:tag][@digest], a registry host first if any), or '' when empty. It
+ * reaches docker and wrangler as an argument: one that starts with "-" would be read as an option,
+ * so it is refused, as is any space or control character. The value is not shown.
+ */
+function parseImageReference(name, value) {
+    const image = value.trim();
+    if (image && !/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/.test(image))
+        throw new core_errors/* UserError */.y(`Input "${name}" is not an image reference: give name[:tag] or name@sha256:<digest>, starting with a letter or digit (e.g. ghcr.io/acme/gateway:1.2).`);
+    return image;
+}
 
 ;// CONCATENATED MODULE: ./src/actions/shared/connection.ts
 /** The connection inputs deploy and rollback share, exactly as in their action.yml files. */
@@ -42475,7 +42486,7 @@ function readInputs(get) {
         secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
         vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
         dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
-        image: get(INPUTS.image).trim() || undefined,
+        image: parseImageReference(INPUTS.image, get(INPUTS.image)) || undefined,
         rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
         allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),
         containersRollout: parseChoice(INPUTS.containersRollout, get(INPUTS.containersRollout), ['immediate', 'gradual'], undefined),

@@ -40250,6 +40250,17 @@ function parsePath(name, value, fallback) {
         throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
     return path;
 }
+/**
+ * An image reference (name[:tag][@digest], a registry host first if any), or '' when empty. It
+ * reaches docker and wrangler as an argument: one that starts with "-" would be read as an option,
+ * so it is refused, as is any space or control character. The value is not shown.
+ */
+function parseImageReference(name, value) {
+    const image = value.trim();
+    if (image && !/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/.test(image))
+        throw new UserError(`Input "${name}" is not an image reference: give name[:tag] or name@sha256:<digest>, starting with a letter or digit (e.g. ghcr.io/acme/gateway:1.2).`);
+    return image;
+}
 
 ;// CONCATENATED MODULE: ./src/actions/shared/connection.ts
 /** The connection inputs deploy and rollback share, exactly as in their action.yml files. */

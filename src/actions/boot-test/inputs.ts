@@ -3,6 +3,7 @@ import { UserError } from '../../lib/core/errors.js';
 import {
   parseBoolean,
   parseDuration,
+  parseImageReference,
   parseKeyValues,
   parseList,
   parseNumber,
@@ -40,7 +41,7 @@ export const CONTAINER_OUTPUT = 'container';
 
 /** Typed inputs; network "auto" is settled by bootTest (bridge when the engine has one). */
 export function readInputs(get: (name: string) => string): BootTestOptions {
-  const image = get(INPUTS.image).trim();
+  const image = parseImageReference(INPUTS.image, get(INPUTS.image));
   if (!image)
     throw new UserError(
       'Input "image" is required: the image to boot (e.g. the build-image step\'s image output).',

@@ -1,6 +1,12 @@
 import { CACHE_MODES, type BuildImageOptions, type BuildOutputs } from '../../lib/build/index.js';
 import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
-import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../lib/core/inputs.js';
+import {
+  parseBoolean,
+  parseChoice,
+  parseImageReference,
+  parseKeyValues,
+  parseList,
+} from '../../lib/core/inputs.js';
 import type { OutputNames } from '../shared/runner.js';
 
 /** The action's input names, exactly as in actions/build-image/action.yml (a test holds them equal). */
@@ -40,7 +46,7 @@ export function readInputs(get: (name: string) => string, env: Record<string, st
     file: get(INPUTS.file),
     target: get(INPUTS.target) || undefined,
     buildArgs: parseKeyValues(INPUTS.buildArgs, get(INPUTS.buildArgs)),
-    image: get(INPUTS.image) || repo || 'slipway-image',
+    image: parseImageReference(INPUTS.image, get(INPUTS.image)) || repo || 'slipway-image',
     extraTags: parseList(get(INPUTS.tags)),
     push: parseBoolean(INPUTS.push, get(INPUTS.push), false),
     platforms: parseList(get(INPUTS.platforms), { commas: true }),

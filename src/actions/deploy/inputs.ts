@@ -1,5 +1,11 @@
 import type { DeployOptions, DeployOutputs } from '../../lib/deploy/deploy.js';
-import { parseBoolean, parseChoice, parseDuration, parseKeyValues } from '../../lib/core/inputs.js';
+import {
+  parseBoolean,
+  parseChoice,
+  parseDuration,
+  parseImageReference,
+  parseKeyValues,
+} from '../../lib/core/inputs.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 import type { OutputNames } from '../shared/runner.js';
 
@@ -39,7 +45,7 @@ export function readInputs(get: (name: string) => string): DeployOptions {
     secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
     vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
     dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
-    image: get(INPUTS.image).trim() || undefined,
+    image: parseImageReference(INPUTS.image, get(INPUTS.image)) || undefined,
     rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
     allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),
     containersRollout: parseChoice(

@@ -1,6 +1,6 @@
 import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
 import { UserError } from '../../lib/core/errors.js';
-import { parseChoice, parseList, parseNumber } from '../../lib/core/inputs.js';
+import { parseChoice, parseImageReference, parseList, parseNumber } from '../../lib/core/inputs.js';
 import { MEASURES, parseInstanceType } from '../../lib/size/budget.js';
 import { parseSize } from '../../lib/core/bytes.js';
 import type { SizeBudgetOptions, SizeOutputs } from '../../lib/size/index.js';
@@ -38,7 +38,7 @@ export function readInputs(
   get: (name: string) => string,
   env: Record<string, string | undefined>,
 ): SizeBudgetOptions {
-  const image = get(INPUTS.image).trim();
+  const image = parseImageReference(INPUTS.image, get(INPUTS.image));
   if (!image)
     throw new UserError(
       'Input "image" is required: the image to measure (e.g. the build-image step\'s image output).',

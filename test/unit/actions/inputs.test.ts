@@ -126,3 +126,27 @@ describe('free text that reaches the log stays on one line', () => {
     );
   });
 });
+
+describe('option-like and malformed image references are refused before any tool sees them', () => {
+  it.each([
+    ['build-image', () => readInputs((n) => (n === 'image' ? '--help' : ''), {})],
+    ['size-budget', () => sizeBudget.readInputs((n) => (n === 'image' ? '-q' : ''), {})],
+    ['boot-test', () => bootTest.readInputs((n) => (n === 'image' ? '--privileged' : ''))],
+    ['deploy', () => deployInputs.readInputs((n) => (n === 'image' ? '--dry-run' : ''))],
+    ['boot-test, a space', () => bootTest.readInputs((n) => (n === 'image' ? 'app:1 --rm' : ''))],
+    [
+      'size-budget, a line break',
+      () => sizeBudget.readInputs((n) => (n === 'image' ? 'app:1\n::error::x' : ''), {}),
+    ],
+  ])('%s', (_, read) => {
+    expect(read).toThrow(/^Input "image" is not an image reference: give name\[:tag\]/);
+  });
+  it.each([
+    'ghcr.io/acme/gateway:1.2',
+    'localhost:5000/app@sha256:' + 'a'.repeat(64),
+    'slipway/node:20',
+    'App_1.2',
+  ])('%s is accepted', (image) => {
+    expect(bootTest.readInputs((n) => (n === 'image' ? image : '')).image).toBe(image);
+  });
+});
