@@ -42139,7 +42139,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9829);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2503);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7013);
 
 
@@ -42403,6 +42403,8 @@ function budget_describeMeasure(measure) {
     }[measure];
 }
 
+// EXTERNAL MODULE: ./src/lib/core/exec.ts
+var exec = __nccwpck_require__(7210);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:crypto"
@@ -42414,6 +42416,7 @@ var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/lib/size/compress.ts
+
 
 
 
@@ -42563,7 +42566,7 @@ async function compress_measureLayers(bin, image, diffIds, memo, opts = {}) {
 }
 /** `docker save` as tar entries read as they are pulled, its exit code, and a way to stop it early. */
 function startSave(bin, image) {
-    const child = spawn(bin, ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['save', image], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (data) => (stderr += data.toString()));
     const exited = new Promise((resolve, reject) => {
@@ -42659,6 +42662,7 @@ function owned_ownedContainer(bin, name, first) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/size/layer-store.ts
+
 
 
 
@@ -42789,7 +42793,7 @@ class CopyOut {
     exited;
     stderr = '';
     constructor(bin, from) {
-        this.child = spawn(bin, ['cp', from, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        this.child = spawn(bin, ['cp', from, '-'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
         copying.add(this.child);
         this.child.stderr.on('data', (d) => (this.stderr += d.toString()));
         this.exited = new Promise((resolve) => {
@@ -43047,6 +43051,7 @@ function memo_chooseLayerMemo(choice, cacheDir, warn, cache, env) {
 
 
 
+
 /** Lists an image's files by exporting a (never started) container of it: names only, bodies skipped. */
 async function policy_listImageFiles(run, bin, image) {
     const created = await run(bin, ['create', '--network', 'none', image, '/slipway-list'], { silent: true });
@@ -43055,7 +43060,7 @@ async function policy_listImageFiles(run, bin, image) {
     const id = lastLine(created.stdout);
     try {
         const index = new Map();
-        const child = spawn(bin, ['export', id], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const child = spawn(bin, ['export', id], { env: childEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
         const extract = tar.extract();
         child.stdout.pipe(extract);
         for await (const entry of extract) {
@@ -43682,8 +43687,8 @@ function lib_report_renderSummary(reported, problems) {
     return `${lines.join('\n')}\n`;
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 346 modules
-var runner = __nccwpck_require__(9829);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 345 modules
+var runner = __nccwpck_require__(2503);
 ;// CONCATENATED MODULE: ./src/lib/core/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -43880,7 +43885,7 @@ function reportOptions(inputs) {
 
 /***/ }),
 
-/***/ 9829:
+/***/ 2503:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100776,47 +100781,8 @@ function saveCacheV2(paths_1, key_1, options_1) {
 var lib_github = __nccwpck_require__(2413);
 // EXTERNAL MODULE: ./src/lib/core/errors.ts
 var errors = __nccwpck_require__(560);
-;// CONCATENATED MODULE: ./src/lib/core/exec.ts
-
-
-/**
- * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
- * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
- * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
- * `::set-output …` or `::error::` in it is shown, never obeyed (actions/runner ActionCommandManager).
- */
-const execRunner = async (command, args, options = {}) => {
-    if (options.silent)
-        return exec_exec(command, args, options);
-    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n`);
-    try {
-        return await exec_exec(command, args, options);
-    }
-    finally {
-        process.stdout.write(`::${token}::\n`);
-    }
-};
-const exec_exec = async (command, args, options = {}) => {
-    const env = options.env
-        ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined))
-        : undefined;
-    const result = await exec/* getExecOutput */.H(command, args, {
-        env,
-        cwd: options.cwd,
-        input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-        silent: options.silent ?? false,
-        ignoreReturnCode: true,
-        listeners: options.onLine
-            ? {
-                stdline: (l) => options.onLine?.(l, 'stdout'),
-                errline: (l) => options.onLine?.(l, 'stderr'),
-            }
-            : undefined,
-    });
-    return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-
+// EXTERNAL MODULE: ./src/lib/core/exec.ts
+var core_exec = __nccwpck_require__(7210);
 ;// CONCATENATED MODULE: ./src/actions/shared/runner.ts
 
 
@@ -100871,7 +100837,7 @@ function actionsCache() {
 /** The ports every action's logic gets on the runner; `own` is added by actions that make containers. */
 function runnerDeps(extra = {}) {
     return {
-        run: execRunner,
+        run: core_exec/* execRunner */.M6,
         log: runnerLog,
         env: process.env,
         cache: actionsCache(),
@@ -100960,6 +100926,87 @@ function describeError(err) {
         return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
     return String(err);
 }
+
+
+/***/ }),
+
+/***/ 7210:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   M6: () => (/* binding */ execRunner)
+/* harmony export */ });
+/* unused harmony exports RUNTIME_VARIABLES, childEnv */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7187);
+
+
+/**
+ * Variables that belong to the step alone, never to a program it starts: its inputs (INPUT_*, the
+ * secrets among them), its saved state (STATE_*), and the Actions runtime token, service URLs and
+ * OIDC request token the runner gives a JavaScript action. A tool that needs one of them (buildx's
+ * gha cache) is handed it explicitly through RunOptions.env.
+ */
+const STEP_ONLY_PREFIXES = ['INPUT_', 'STATE_'];
+const RUNTIME_VARIABLES = [
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_RUNTIME_URL',
+    'ACTIONS_RESULTS_URL',
+    'ACTIONS_CACHE_URL',
+    'ACTIONS_CACHE_SERVICE_V2',
+    'ACTIONS_ID_TOKEN_REQUEST_URL',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+];
+/** The environment a child process gets: this process's without the step-only variables, plus `extra`. */
+function childEnv(extra = {}) {
+    const env = {};
+    for (const [name, value] of Object.entries(process.env)) {
+        const stepOnly = STEP_ONLY_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) ||
+            RUNTIME_VARIABLES.includes(name);
+        if (value !== undefined && !stepOnly)
+            env[name] = value;
+    }
+    for (const [name, value] of Object.entries(extra))
+        if (value !== undefined)
+            env[name] = value;
+    return env;
+}
+/**
+ * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
+ * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
+ * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
+ * `::set-output …` or `::error::` in it is shown, never obeyed (actions/runner ActionCommandManager).
+ */
+const execRunner = async (command, args, options = {}) => {
+    if (options.silent)
+        return exec(command, args, options);
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n`);
+    try {
+        return await exec(command, args, options);
+    }
+    finally {
+        process.stdout.write(`::${token}::\n`);
+    }
+};
+const exec = async (command, args, options = {}) => {
+    const env = childEnv(options.env);
+    const result = await _actions_exec__WEBPACK_IMPORTED_MODULE_1__/* .getExecOutput */ .H(command, args, {
+        env,
+        cwd: options.cwd,
+        input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+        silent: options.silent ?? false,
+        ignoreReturnCode: true,
+        listeners: options.onLine
+            ? {
+                stdline: (l) => options.onLine?.(l, 'stdout'),
+                errline: (l) => options.onLine?.(l, 'stderr'),
+            }
+            : undefined,
+    });
+    return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
 
 
 /***/ }),
@@ -109686,6 +109733,18 @@ module.exports = /*#__PURE__*/JSON.parse('{"name":"@actions/cache","version":"6.
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

@@ -102231,6 +102231,36 @@ var errors = __nccwpck_require__(560);
 
 
 /**
+ * Variables that belong to the step alone, never to a program it starts: its inputs (INPUT_*, the
+ * secrets among them), its saved state (STATE_*), and the Actions runtime token, service URLs and
+ * OIDC request token the runner gives a JavaScript action. A tool that needs one of them (buildx's
+ * gha cache) is handed it explicitly through RunOptions.env.
+ */
+const STEP_ONLY_PREFIXES = ['INPUT_', 'STATE_'];
+const RUNTIME_VARIABLES = [
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_RUNTIME_URL',
+    'ACTIONS_RESULTS_URL',
+    'ACTIONS_CACHE_URL',
+    'ACTIONS_CACHE_SERVICE_V2',
+    'ACTIONS_ID_TOKEN_REQUEST_URL',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+];
+/** The environment a child process gets: this process's without the step-only variables, plus `extra`. */
+function childEnv(extra = {}) {
+    const env = {};
+    for (const [name, value] of Object.entries(process.env)) {
+        const stepOnly = STEP_ONLY_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) ||
+            RUNTIME_VARIABLES.includes(name);
+        if (value !== undefined && !stepOnly)
+            env[name] = value;
+    }
+    for (const [name, value] of Object.entries(extra))
+        if (value !== undefined)
+            env[name] = value;
+    return env;
+}
+/**
  * The runner's own exec (@actions/exec): echoes output unless silent, never throws on exit codes.
  * What it echoes is a tool's (docker, wrangler, a Dockerfile's RUN, a container's log): untrusted,
  * so it is fenced with `::stop-commands::<random token>` and `::<token>::`, and a line such as
@@ -102249,9 +102279,7 @@ const execRunner = async (command, args, options = {}) => {
     }
 };
 const exec_exec = async (command, args, options = {}) => {
-    const env = options.env
-        ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined))
-        : undefined;
+    const env = childEnv(options.env);
     const result = await exec/* getExecOutput */.H(command, args, {
         env,
         cwd: options.cwd,

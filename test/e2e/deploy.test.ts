@@ -1,6 +1,6 @@
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudflareEmulator, type Fault } from '../../emulator/server.js';
 import { ROOT, errorLines, runAction, visibleText, type ActionRun } from '../harness/runner.js';
@@ -158,5 +158,71 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
       expect(everything).not.toContain(TEST_TOKEN);
       expect(everything).not.toContain(SECRET);
     }
+  });
+});
+
+/**
+ * What the programs deploy starts may see: a fake wrangler (the project's own) and a fake npm (the
+ * install of a pinned wrangler) write their whole environment to a file and stop.
+ */
+describe("deploy's child processes get only what they need", () => {
+  const CANARY = 'sk-live-child-env-canary-41c7';
+  const RUNTIME = 'runtime-token-child-env-canary-77aa';
+  let dir: string;
+  const recorded = (file: string) => readFileSync(file, 'utf8');
+  const fake = (path: string, record: string) => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `#!/bin/sh\nenv >> "${record}"\necho '---' >> "${record}"\nexit 1\n`, {
+      mode: 0o755,
+    });
+  };
+  const run = (project: string, env: Record<string, string> = {}) =>
+    runAction(
+      'deploy',
+      {
+        'api-token': TEST_TOKEN,
+        'account-id': TEST_ACCOUNT,
+        'working-directory': project,
+        secrets: `API_KEY=${CANARY}`,
+        vars: 'MESSAGE=hello',
+      },
+      { env: { ACTIONS_RUNTIME_TOKEN: RUNTIME, ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/', ...env } },
+    );
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-child-env-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('wrangler: the Cloudflare token it needs; no INPUT_*, no runtime token, no secret values', async () => {
+    const project = join(dir, 'own');
+    cpSync(join(ROOT, 'test/fixtures/worker'), project, { recursive: true });
+    const record = join(dir, 'wrangler.env');
+    fake(join(project, 'node_modules/.bin/wrangler'), record);
+    await run(project);
+    const env = recorded(record);
+    expect(env).toContain(`CLOUDFLARE_API_TOKEN=${TEST_TOKEN}`);
+    expect(env).not.toMatch(/^INPUT_/m);
+    expect(env).not.toMatch(/^STATE_/m);
+    expect(env).not.toContain(RUNTIME);
+    expect(env).not.toContain(CANARY);
+  });
+
+  it('npm (installing a pinned wrangler): no Cloudflare token, no INPUT_*, no runtime token, no secret values', async () => {
+    const project = join(dir, 'bare');
+    cpSync(join(ROOT, 'test/fixtures/worker'), project, { recursive: true });
+    const bin = join(dir, 'bin');
+    const record = join(dir, 'npm.env');
+    fake(join(bin, 'npm'), record);
+    const r = await run(project, {
+      PATH: `${bin}:${process.env.PATH}`,
+      RUNNER_TOOL_CACHE: join(dir, 'tools'),
+    });
+    expect(errorLines(r).join('\n')).toMatch(/Could not install wrangler/);
+    const env = recorded(record);
+    expect(env).not.toContain(TEST_TOKEN);
+    expect(env).not.toMatch(/^INPUT_/m);
+    expect(env).not.toContain(RUNTIME);
+    expect(env).not.toContain(CANARY);
   });
 });

@@ -1,3 +1,4 @@
+import { RUNTIME_VARIABLES } from '../core/exec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StoreChoice } from '../core/cache.js';
@@ -129,7 +130,13 @@ export function planCache(
       );
     } else {
       const readScopes = run.defaultBranch ? [ghaScope(image, run.defaultBranch)] : [];
-      spec.gha = { scope: ghaScope(image, cacheBranch(run)), readScopes };
+      // buildx reads these from its environment, which no longer inherits them (core/exec childEnv).
+      const runtime = Object.fromEntries(
+        RUNTIME_VARIABLES.filter(
+          (name) => name.startsWith('ACTIONS_') && !name.includes('ID_TOKEN') && env[name],
+        ).map((name) => [name, env[name]!]),
+      );
+      spec.gha = { scope: ghaScope(image, cacheBranch(run)), readScopes, runtime };
     }
   }
   if (mode === 'registry') spec.registry = { ref: `${image}:buildcache` };

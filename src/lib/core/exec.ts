@@ -17,6 +17,36 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Variables that belong to the step alone, never to a program it starts: its inputs (INPUT_*, the
+ * secrets among them), its saved state (STATE_*), and the Actions runtime token, service URLs and
+ * OIDC request token the runner gives a JavaScript action. A tool that needs one of them (buildx's
+ * gha cache) is handed it explicitly through RunOptions.env.
+ */
+const STEP_ONLY_PREFIXES = ['INPUT_', 'STATE_'];
+export const RUNTIME_VARIABLES = [
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_RUNTIME_URL',
+  'ACTIONS_RESULTS_URL',
+  'ACTIONS_CACHE_URL',
+  'ACTIONS_CACHE_SERVICE_V2',
+  'ACTIONS_ID_TOKEN_REQUEST_URL',
+  'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+];
+
+/** The environment a child process gets: this process's without the step-only variables, plus `extra`. */
+export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    const stepOnly =
+      STEP_ONLY_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) ||
+      RUNTIME_VARIABLES.includes(name);
+    if (value !== undefined && !stepOnly) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+  return env;
+}
+
 /** How src/lib runs programs: a port, so one implementation serves the runner, tests and benches. */
 export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>;
 
@@ -38,11 +68,7 @@ export const execRunner: Runner = async (command, args, options = {}) => {
 };
 
 const exec: Runner = async (command, args, options = {}) => {
-  const env = options.env
-    ? (Object.fromEntries(
-        Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined),
-      ) as Record<string, string>)
-    : undefined;
+  const env = childEnv(options.env);
   const result = await actionsExec.getExecOutput(command, args, {
     env,
     cwd: options.cwd,

@@ -3,7 +3,8 @@ import { UserError } from '../core/errors.js';
 
 export interface CacheSpec {
   /** buildx cache backends to read and write: gha scopes, or a registry reference. */
-  gha?: { scope: string; readScopes: string[] };
+  /** `runtime`: the Actions runtime values buildx's gha backend reads from its environment. */
+  gha?: { scope: string; readScopes: string[]; runtime?: Record<string, string> };
   registry?: { ref: string };
 }
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Runner } from '../core/exec.js';
+import { childEnv, type Runner } from '../core/exec.js';
 import { lastLine } from '../core/text.js';
 import { buildArgs, type BuildSpec } from './build-command.js';
 import { builderEnv, type Engine } from './engine.js';
@@ -23,7 +23,7 @@ export class DockerClient {
   async build(spec: BuildSpec, options: { silent?: boolean } = {}): Promise<BuildResult> {
     const lines: string[] = [];
     const result = await this.run(this.engine.bin, buildArgs(this.engine.builder, spec), {
-      env: builderEnv(this.engine.builder),
+      env: { ...builderEnv(this.engine.builder), ...spec.cache?.gha?.runtime },
       silent: options.silent,
       onLine: (line) => void lines.push(line),
     });
@@ -38,6 +38,7 @@ export class DockerClient {
     const id = lastLine(created.stdout);
     try {
       const child = spawn(this.engine.bin, ['cp', `${id}:${path}`, '-'], {
+        env: childEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { ownedContainer } from '../engine/owned.js';
-import type { Runner } from '../core/exec.js';
+import { childEnv, type Runner } from '../core/exec.js';
 import type { Deps } from '../core/io.js';
 import { lastLine } from '../core/text.js';
 import {
@@ -192,7 +192,7 @@ class CopyOut {
   private stderr = '';
 
   constructor(bin: string, from: string) {
-    this.child = spawn(bin, ['cp', from, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(bin, ['cp', from, '-'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     copying.add(this.child);
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise<number | null>((resolve) => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import * as tar from 'tar-stream';
-import type { Runner } from '../core/exec.js';
+import { childEnv, type Runner } from '../core/exec.js';
 import { lastLine } from '../core/text.js';
 import type { Violation } from './report.js';
 
@@ -22,7 +22,7 @@ export async function listImageFiles(run: Runner, bin: string, image: string): P
   const id = lastLine(created.stdout);
   try {
     const index: FileIndex = new Map();
-    const child = spawn(bin, ['export', id], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(bin, ['export', id], { env: childEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
     const extract = tar.extract();
     child.stdout.pipe(extract);
     for await (const entry of extract) {

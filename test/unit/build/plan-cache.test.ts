@@ -28,7 +28,10 @@ describe('what a cache mode means on an engine', () => {
   it('auto with buildx on a runner: stage cache plus gha, scoped per image and branch, reading main too', () => {
     expect(planCache('auto', { buildx: true }, onRunner, 'ghcr.io/a/app', feature)).toEqual({
       useStage: true,
-      spec: { gha: { scope: 'ghcr.io-a-app-feature-x', readScopes: ['ghcr.io-a-app-main'] } },
+      // buildx gets the runtime values it reads explicitly: children no longer inherit them.
+      spec: {
+        gha: { scope: 'ghcr.io-a-app-feature-x', readScopes: ['ghcr.io-a-app-main'], runtime: onRunner },
+      },
       warnings: [],
     });
   });
