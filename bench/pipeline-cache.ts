@@ -1,12 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { deployPipeline } from '../scripts/rehearse.js';
 import { ActionsCacheService } from '../tools/actions-cache/server.js';
-import { runComposite } from '../tools/local-runner/composite.js';
-import { hostedRunner } from '../tools/local-runner/hosted.js';
-import { DOCKER, forgetImages, requireEngine } from '../test/harness/docker.js';
-import { ROOT } from '../test/harness/runner.js';
+import { forgetImages, requireEngine } from '../test/harness/docker.js';
+import { freshCheckRun, FreshRunners } from '../test/harness/fresh-runner.js';
 import type { Figure } from './build-image.js';
 
 const IMAGE = 'slipway-bench/pipeline-cache';
@@ -21,43 +15,13 @@ export async function benchPipelineCache(): Promise<Figure[]> {
   requireEngine();
   const cache = new ActionsCacheService();
   await cache.start();
-  const dirs: string[] = [];
-  const fresh = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(dir);
-    return dir;
-  };
-  // Emptied before each run, at one path: a hosted runner's RUNNER_TEMP is the same every run, and
-  // the cache version hashes the path an entry was saved from.
-  const runnerTemp = join(tmpdir(), 'slipway-bench-pipeline-runner-temp');
+  const runners = new FreshRunners('bench-pipeline');
   const run = async () => {
-    forgetImages(IMAGE);
-    rmSync(runnerTemp, { recursive: true, force: true });
-    mkdirSync(runnerTemp);
-    const runner = hostedRunner({ cache });
-    const setup = deployPipeline({
-      image: IMAGE,
-      api: '',
-      url: '',
-      temp: runnerTemp,
-      token: '',
-      account: '',
-      docker: DOCKER,
-    });
-    const started = performance.now();
-    const r = await runComposite(
-      ROOT,
-      { ...setup.inputs, mode: 'check' },
-      {
-        env: { ...setup.env, XDG_CACHE_HOME: fresh('slipway-bench-store-'), GITHUB_WORKSPACE: ROOT },
-        ...runner,
-        github: { token: runner.token, event_name: 'pull_request' },
-      },
-    );
+    const r = await freshCheckRun({ cache, image: IMAGE, runners });
     if (r.code !== 0) throw new Error(`the pipeline failed in the benchmark: ${JSON.stringify(r.steps)}`);
     const build = r.steps.find((s) => s.id === 'build')!;
     const stage = (JSON.parse(build.outputs['stage-cache'] ?? '[]') as Array<{ result: string }>)[0]?.result;
-    return { total: (performance.now() - started) / 1000, build: build.seconds, stage };
+    return { total: r.seconds, build: build.seconds, stage };
   };
   try {
     const cold = await run();
@@ -86,6 +50,6 @@ export async function benchPipelineCache(): Promise<Figure[]> {
   } finally {
     forgetImages(IMAGE);
     await cache.stop();
-    for (const dir of [runnerTemp, ...dirs]) rmSync(dir, { recursive: true, force: true });
+    runners.cleanup();
   }
 }

@@ -1,9 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionsCacheService } from '../../tools/actions-cache/server.js';
 import { DEBIAN_IMAGE, DOCKER, docker, forgetImages, requireEngine } from '../harness/docker.js';
+import { FreshRunners } from '../harness/fresh-runner.js';
 import { copyFixture, errorLines, runAction, type ActionRun } from '../harness/runner.js';
 
 const IMAGE = 'slipway-e2e/actions-cache';
@@ -17,8 +16,7 @@ const MARKER = 'SLIPWAY_FIXTURE_BUILDER_RAN';
 describe('the Actions cache, end to end: the real @actions/cache against the local cache service', () => {
   const cache = new ActionsCacheService();
   let ctx: string;
-  let dirs: string[] = [];
-  const runnerTemp = join(tmpdir(), 'slipway-e2e-actions-cache-runner-temp');
+  const runners = new FreshRunners('e2e-actions-cache');
   const warnings = (r: ActionRun) => r.stdout.split('\n').filter((l) => l.startsWith('::warning'));
   const explain = (r: ActionRun) =>
     `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-3000)}`;
@@ -31,10 +29,7 @@ describe('the Actions cache, end to end: the real @actions/cache against the loc
    */
   const build = (env: Record<string, string> = {}) => {
     forgetImages(IMAGE);
-    const store = mkdtempSync(join(tmpdir(), 'slipway-empty-store-'));
-    dirs.push(store);
-    rmSync(runnerTemp, { recursive: true, force: true });
-    mkdirSync(runnerTemp);
+    const store = runners.start();
     return runAction(
       'build-image',
       {
@@ -48,7 +43,7 @@ describe('the Actions cache, end to end: the real @actions/cache against the loc
         env: {
           SLIPWAY_DOCKER: DOCKER,
           GITHUB_WORKSPACE: ctx,
-          RUNNER_TEMP: runnerTemp,
+          RUNNER_TEMP: runners.runnerTemp,
           ...cache.runtime(),
           ...env,
         },
@@ -64,8 +59,8 @@ describe('the Actions cache, end to end: the real @actions/cache against the loc
   afterAll(async () => {
     forgetImages(IMAGE);
     await cache.stop();
-    for (const dir of [ctx, runnerTemp, ...dirs]) rmSync(dir, { recursive: true, force: true });
-    dirs = [];
+    runners.cleanup();
+    rmSync(ctx, { recursive: true, force: true });
   });
 
   let key = '';
@@ -95,15 +90,17 @@ describe('the Actions cache, end to end: the real @actions/cache against the loc
   it("size-budget's layer-size memo: saved by the first run, restored by a fresh runner's", async () => {
     const image = (await build()).outputs.image!;
     const size = () => {
-      const store = mkdtempSync(join(tmpdir(), 'slipway-empty-memo-'));
-      dirs.push(store);
-      rmSync(runnerTemp, { recursive: true, force: true });
-      mkdirSync(runnerTemp);
+      const store = runners.start();
       return runAction(
         'size-budget',
         { image, 'cache-dir': store, 'max-size': '1GB' },
         {
-          env: { SLIPWAY_DOCKER: DOCKER, GITHUB_WORKSPACE: ctx, RUNNER_TEMP: runnerTemp, ...cache.runtime() },
+          env: {
+            SLIPWAY_DOCKER: DOCKER,
+            GITHUB_WORKSPACE: ctx,
+            RUNNER_TEMP: runners.runnerTemp,
+            ...cache.runtime(),
+          },
         },
       );
     };

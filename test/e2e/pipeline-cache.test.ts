@@ -1,12 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployPipeline } from '../../scripts/rehearse.js';
 import { ActionsCacheService } from '../../tools/actions-cache/server.js';
-import { runComposite, type CompositeRun } from '../../tools/local-runner/composite.js';
-import { hostedRunner } from '../../tools/local-runner/hosted.js';
-import { DOCKER, forgetImages, requireEngine } from '../harness/docker.js';
+import type { CompositeRun } from '../../tools/local-runner/composite.js';
+import { forgetImages, requireEngine } from '../harness/docker.js';
+import { freshCheckRun, FreshRunners } from '../harness/fresh-runner.js';
 import { ROOT } from '../harness/runner.js';
 
 const IMAGE = 'slipway-e2e/pipeline-cache';
@@ -18,48 +17,10 @@ const IMAGE = 'slipway-e2e/pipeline-cache';
  */
 describe('the pipeline keeps its stage cache in the Actions cache across fresh runners', () => {
   const cache = new ActionsCacheService();
-  const dirs: string[] = [];
-  const fresh = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(dir);
-    return dir;
-  };
-  /**
-   * One check-mode run of an action.yml (the kit's, or a copy) on a fresh runner. RUNNER_TEMP is
-   * emptied, at the same path: a hosted runner's is the same every run, and the cache version hashes
-   * the path an entry was saved from.
-   */
-  const runnerTemp = join(tmpdir(), 'slipway-e2e-pipeline-cache-runner-temp');
-  const pipeline = (actionDir = ROOT) => {
-    forgetImages(IMAGE);
-    rmSync(runnerTemp, { recursive: true, force: true });
-    mkdirSync(runnerTemp);
-    const runner = hostedRunner({ cache });
-    const setup = deployPipeline({
-      image: IMAGE,
-      api: 'http://127.0.0.1:9/client/v4',
-      url: 'http://127.0.0.1:9',
-      temp: runnerTemp,
-      token: '',
-      account: '',
-      docker: DOCKER,
-    });
-    const lines: string[] = [];
-    return runComposite(
-      actionDir,
-      { ...setup.inputs, mode: 'check', 'cache-store': 'auto' },
-      {
-        env: { ...setup.env, XDG_CACHE_HOME: fresh('slipway-empty-local-store-'), GITHUB_WORKSPACE: ROOT },
-        ...runner,
-        github: {
-          token: runner.token,
-          event_name: 'pull_request',
-          sha: '0123456789abcdef0123456789abcdef01234567',
-        },
-        onLine: (step, line) => lines.push(`${step}: ${line}`),
-      },
-    ).then((run) => ({ ...run, lines }));
-  };
+  const runners = new FreshRunners('e2e-pipeline-cache');
+  const copies: string[] = [];
+  /** One check-mode run of an action.yml (the kit's, or a copy) on a fresh runner. */
+  const pipeline = (actionDir = ROOT) => freshCheckRun({ cache, image: IMAGE, runners, actionDir });
   const stage = (r: CompositeRun) =>
     (
       JSON.parse(r.steps.find((s) => s.id === 'build')!.outputs['stage-cache'] ?? '[]') as Array<{
@@ -79,7 +40,8 @@ describe('the pipeline keeps its stage cache in the Actions cache across fresh r
   afterAll(async () => {
     forgetImages(IMAGE);
     await cache.stop();
-    for (const dir of [runnerTemp, ...dirs]) rmSync(dir, { recursive: true, force: true });
+    runners.cleanup();
+    for (const dir of copies) rmSync(dir, { recursive: true, force: true });
   });
 
   it('first run: a miss, saved to the cache service; second run: restored, the gateway-build stage never runs', async () => {
@@ -103,7 +65,8 @@ describe('the pipeline keeps its stage cache in the Actions cache across fresh r
 
   it('with the runtime values withheld from the bundle steps (as GitHub does by default), every run is cold', async () => {
     // The kit's action.yml without the hand-over: its run: steps get what GitHub gives them, nothing.
-    const copy = fresh('slipway-action-without-handover-');
+    const copy = mkdtempSync(join(tmpdir(), 'slipway-action-without-handover-'));
+    copies.push(copy);
     const text = readFileSync(join(ROOT, 'action.yml'), 'utf8').replace(
       /^ {8}ACTIONS_[A-Z0-9_]+: .*\n/gm,
       '',
