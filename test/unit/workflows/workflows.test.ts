@@ -370,7 +370,7 @@ describe('guards: the kit runs at a full sha, a deploy takes only reviewed code'
       ['no default branch in the event', 'main', { DEFAULT_BRANCH: '' }, 1, /default branch \(unknown\)/],
     ];
     it.each(cases)('%s', (_, ref, env, code, expected) => {
-      const given = ref === 'feature-sha' ? sha.feature : ref === 'old' ? sha.old : ref;
+      const given = (ref === 'feature-sha' ? sha.feature : ref === 'old' ? sha.old : ref) ?? '';
       const r = runStep(
         stepById('ref'),
         { REF: given, MODE: 'deploy', ALLOW: 'false', DEFAULT_BRANCH: 'main', ...env },
