@@ -172,9 +172,8 @@ describe("deploy's child processes get only what they need", () => {
   const recorded = (file: string) => readFileSync(file, 'utf8');
   const fake = (path: string, record: string) => {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `#!/bin/sh\nenv >> "${record}"\necho '---' >> "${record}"\nexit 1\n`, {
-      mode: 0o755,
-    });
+    const script = `#!/bin/sh\nenv >> "${record}"\necho "ARGS: $*" >> "${record}"\necho '---' >> "${record}"\nexit 1\n`;
+    writeFileSync(path, script, { mode: 0o755 });
   };
   const run = (project: string, env: Record<string, string> = {}) =>
     runAction(
@@ -220,6 +219,12 @@ describe("deploy's child processes get only what they need", () => {
     });
     expect(errorLines(r).join('\n')).toMatch(/Could not install wrangler/);
     const env = recorded(record);
+    // npm ci of the kit's lockfile, into the tool directory, running no package's install scripts.
+    const args = env.match(/^ARGS: (.*)$/m)?.[1]?.split(' ');
+    expect(args?.[0]).toBe('ci');
+    expect(args).toEqual(
+      expect.arrayContaining(['--ignore-scripts', '--prefix', join(dir, 'tools/wrangler/4.86.0')]),
+    );
     expect(env).not.toContain(TEST_TOKEN);
     expect(env).not.toMatch(/^INPUT_/m);
     expect(env).not.toContain(RUNTIME);

@@ -47,7 +47,7 @@ export async function openWrangler(
     cwd,
     connection.wranglerVersion,
     deps.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'slipway'),
-    deps.log.info,
+    deps.log,
     deps.cache,
   );
   deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
