@@ -155,6 +155,46 @@ function bestEffort(log: Log, problems: string[]): Attempt {
   };
 }
 
+/**
+ * Comments asked for per page: GitHub's most. "List issue comments"
+ * (https://docs.github.com/rest/issues/comments#list-issue-comments) takes `per_page` ("The number
+ * of results per page (max 100)", default 30) and `page` (default 1), oldest comment first.
+ */
+const COMMENTS_PER_PAGE = 100;
+
+/** Pages read at most (5,000 comments): a server that never ends its list cannot keep the step forever. */
+const MAX_COMMENT_PAGES = 50;
+
+/**
+ * The first comment on the pull request that carries the marker, read page by page until it is found
+ * or a page comes back short: a busy pull request has more comments than one page holds, and missing
+ * the marked one would post a duplicate. GitHub pages its lists ("Using pagination in the REST API",
+ * https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api): its Link header's
+ * rel="next" is the page=N+1 asked for here, and a page with fewer than per_page items is the last. The
+ * github port hands back only the body, so the pages are counted rather than their links followed.
+ */
+async function findSizeComment(
+  { github, options, log }: Omit<Reporter, 'attempt'>,
+  pullNumber: number,
+): Promise<{ id: number } | undefined> {
+  for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+    const { data } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+      ...options.repo,
+      issue_number: pullNumber,
+      per_page: COMMENTS_PER_PAGE,
+      page,
+    });
+    const comments = Array.isArray(data) ? (data as Array<{ id: number; body?: string }>) : [];
+    const marked = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
+    if (marked) return marked;
+    if (comments.length < COMMENTS_PER_PAGE) return undefined;
+  }
+  log.warning(
+    `Read ${MAX_COMMENT_PAGES} pages of comments on pull request #${pullNumber} (${MAX_COMMENT_PAGES * COMMENTS_PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`,
+  );
+  return undefined;
+}
+
 /** The size comment: the one already carrying the marker is updated in place, else one is created. */
 async function upsertSizeComment(
   { github, options, log }: Reporter,
@@ -163,14 +203,7 @@ async function upsertSizeComment(
 ): Promise<{ id: number; change: 'created' | 'updated' }> {
   const verdict = options.state === 'success' ? '✅' : '❌';
   const body = `${renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
-  const { data: comments } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-    ...options.repo,
-    issue_number: pullNumber,
-    per_page: 100,
-  });
-  const existing = (comments as Array<{ id: number; body?: string }>).find((comment) =>
-    comment.body?.includes(COMMENT_MARKER),
-  );
+  const existing = await findSizeComment({ github, options, log }, pullNumber);
   if (existing) {
     await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
       ...options.repo,

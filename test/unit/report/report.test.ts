@@ -24,18 +24,31 @@ interface GitHubCall {
   params: Record<string, unknown>;
 }
 
+type Comment = { id: number; body: string };
+
+/**
+ * One page of a list as GitHub serves it: `per_page` items (default 30, max 100) of page `page`
+ * (default 1); past the end, an empty page (docs.github.com/rest/issues/comments#list-issue-comments).
+ */
+function githubPage<T>(items: T[], params: Record<string, unknown>): T[] {
+  const perPage = Math.min(Number(params.per_page ?? 30), 100);
+  const page = Number(params.page ?? 1);
+  return items.slice((page - 1) * perPage, page * perPage);
+}
+
 /**
  * A scripted GitHub API: records every call, answers the report's routes like GitHub (the comments
- * already on the pull request are given), and throws GitHub's error for the routes told to fail.
+ * already on the pull request are given, served a page at a time), and throws GitHub's error for the
+ * routes told to fail.
  */
 function scriptedGitHub(
-  existingComments: Array<{ id: number; body: string }> = [],
+  existingComments: Comment[] = [],
   failing: Record<string, Error> = {},
 ): GitHubRequest & { calls: GitHubCall[] } {
   const calls: GitHubCall[] = [];
   const answers: Record<string, unknown> = {
     [STATUS]: { id: 1 },
-    [LIST_COMMENTS]: existingComments,
+    [LIST_COMMENTS]: (params: Record<string, unknown>) => githubPage(existingComments, params),
     [CREATE_COMMENT]: { id: 7001 },
     [UPDATE_COMMENT]: {},
     [CREATE_DEPLOYMENT]: { id: 555 },
@@ -45,7 +58,10 @@ function scriptedGitHub(
     calls.push({ route, params });
     if (failing[route]) throw failing[route];
     if (!(route in answers)) throw new Error(`scriptedGitHub: no answer for "${route}"`);
-    return { data: answers[route] };
+    const answer = answers[route];
+    return {
+      data: typeof answer === 'function' ? (answer as (p: typeof params) => unknown)(params) : answer,
+    };
   }) as GitHubRequest & { calls: GitHubCall[] };
   request.calls = calls;
   return request;
@@ -214,6 +230,76 @@ describe('reportToGitHub: what it reports', () => {
     });
     expect(log).toContain(`GitHub deployment 555 (production): ${status.state}.`);
     expect(result.summary).toContain(`| deployment | production (555): ${status.state} |`);
+  });
+});
+
+/** `count` comments by others, ids 1001 on; the marked one (id 9) in place of the one at `markedAt`. */
+function busyPullRequest(count: number, markedAt?: number): Comment[] {
+  return Array.from({ length: count }, (_, i) =>
+    i === markedAt ? MARKED : { id: 1001 + i, body: `comment ${i + 1}` },
+  );
+}
+
+describe('reportToGitHub: the marked comment on a busy pull request (every page read)', () => {
+  it.each([
+    {
+      name: '250 comments, the marked one on page 3: updated in place, not duplicated',
+      comments: busyPullRequest(250, 230),
+      pages: [1, 2, 3],
+      write: UPDATE_COMMENT,
+      commentId: '9',
+    },
+    {
+      name: 'the marked one on page 1: page 2 is never asked for',
+      comments: busyPullRequest(250, 5),
+      pages: [1],
+      write: UPDATE_COMMENT,
+      commentId: '9',
+    },
+    {
+      name: '250 comments, none marked: the short page 3 is the last, then one is created',
+      comments: busyPullRequest(250),
+      pages: [1, 2, 3],
+      write: CREATE_COMMENT,
+      commentId: '7001',
+    },
+    {
+      name: 'exactly 200 comments, none marked: the empty page 3 ends the list',
+      comments: busyPullRequest(200),
+      pages: [1, 2, 3],
+      write: CREATE_COMMENT,
+      commentId: '7001',
+    },
+  ])('$name', async ({ comments, pages, write, commentId }) => {
+    const github = scriptedGitHub(comments);
+    const { result, warnings } = await report({ ...base, ...pullRequest }, github);
+    const lists = github.calls.filter((call) => call.route === LIST_COMMENTS);
+    expect(
+      lists.map((call) => call.params.page),
+      'the pages read',
+    ).toEqual(pages);
+    for (const list of lists) expect(list.params).toMatchObject({ ...REPO, issue_number: 42, per_page: 100 });
+    expect(github.calls.at(-1)!.route, 'one write after the pages').toBe(write);
+    expect(github.calls.filter((call) => call.route === CREATE_COMMENT)).toHaveLength(
+      write === CREATE_COMMENT ? 1 : 0,
+    );
+    expect(result.outputs.commentId).toBe(commentId);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a list that never ends (every page full): stops after 50 pages with a warning, then creates', async () => {
+    const full = Array.from({ length: 100 }, (_, i) => ({ id: 1001 + i, body: 'me too' }));
+    const github = scriptedGitHub();
+    const endless = (async (route, params) =>
+      route === LIST_COMMENTS
+        ? (github.calls.push({ route, params }), { data: full })
+        : github(route, params)) as GitHubRequest;
+    const { result, warnings } = await report({ ...base, ...pullRequest }, endless);
+    expect(github.calls.filter((call) => call.route === LIST_COMMENTS)).toHaveLength(50);
+    expect(warnings).toEqual([
+      'warning: Read 50 pages of comments on pull request #42 (5000) without finding the size comment; stopped there, so a new one is created.',
+    ]);
+    expect(result.outputs.commentId).toBe('7001');
   });
 });
 
