@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFileCommandFiles, parseFileCommands } from '../../tools/local-runner/files.js';
 import { node24 } from '../../tools/local-runner/hosted.js';
+import { CANCEL_GRACE } from '../../tools/local-runner/process.js';
 
 export { parseFileCommands };
 
@@ -33,7 +34,13 @@ export const ACTION_NODE = node24();
 export async function runAction(
   name: string,
   inputs: Record<string, string>,
-  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    /** Cancels the step as the runner does: SIGINT, then SIGTERM, then SIGKILL (CANCEL_GRACE). */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), `slipway-runner-${name}-`));
   const files = createFileCommandFiles(dir);
@@ -59,9 +66,18 @@ export async function runAction(
   let log = '';
   child.stdout.on('data', (d: Buffer) => ((stdout += d), (log += d)));
   child.stderr.on('data', (d: Buffer) => ((stderr += d), (log += d)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 540_000);
+  const timers = [setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 540_000)];
+  opts.signal?.addEventListener(
+    'abort',
+    () => {
+      child.kill('SIGINT');
+      timers.push(setTimeout(() => child.kill('SIGTERM'), CANCEL_GRACE.sigintMs));
+      timers.push(setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE.sigintMs + CANCEL_GRACE.sigtermMs));
+    },
+    { once: true },
+  );
   const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
-  clearTimeout(timer);
+  for (const timer of timers) clearTimeout(timer);
   const read = (f: string) => readFileSync(f, 'utf8');
   // The runner still obeys the deprecated ::set-output command from stdout; the file wins after.
   const commandOutputs = Object.fromEntries(

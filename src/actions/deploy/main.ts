@@ -1,13 +1,31 @@
 import * as core from '@actions/core';
-import * as github from '@actions/github';
+import { describeError } from '../../lib/core/errors.js';
 import { deploy } from '../../lib/deploy/deploy.js';
-import { publish, runnerDeps } from '../shared/runner.js';
+import { readEventPayload } from '../shared/event.js';
+import { cancellable, publish, runnerDeps } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const inputs = readInputs((name) => core.getInput(name));
-  // The default message names the commit being deployed, as the push event tells it.
-  const head = (github.context.payload as { head_commit?: { message?: string } }).head_commit;
-  const commit = head?.message ? { subject: head.message, sha: github.context.sha } : undefined;
-  await publish(await deploy({ ...inputs, commit }, runnerDeps()), OUTPUTS);
+  await publish(
+    await deploy({ ...inputs, commit: headCommit() }, runnerDeps(cancellable('deploy'))),
+    OUTPUTS,
+  );
+}
+
+/**
+ * The commit being deployed, as the push event tells it: the default message names it. Only that
+ * message needs the event, so a corrupt event file is a warning and the deploy goes on without it.
+ * Read here rather than from @actions/github's `context`, whose module parses the file as it loads
+ * (see ../shared/event.ts).
+ */
+function headCommit(): { subject: string; sha: string } | undefined {
+  try {
+    const head = (readEventPayload() as { head_commit?: { message?: unknown } }).head_commit;
+    const subject = typeof head?.message === 'string' ? head.message : '';
+    return subject ? { subject, sha: process.env.GITHUB_SHA ?? '' } : undefined;
+  } catch (err) {
+    core.warning(`${describeError(err)}; the default deploy message goes without the commit subject.`);
+    return undefined;
+  }
 }

@@ -1,8 +1,7 @@
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
-import * as github from '@actions/github';
 import { describeError } from '../../lib/core/errors.js';
-import { execRunner } from '../../lib/core/exec.js';
+import { endOpenFences, execRunner } from '../../lib/core/exec.js';
 import type {
   ActionResult,
   CacheService,
@@ -12,6 +11,7 @@ import type {
   OwnedContainer,
 } from '../../lib/core/io.js';
 import { runContextFrom, type RunContext } from '../../lib/build/tags.js';
+import { readEventPayload } from './event.js';
 
 /** The lib's log port on the Actions runner. */
 export const runnerLog: Log = {
@@ -104,9 +104,14 @@ export async function publish<O extends { [K in keyof O]: OutputValue }>(
   if (result.failure) core.setFailed(result.failure);
 }
 
-/** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
+/**
+ * What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. The
+ * event decides tags (the pull request's, the default branch's), so a corrupt event file fails the
+ * step with one line (readEventPayload) rather than tagging by a guess. Not @actions/github's
+ * `context`: importing that module parses the file while the bundle loads (see ./event.ts).
+ */
 export function runContext(): RunContext {
-  return runContextFrom(process.env, github.context.payload);
+  return runContextFrom(process.env, readEventPayload());
 }
 
 /** Runs an entry: any error becomes one failed line, never a stack trace. */
@@ -122,23 +127,80 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
   if (abandonedCacheWork) process.exit();
 }
 
+/** What a cancelled step removes, named as the failure line says it ("the secrets file"). */
+const cancelCleanups = new Map<symbol, { what: string; cleanup: () => void | Promise<void> }>();
+let cancelledStep = 'the step';
+let cancelHandlersInstalled = false;
+/** How long the cleanups may take together: the runner sends SIGTERM 7.5 s after SIGINT. */
+const CANCEL_CLEANUP_MS = 5000;
+
 /**
- * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
- * the tracker to call with the container while it exists (undefined once it is gone). On a signal
- * the tracked container is removed and the step fails with `what` and the signal.
+ * Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree
+ * (actions/runner ProcessInvoker.CancelAndKillProcessTree). At the first signal every registered
+ * cleanup runs, together and within 5 s; the step then fails with one line naming what was
+ * cleaned up and what could not be.
+ */
+export function cancellable(step: string): Pick<Deps, 'onCancel'> {
+  cancelledStep = step;
+  installCancelHandlers();
+  return {
+    onCancel: (what, cleanup) => {
+      const key = Symbol(what);
+      cancelCleanups.set(key, { what, cleanup });
+      return () => void cancelCleanups.delete(key);
+    },
+  };
+}
+
+function installCancelHandlers(): void {
+  if (cancelHandlersInstalled) return;
+  cancelHandlersInstalled = true;
+  let cancelling = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cancelling) return; // SIGTERM while the SIGINT cleanups run
+    cancelling = true;
+    void cleanUpAfterCancel().then((line) => {
+      endOpenFences();
+      core.setFailed(`${cancelledStep} cancelled (${signal})${line}.`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Runs every registered cleanup; "; X and Y were removed; could not remove Z" for the failure line. */
+async function cleanUpAfterCancel(): Promise<string> {
+  const entries = [...cancelCleanups.values()];
+  const settled = entries.map((entry) =>
+    Promise.resolve()
+      .then(entry.cleanup)
+      .then(
+        () => true,
+        () => false,
+      ),
+  );
+  const deadline = new Promise<boolean[]>((resolve) =>
+    setTimeout(() => resolve(entries.map(() => false)), CANCEL_CLEANUP_MS).unref(),
+  );
+  const ok = await Promise.race([Promise.all(settled), deadline]);
+  const done = entries.filter((_, i) => ok[i]).map((entry) => entry.what);
+  const failed = entries.filter((_, i) => !ok[i]).map((entry) => entry.what);
+  return (
+    (done.length ? `; ${done.join(', ')} ${done.length > 1 ? 'were' : 'was'} removed` : '') +
+    (failed.length ? `; could not remove ${failed.join(', ')}` : '')
+  );
+}
+
+/**
+ * A container must not outlive a cancelled step: returns the tracker to call with the container
+ * while it exists (undefined once it is gone); on a signal it is removed (see `cancellable`).
  */
 export function removeOnCancel(what: string): (c: OwnedContainer | undefined) => void {
-  let current: OwnedContainer | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    current?.removeNow();
-    core.setFailed(
-      `${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`,
-    );
-    process.exit(1);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { onCancel } = cancellable(what);
+  let forget: (() => void) | undefined;
   return (c) => {
-    current = c;
+    forget?.();
+    forget = c ? onCancel!(`its container ${c.name}`, () => c.removeNow()) : undefined;
   };
 }

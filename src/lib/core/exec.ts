@@ -60,12 +60,28 @@ export const execRunner: Runner = async (command, args, options = {}) => {
   if (options.silent) return exec(command, args, options);
   const token = randomBytes(16).toString('hex');
   process.stdout.write(`::stop-commands::${token}\n`);
+  openFences.add(token);
   try {
     return await exec(command, args, options);
   } finally {
-    process.stdout.write(`::${token}::\n`);
+    endFence(token);
   }
 };
+
+/** The stop-commands tokens of the tool runs echoing now. */
+const openFences = new Set<string>();
+
+function endFence(token: string): void {
+  if (openFences.delete(token)) process.stdout.write(`::${token}::\n`);
+}
+
+/**
+ * Ends every open fence: a step cancelled while a tool echoes must still have its failure line
+ * obeyed (inside a fence, `::error::` is only shown).
+ */
+export function endOpenFences(): void {
+  for (const token of [...openFences]) endFence(token);
+}
 
 const exec: Runner = async (command, args, options = {}) => {
   const env = childEnv(options.env);

@@ -63,6 +63,12 @@ export interface Deps {
    * cancellation removes it and a post step can find it.
    */
   own?: (container: OwnedContainer | undefined) => void;
+  /**
+   * Registers a cleanup for cancellation (SIGINT/SIGTERM from the runner) while the thing it
+   * cleans up exists: a file holding a secret, a derived config, a registry login. `what` names it
+   * in the failure line ("the secrets file" → "the secrets file was removed"). Returns the function that unregisters it once it is cleaned up normally.
+   */
+  onCancel?: (what: string, cleanup: () => void | Promise<void>) => () => void;
   /** The GitHub API, for the actions that report to it. */
   github?: GitHubRequest;
   /** HTTP, for the Cloudflare API calls wrangler has no command for (container rollouts). */

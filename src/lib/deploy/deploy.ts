@@ -1,5 +1,5 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
 import { cell, facts } from '../core/markdown.js';
@@ -87,14 +87,24 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
   const session = await openWrangler(options, deps, !options.dryRun);
   for (const [, value] of options.secrets) deps.log.secret(value);
   const workDir = makeTempDir(deps.env, 'slipway-deploy-');
+  // A cancelled deploy (the runner's SIGINT) must not leave the secrets file, the derived config or
+  // wrangler's registry login behind: each is registered while it exists.
+  const cancelScope: Array<() => void> = [];
+  const onCancel = (what: string, cleanup: () => void | Promise<void>) => {
+    const forget = deps.onCancel?.(what, cleanup) ?? (() => undefined);
+    cancelScope.push(forget);
+    return forget;
+  };
+  onCancel('the secrets file (its work directory)', () => rmSync(workDir, { recursive: true, force: true }));
   let derivedConfig: string | undefined;
   try {
-    const deploying = await openDeploySession(session, deps, workDir);
+    const deploying = await openDeploySession(session, { ...deps, onCancel }, workDir);
     const target = await shipImage(options, deploying);
     derivedConfig = target.derivedConfig;
     const args = deployArguments(options, target.args, workDir);
     return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(options, args, deploying);
   } finally {
+    for (const forget of cancelScope) forget();
     rmSync(workDir, { recursive: true, force: true });
     if (derivedConfig) rmSync(derivedConfig, { force: true });
   }
@@ -120,15 +130,16 @@ async function openDeploySession(
   // A Worker with containers makes wrangler build, tag and push images with docker.
   const docker = await wranglerDockerEnv(deps.run, deps.env, workDir);
   if (docker.note) deps.log.info(docker.note);
+  const logout = registryLoginGuard(deps.run, deps.env);
+  const dockerBin =
+    docker.env.SLIPWAY_REAL_DOCKER ?? docker.env.WRANGLER_DOCKER_BIN ?? (deps.env.SLIPWAY_DOCKER || 'docker');
+  deps.onCancel?.("wrangler's registry login", () => logout(dockerBin));
   return {
     session,
     deps,
     wrangler: (args, silent = true) => session.run(args, silent, docker.env),
-    logout: registryLoginGuard(deps.run, deps.env),
-    dockerBin:
-      docker.env.SLIPWAY_REAL_DOCKER ??
-      docker.env.WRANGLER_DOCKER_BIN ??
-      (deps.env.SLIPWAY_DOCKER || 'docker'),
+    logout,
+    dockerBin,
   };
 }
 
@@ -151,6 +162,9 @@ async function shipImage(
       ? options.image
       : await pushImage(options.image, deploying).finally(() => deploying.logout(deploying.dockerBin));
   const derivedConfig = withContainerImage(config, reference, options.environment);
+  deps.onCancel?.(`the derived config ${basename(derivedConfig)}`, () =>
+    rmSync(derivedConfig, { force: true }),
+  );
   deps.log.info(`Containers run ${reference} (the image input), not a build of the config's Dockerfile.`);
   return {
     args: ['--config', derivedConfig, ...(options.environment ? ['--env', options.environment] : [])],
