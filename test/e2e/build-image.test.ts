@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import { copyFixture, errorLines, runAction, visibleText, type ActionRun } from '../harness/runner.js';
 import { DEBIAN_IMAGE, DOCKER, REGISTRY, docker, forgetImages, requireEngine } from '../harness/docker.js';
 
 const IMAGE = 'slipway-e2e/fixture';
@@ -223,6 +223,55 @@ describe('build-image, end to end on the real engine through the bundle', () => 
     expect(errorLines(r), 'an annotation was raised from the build output').toEqual([]);
     expect(r.outputs.image).toBe('slipway-e2e/injection:dev-local');
     docker(['image', 'rm', '-f', 'slipway-e2e/injection:dev-local'], { allowFail: true });
+  });
+
+  it('BuildKit secrets reach RUN --mount=type=secret and nothing else; build-arg values stay off the command line', async () => {
+    const dir = mk('slipway-build-secrets-');
+    const token = 'npm-token-build-secret-canary-5e1f';
+    const greeting = 'build-arg-value-canary-93ab';
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${DEBIAN_IMAGE}\nARG GREETING\n` +
+        `RUN --mount=type=secret,id=NPM_TOKEN test "$(cat /run/secrets/NPM_TOKEN)" = "${token.replace(/canary/, '"canary"')}" && echo seen > /secret-seen\n` +
+        'RUN echo "$GREETING" > /greeting\n',
+    );
+    const image = 'slipway-e2e/build-secrets';
+    // Debian's client drives the daemon's BuildKit (DOCKER_BUILDKIT=1); see ../shared/design.md.
+    const r = await build(
+      { image, secrets: `NPM_TOKEN=${token}`, 'build-args': `GREETING=${greeting}` },
+      { SLIPWAY_DOCKER: '/usr/bin/docker' },
+      dir,
+    );
+    try {
+      expect(r.code, explain(r)).toBe(0);
+      const ref = r.outputs.image!;
+      const cat = (file: string) => docker(['run', '--rm', '--network', 'host', ref, 'cat', file]).trim();
+      expect(cat('/secret-seen'), 'the secret did not reach the RUN that mounts it').toBe('seen');
+      expect(cat('/greeting'), 'the build-arg did not reach the build').toBe(greeting);
+      const history = docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', ref]);
+      expect(history, 'the secret is in the image history').not.toContain(token);
+      expect(visibleText(r), 'the secret is in the log, an output or the summary').not.toContain(token);
+      const commandLines = r.log.split('\n').filter((line) => line.startsWith('[command]'));
+      expect(commandLines.join('\n')).toContain('--build-arg GREETING ');
+      expect(commandLines.join('\n'), 'a build-arg value is on the echoed command line').not.toContain(
+        greeting,
+      );
+    } finally {
+      docker(['image', 'rm', '-f', `${image}:dev-local`], { allowFail: true });
+    }
+  });
+
+  it('the classic builder refuses secrets in one line, and never passes them as build-args', async () => {
+    const dir = mk('slipway-build-secrets-classic-');
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${DEBIAN_IMAGE}\nRUN true\n`);
+    const r = await build(
+      { image: 'slipway-e2e/classic-secrets', secrets: 'NPM_TOKEN=classic-canary-77' },
+      { DOCKER_BUILDKIT: '0' },
+      dir,
+    );
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/^Input "secrets" needs BuildKit/)]);
+    expect(visibleText(r)).not.toContain('classic-canary-77');
   });
 
   it('pushes every tag and outputs the digest the registry serves', async () => {

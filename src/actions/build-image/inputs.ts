@@ -1,6 +1,7 @@
 import { CACHE_MODES, type BuildImageOptions, type BuildOutputs } from '../../lib/build/index.js';
 import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
 import {
+  oneLineInputs,
   parseBoolean,
   parseChoice,
   parseImageReference,
@@ -15,6 +16,7 @@ export const INPUTS = {
   file: 'file',
   target: 'target',
   buildArgs: 'build-args',
+  secrets: 'secrets',
   image: 'image',
   tags: 'tags',
   push: 'push',
@@ -39,13 +41,15 @@ export const OUTPUTS = {
 export type Inputs = Omit<BuildImageOptions, 'run'>;
 
 /** Typed inputs from the raw strings; each bad value fails with one line naming the input. */
-export function readInputs(get: (name: string) => string, env: Record<string, string | undefined>): Inputs {
+export function readInputs(raw: (name: string) => string, env: Record<string, string | undefined>): Inputs {
+  const get = oneLineInputs(raw, [INPUTS.buildArgs, INPUTS.secrets, INPUTS.tags, INPUTS.platforms, INPUTS.labels]);
   const repo = (env.GITHUB_REPOSITORY ?? '').toLowerCase();
   return {
     context: get(INPUTS.context) || '.',
     file: get(INPUTS.file),
     target: get(INPUTS.target) || undefined,
     buildArgs: parseKeyValues(INPUTS.buildArgs, get(INPUTS.buildArgs)),
+    secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
     image: parseImageReference(INPUTS.image, get(INPUTS.image)) || repo || 'slipway-image',
     extraTags: parseList(get(INPUTS.tags)),
     push: parseBoolean(INPUTS.push, get(INPUTS.push), false),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
@@ -60,6 +60,8 @@ interface BuildJob {
   started: number;
   /** Filled as stages are prepared, so a failure still knows the images to remove. */
   stages: StageCacheResult;
+  /** The BuildKit secrets as [id, 0600 file in tmp]. */
+  secretFiles: Array<[string, string]>;
 }
 
 /** How a build ended: its output, and the image ID and digest once known. */
@@ -87,6 +89,9 @@ export async function buildImage(options: BuildImageOptions, deps: Deps): Promis
   cache.warnings.forEach((warning) => deps.log.warning(warning));
   const client = new DockerClient(engine, deps.run);
   const tmp = makeTempDir(deps.env, 'slipway-build-');
+  const forgetTmp = deps.onCancel?.('the build secrets (the work directory)', () =>
+    rmSync(tmp, { recursive: true, force: true }),
+  );
   const job: BuildJob = {
     options,
     deps,
@@ -98,13 +103,33 @@ export async function buildImage(options: BuildImageOptions, deps: Deps): Promis
     now,
     started,
     stages: emptyStageCache(),
+    secretFiles: [],
   };
   try {
+    job.secretFiles = writeSecretFiles(options.secrets, tmp, deps);
     return await runBuild(job);
   } finally {
     await client.removeImages(job.stages.images).catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
+    forgetTmp?.();
   }
+}
+
+/** Each secret in its own 0600 file in the build's private directory, its value masked. */
+function writeSecretFiles(
+  secrets: Array<[string, string]>,
+  tmp: string,
+  deps: Deps,
+): Array<[string, string]> {
+  if (!secrets.length) return [];
+  const dir = join(tmp, 'secrets');
+  mkdirSync(dir, { mode: 0o700 });
+  return secrets.map(([id, value], i) => {
+    deps.log.secret(value);
+    const file = join(dir, String(i));
+    writeFileSync(file, value, { mode: 0o600 });
+    return [id, file];
+  });
 }
 
 /** The steps in order; the first that fails ends the build with its failure. */
@@ -170,6 +195,7 @@ function stageCacheParams(job: BuildJob, store: StageStore): StageCacheParams {
     file: plan.file,
     context: plan.context,
     buildArgs: options.buildArgs,
+    secrets: job.secretFiles,
     network: options.network,
     platforms: options.platforms,
     tmp: job.tmp,
@@ -186,6 +212,7 @@ async function buildMainImage(job: BuildJob, buildFile: string): Promise<BuildRe
       file: buildFile,
       target: options.target || undefined,
       buildArgs: options.buildArgs,
+      secrets: job.secretFiles,
       labels: plan.labels,
       tags: plan.references,
       platforms: options.platforms,

@@ -21,6 +21,8 @@ export interface BuildImageOptions {
   file: string;
   target?: string;
   buildArgs: Array<[string, string]>;
+  /** BuildKit secrets (`RUN --mount=type=secret,id=NAME`), NAME and value; never build-args. */
+  secrets: Array<[string, string]>;
   image: string;
   extraTags: string[];
   push: boolean;

@@ -61,6 +61,8 @@ export interface StageCacheParams {
   file: string;
   context: string;
   buildArgs: Array<[string, string]>;
+  /** BuildKit secrets as [id, file], for stages that mount them. */
+  secrets: Array<[string, string]>;
   network?: string;
   platforms: string[];
   tmp: string;
@@ -173,6 +175,7 @@ async function buildStage(params: StageCacheParams, work: StageWork, into: Stage
     file: params.file,
     target: name,
     buildArgs: params.buildArgs,
+    secrets: params.secrets,
     labels: [],
     tags: [image],
     platforms: params.platforms,

@@ -13,6 +13,8 @@ export interface BuildSpec {
   file: string;
   target?: string;
   buildArgs: Array<[string, string]>;
+  /** BuildKit secrets: id and the (0600) file holding the value, for `RUN --mount=type=secret,id=…`. */
+  secrets?: Array<[string, string]>;
   labels: Array<[string, string]>;
   tags: string[];
   platforms: string[];
@@ -47,7 +49,9 @@ export function buildArgs(builder: Builder, spec: BuildSpec): string[] {
   if (spec.target) args.push('--target', spec.target);
   if (spec.network) args.push('--network', spec.network);
   if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
-  for (const [name, value] of spec.buildArgs) args.push('--build-arg', `${name}=${value}`);
+  for (const [name, value] of spec.buildArgs)
+    args.push('--build-arg', passedByEnv(name) ? name : `${name}=${value}`);
+  args.push(...secretArgs(builder, spec.secrets ?? []));
   for (const [name, value] of spec.labels) args.push('--label', `${name}=${value}`);
   for (const tag of spec.tags) args.push('--tag', tag);
   if (spec.iidfile) args.push('--iidfile', spec.iidfile);
@@ -79,4 +83,41 @@ export function describeBuilder(engine: Engine): string {
     classic: 'the classic builder',
     buildah: 'podman (buildah)',
   }[engine.builder];
+}
+
+/**
+ * Names a build-arg value cannot travel under in the client's environment, because the client
+ * itself reads them (its daemon, config, builder, search path, loader): those stay NAME=value.
+ */
+const CLIENT_VARIABLES =
+  /^(DOCKER_|BUILDKIT_|BUILDX_|CONTAINERS_|CONTAINER_|BUILDAH_|REGISTRY_AUTH_FILE$|PATH$|HOME$|TMPDIR$|LD_|XDG_)/;
+
+function passedByEnv(name: string): boolean {
+  return !CLIENT_VARIABLES.test(name);
+}
+
+/**
+ * Build-arg values travel in the client's environment, named on the command line only
+ * (`--build-arg NAME`): the command line is echoed to the log and visible to every process of the
+ * machine, and build-args are where users put tokens. docker (and buildx) take an argument without
+ * a value from the client's environment (docker's build reference, "--build-arg"; the CLI's
+ * opts.ValidateEnv); so does podman (buildah pkg/cli/build.go: os.LookupEnv for an argument
+ * without "=").
+ */
+export function buildArgEnv(spec: Pick<BuildSpec, 'buildArgs'>): Record<string, string> {
+  return Object.fromEntries(spec.buildArgs.filter(([name]) => passedByEnv(name)));
+}
+
+/**
+ * `--secret id=NAME,src=FILE`: BuildKit (buildx, DOCKER_BUILDKIT=1) and buildah mount it for one
+ * RUN only and never store it in a layer. The classic builder has no secrets: refused, not
+ * downgraded to a build-arg (which would end up in the image's history).
+ */
+function secretArgs(builder: Builder, secrets: Array<[string, string]>): string[] {
+  if (!secrets.length) return [];
+  if (builder === 'classic')
+    throw new UserError(
+      'Input "secrets" needs BuildKit, which the classic builder is not: install docker buildx (docker/setup-buildx-action) or set DOCKER_BUILDKIT=1, or build with podman. Secrets are never passed as build-args.',
+    );
+  return secrets.flatMap(([id, file]) => ['--secret', `id=${id},src=${file}`]);
 }

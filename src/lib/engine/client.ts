@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { childEnv, type Runner } from '../core/exec.js';
 import { lastLine } from '../core/text.js';
-import { buildArgs, type BuildSpec } from './build-command.js';
+import { buildArgEnv, buildArgs, type BuildSpec } from './build-command.js';
 import { builderEnv, type Engine } from './engine.js';
 
 export interface BuildResult {
@@ -23,7 +23,7 @@ export class DockerClient {
   async build(spec: BuildSpec, options: { silent?: boolean } = {}): Promise<BuildResult> {
     const lines: string[] = [];
     const result = await this.run(this.engine.bin, buildArgs(this.engine.builder, spec), {
-      env: { ...builderEnv(this.engine.builder), ...spec.cache?.gha?.runtime },
+      env: { ...buildArgEnv(spec), ...builderEnv(this.engine.builder), ...spec.cache?.gha?.runtime },
       silent: options.silent,
       onLine: (line) => void lines.push(line),
     });

@@ -30,6 +30,7 @@ function options(context: string, extra: Partial<BuildImageOptions> = {}): Build
     context,
     file: '',
     buildArgs: [],
+    secrets: [],
     image: IMAGE,
     extraTags: [],
     push: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildArgs, type BuildSpec } from '../../../src/lib/engine/build-command.js';
+import { buildArgEnv, buildArgs, type BuildSpec } from '../../../src/lib/engine/build-command.js';
 import { builderEnv, chooseBuilder, type Builder } from '../../../src/lib/engine/engine.js';
 
 const spec: BuildSpec = {
@@ -23,7 +23,7 @@ describe('build command line per builder', () => {
     '--network',
     'host',
     '--build-arg',
-    'A=1',
+    'A',
     '--label',
     'l=v',
     '--tag',
@@ -120,7 +120,7 @@ describe('build command line per builder', () => {
         '--platform',
         'linux/amd64,linux/arm64',
         '--build-arg',
-        'A=1',
+        'A',
         '--label',
         'l=v',
         '--tag',
@@ -148,6 +148,42 @@ describe('build command line per builder', () => {
       );
     },
   );
+});
+
+describe('build-args and secrets never on the command line', () => {
+  it.each([
+    [
+      'a plain name: named only, its value in the environment',
+      'TOKEN',
+      ['--build-arg', 'TOKEN'],
+      { TOKEN: 's3cret' },
+    ],
+    [
+      'a name the client reads itself (DOCKER_HOST): NAME=value',
+      'DOCKER_HOST',
+      ['--build-arg', 'DOCKER_HOST=s3cret'],
+      {},
+    ],
+    ['PATH: NAME=value, the client keeps its own', 'PATH', ['--build-arg', 'PATH=s3cret'], {}],
+    ['LD_PRELOAD: NAME=value, never the loader', 'LD_PRELOAD', ['--build-arg', 'LD_PRELOAD=s3cret'], {}],
+  ] as const)('%s', (_, name, args, env) => {
+    const withArg = { ...spec, buildArgs: [[name, 's3cret']] as Array<[string, string]> };
+    const line = buildArgs('buildkit', withArg);
+    expect(line.slice(line.indexOf('--build-arg'), line.indexOf('--build-arg') + 2)).toEqual(args);
+    expect(buildArgEnv(withArg)).toEqual(env);
+  });
+
+  it.each(['buildx', 'buildkit', 'buildah'] as const)('%s mounts secrets from their files', (builder) => {
+    const line = buildArgs(builder, { ...spec, secrets: [['NPM_TOKEN', '/tmp/s/0']] });
+    expect(line).toContain('id=NPM_TOKEN,src=/tmp/s/0');
+    expect(line[line.indexOf('id=NPM_TOKEN,src=/tmp/s/0') - 1]).toBe('--secret');
+  });
+
+  it('the classic builder refuses secrets, saying how to get BuildKit (never a build-arg)', () => {
+    expect(() => buildArgs('classic', { ...spec, secrets: [['NPM_TOKEN', '/tmp/s/0']] })).toThrow(
+      /Input "secrets" needs BuildKit.*Secrets are never passed as build-args/,
+    );
+  });
 });
 
 describe('which builder a client can use', () => {
