@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
 import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
-import { ACTION_NODE, ROOT, errorLines, runAction, type ActionRun } from '../harness/runner.js';
+import {
+  ACTION_NODE,
+  ROOT,
+  errorLines,
+  runAction,
+  workflowCommands,
+  type ActionRun,
+} from '../harness/runner.js';
 import { runComposite } from '../../tools/local-runner/composite.js';
 import { hostedRunner } from '../../tools/local-runner/hosted.js';
 
@@ -60,6 +67,30 @@ describe('boot-test, end to end through the bundle', () => {
       /^The container of slipway-e2e\/exits:latest exited with code 3 after [\d.]+ s, before .* answered\. Last log lines: .*fatal: \/app\/config\/gateway\.json is missing/,
     );
     expect(bootContainers()).toBe('');
+  });
+
+  it("a container's log lines are shown, never obeyed: ::set-output and ::error:: change no output and raise no annotation", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-boot-injects-'));
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${DEBIAN_IMAGE}\nCMD ["sh", "-c", "echo '::set-output name=status::pwned'; echo '::error::injected from a container'; echo '::add-mask::healthy'; exit 3"]\n`,
+    );
+    docker(['build', '--network', 'host', '-t', 'slipway-e2e/injects:latest', dir]);
+    try {
+      const r = await boot({ image: 'slipway-e2e/injects:latest', timeout: '30s' });
+      expect(r.code).toBe(1);
+      expect(r.stdout, 'the log lines should be shown').toMatch(/^::error::injected from a container$/m);
+      expect(errorLines(r)).toEqual([
+        expect.stringMatching(/^The container of slipway-e2e\/injects:latest exited with code 3/),
+      ]);
+      expect(r.outputs.status, 'a container set an output').not.toBe('pwned');
+      const obeyed = workflowCommands(r.stdout).map((c) => `${c.command}::${c.data}`);
+      expect(obeyed, 'a container line was obeyed as a command').not.toContain('add-mask::healthy');
+      expect(obeyed.filter((c) => c.startsWith('set-output'))).toEqual([]);
+    } finally {
+      docker(['image', 'rm', '-f', 'slipway-e2e/injects:latest'], { allowFail: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an image listening on another port fails at the timeout, saying what was tried and what came back', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import { describeError } from '../../lib/core/errors.js';
@@ -15,12 +16,26 @@ import { readEventPayload } from './event.js';
 
 /** The lib's log port on the Actions runner. */
 export const runnerLog: Log = {
-  info: (m) => core.info(m),
+  info: (m) => info(m),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
   group: (name, fn) => core.group(name, fn),
   secret: (v) => core.setSecret(v),
 };
+
+/**
+ * An info message that holds a line the runner would take for a workflow command (a container's log
+ * line, a health body, a tool's message: `::set-output …`, `::error::…`) is fenced with
+ * `::stop-commands::<random token>`, so it is shown and never obeyed (actions/runner
+ * ActionCommandManager); the kit's own commands go through @actions/core, never through info.
+ */
+function info(message: string): void {
+  if (!/^\s*::/m.test(message)) return core.info(message);
+  const token = randomBytes(16).toString('hex');
+  core.info(`::stop-commands::${token}`);
+  core.info(message);
+  core.info(`::${token}::`);
+}
 
 /**
  * How long one Actions cache call may take (SLIPWAY_CACHE_TIMEOUT, seconds; 10 minutes by default).
