@@ -168,6 +168,7 @@ describe('deploy action, end to end against the Cloudflare API emulator', () => 
 describe("deploy's child processes get only what they need", () => {
   const CANARY = 'sk-live-child-env-canary-41c7';
   const RUNTIME = 'runtime-token-child-env-canary-77aa';
+  const JOB_CANARY = 'job-env-secret-child-env-canary-3b9d';
   let dir: string;
   const recorded = (file: string) => readFileSync(file, 'utf8');
   const fake = (path: string, record: string) => {
@@ -185,7 +186,15 @@ describe("deploy's child processes get only what they need", () => {
         secrets: `API_KEY=${CANARY}`,
         vars: 'MESSAGE=hello',
       },
-      { env: { ACTIONS_RUNTIME_TOKEN: RUNTIME, ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/', ...env } },
+      {
+        env: {
+          ACTIONS_RUNTIME_TOKEN: RUNTIME,
+          ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/',
+          // A secret the workflow put in the job's env: no tool the kit starts needs it.
+          JOB_SECRET: JOB_CANARY,
+          ...env,
+        },
+      },
     );
 
   beforeAll(() => {
@@ -205,6 +214,7 @@ describe("deploy's child processes get only what they need", () => {
     expect(env).not.toMatch(/^STATE_/m);
     expect(env).not.toContain(RUNTIME);
     expect(env).not.toContain(CANARY);
+    expect(env).not.toContain(JOB_CANARY);
   });
 
   it('npm (installing a pinned wrangler): no Cloudflare token, no INPUT_*, no runtime token, no secret values', async () => {
@@ -229,5 +239,6 @@ describe("deploy's child processes get only what they need", () => {
     expect(env).not.toMatch(/^INPUT_/m);
     expect(env).not.toContain(RUNTIME);
     expect(env).not.toContain(CANARY);
+    expect(env).not.toContain(JOB_CANARY);
   });
 });

@@ -18,12 +18,45 @@ export interface RunResult {
 }
 
 /**
- * Variables that belong to the step alone, never to a program it starts: its inputs (INPUT_*, the
- * secrets among them), its saved state (STATE_*), and the Actions runtime token, service URLs and
- * OIDC request token the runner gives a JavaScript action. A tool that needs one of them (buildx's
- * gha cache) is handed it explicitly through RunOptions.env.
+ * What a program the kit starts may see of the step's environment: an allow-list per tool, never the
+ * whole environment. The step's own variables (its inputs, INPUT_*, the secrets among them; its
+ * state, STATE_*; the Actions runtime token, service URLs and OIDC request token the runner gives
+ * a JavaScript action) are never on it, nor is anything else the job set (a job-level secret in
+ * `env:`). A tool that needs one of them (buildx's gha cache, wrangler's token) is handed it
+ * explicitly through RunOptions.env.
  */
-const STEP_ONLY_PREFIXES = ['INPUT_', 'STATE_'];
+const COMMON = [
+  /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TERM|TMPDIR|TMP|TEMP|CI|NO_COLOR|FORCE_COLOR)$/,
+  /^LC_/,
+  /^XDG_/,
+  /^(HTTPS?_PROXY|NO_PROXY|ALL_PROXY)$/i,
+  /^(SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS)$/,
+  /^(GITHUB_ACTIONS|RUNNER_OS|RUNNER_ARCH|RUNNER_TEMP|RUNNER_TOOL_CACHE|RUNNER_DEBUG)$/,
+];
+/** docker's and podman's client settings (docker CLI "Environment variables"; podman(1) ENVIRONMENT). */
+const ENGINE = [
+  /^(DOCKER|BUILDKIT|BUILDX|COMPOSE)_/,
+  /^(CONTAINERS|BUILDAH)_/,
+  /^(CONTAINER_HOST|CONTAINER_CONNECTION|CONTAINER_SSHKEY|REGISTRY_AUTH_FILE|STORAGE_DRIVER|STORAGE_OPTS)$/,
+];
+/** wrangler's own settings and Cloudflare's variables (wrangler "System environment variables"); Node's. */
+const WRANGLER = [/^(CLOUDFLARE|WRANGLER|CF)_/, /^NODE_(OPTIONS|ENV)$/, /^MINIFLARE_/];
+/** npm's configuration (npm "config": npm_config_* and NPM_CONFIG_*). */
+const NPM = [/^npm_config_/i, /^NODE_(OPTIONS|ENV)$/];
+const GIT = [/^GIT_(CONFIG_|SSH|ASKPASS$|TERMINAL_PROMPT$)/];
+
+/** The allow-list for a command, by its name: wrangler runs the engine too (container images). */
+function allowedFor(command: string): RegExp[] {
+  const tool = command.split('/').pop() ?? command;
+  if (/^(docker|podman|buildah)$/.test(tool)) return [...COMMON, ...ENGINE];
+  if (tool === 'wrangler') return [...COMMON, ...ENGINE, ...WRANGLER];
+  if (tool === 'npm' || tool === 'npx') return [...COMMON, ...NPM];
+  if (tool === 'git') return [...COMMON, ...GIT];
+  return COMMON;
+}
+
+/** Names the kit must never hand on, even when an allow-list pattern would take them. */
+const STEP_ONLY = /^(INPUT_|STATE_)/i;
 export const RUNTIME_VARIABLES = [
   'ACTIONS_RUNTIME_TOKEN',
   'ACTIONS_RUNTIME_URL',
@@ -34,14 +67,19 @@ export const RUNTIME_VARIABLES = [
   'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
 ];
 
-/** The environment a child process gets: this process's without the step-only variables, plus `extra`. */
-export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+/**
+ * The environment `command` gets: what its allow-list takes of this process's environment, plus
+ * `extra` (given explicitly, so always passed).
+ */
+export function childEnv(
+  extra: Record<string, string | undefined> = {},
+  command = '',
+): Record<string, string> {
+  const allowed = allowedFor(command);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    const stepOnly =
-      STEP_ONLY_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) ||
-      RUNTIME_VARIABLES.includes(name);
-    if (value !== undefined && !stepOnly) env[name] = value;
+    if (value === undefined || STEP_ONLY.test(name) || RUNTIME_VARIABLES.includes(name)) continue;
+    if (allowed.some((pattern) => pattern.test(name))) env[name] = value;
   }
   for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
   return env;
@@ -84,7 +122,7 @@ export function endOpenFences(): void {
 }
 
 const exec: Runner = async (command, args, options = {}) => {
-  const env = childEnv(options.env);
+  const env = childEnv(options.env, command);
   const result = await actionsExec.getExecOutput(command, args, {
     env,
     cwd: options.cwd,

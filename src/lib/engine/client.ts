@@ -38,7 +38,7 @@ export class DockerClient {
     const id = lastLine(created.stdout);
     try {
       const child = spawn(this.engine.bin, ['cp', `${id}:${path}`, '-'], {
-        env: childEnv(),
+        env: childEnv({}, this.engine.bin),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

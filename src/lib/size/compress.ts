@@ -197,7 +197,7 @@ export async function measureLayers(
 
 /** `docker save` as tar entries read as they are pulled, its exit code, and a way to stop it early. */
 function startSave(bin: string, image: string) {
-  const child = spawn(bin, ['save', image], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['save', image], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   const exited = new Promise<number>((resolve, reject) => {

@@ -192,7 +192,7 @@ class CopyOut {
   private stderr = '';
 
   constructor(bin: string, from: string) {
-    this.child = spawn(bin, ['cp', from, '-'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(bin, ['cp', from, '-'], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'pipe'] });
     copying.add(this.child);
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise<number | null>((resolve) => {

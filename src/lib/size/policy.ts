@@ -22,7 +22,7 @@ export async function listImageFiles(run: Runner, bin: string, image: string): P
   const id = lastLine(created.stdout);
   try {
     const index: FileIndex = new Map();
-    const child = spawn(bin, ['export', id], { env: childEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(bin, ['export', id], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'ignore'] });
     const extract = tar.extract();
     child.stdout.pipe(extract);
     for await (const entry of extract) {
