@@ -1,4 +1,13 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,5 +249,69 @@ describe("deploy's child processes get only what they need", () => {
     expect(env).not.toContain(RUNTIME);
     expect(env).not.toContain(CANARY);
     expect(env).not.toContain(JOB_CANARY);
+  });
+});
+
+describe("untrusted code (a fork's pull request): the dry run runs none of the project's programs", () => {
+  let dir: string;
+  let tools: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-untrusted-'));
+    tools = join(dir, 'tools');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The fixture Worker with a committed wrangler (and, if given, a build command) that leave markers. */
+  const project = (name: string, buildCommand?: string) => {
+    const path = join(dir, name);
+    cpSync(join(ROOT, 'test/fixtures/worker'), path, { recursive: true });
+    const bin = join(path, 'node_modules/.bin/wrangler');
+    mkdirSync(dirname(bin), { recursive: true });
+    writeFileSync(bin, `#!/bin/sh\ntouch "${join(dir, `${name}-own-wrangler-ran`)}"\nexit 1\n`, {
+      mode: 0o755,
+    });
+    if (buildCommand) {
+      const config = readFileSync(join(path, 'wrangler.jsonc'), 'utf8');
+      const withBuild = config.replace(
+        '"main":',
+        `"build": { "command": ${JSON.stringify(buildCommand)} },\n  "main":`,
+      );
+      writeFileSync(join(path, 'wrangler.jsonc'), withBuild);
+    }
+    return path;
+  };
+  const dryRun = (path: string, extra: Record<string, string> = {}) =>
+    runAction(
+      'deploy',
+      { 'working-directory': path, 'dry-run': 'true', untrusted: 'true', ...extra },
+      { env: { RUNNER_TOOL_CACHE: tools } },
+    );
+
+  it("the kit's locked wrangler bundles it; the project's own wrangler never runs", async () => {
+    const path = project('plain');
+    const r = await dryRun(path);
+    expect(r.code, `${errorLines(r).join(' | ')}\n${r.log.slice(-2000)}`).toBe(0);
+    expect(r.stdout).toMatch(/wrangler 4\.86\.0 \(installed 4\.86\.0/);
+    expect(existsSync(join(dir, 'plain-own-wrangler-ran')), "the project's own wrangler ran").toBe(false);
+    expect(r.summary).toContain('dry run ✅');
+  });
+
+  it('a config with a custom build is not dry-run: the build command never runs, and the summary says why', async () => {
+    const marker = join(dir, 'build-command-ran');
+    const path = project('custom-build', `touch ${marker}`);
+    const r = await dryRun(path);
+    expect(r.code).toBe(0);
+    expect(existsSync(marker), 'the build command ran on the runner').toBe(false);
+    expect(existsSync(join(dir, 'custom-build-own-wrangler-ran'))).toBe(false);
+    expect(r.summary).toMatch(/dry run skipped[\s\S]*custom build \(build\.command\)/);
+    expect(r.outputs.deployed).toBe('false');
+  });
+
+  it('untrusted code is never deployed: without dry-run, one line', async () => {
+    const r = await dryRun(project('deploying'), { 'dry-run': 'false', 'api-token': 't', 'account-id': 'a' });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([
+      'Input "untrusted" is for a dry run only: untrusted code is never deployed (set dry-run: true).',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
 import { cell, facts } from '../core/markdown.js';
@@ -8,6 +8,7 @@ import { lastLine } from '../core/text.js';
 import type { WranglerRunResult } from '../wrangler/cli.js';
 import {
   findWranglerConfig,
+  hasBuildCommand,
   imageNotApplicable,
   isRegistryReference,
   withContainerImage,
@@ -84,6 +85,8 @@ export function defaultMessage(commit?: { subject: string; sha: string }): strin
  * through a 0600 file), read what became live, and say exactly what state production is in.
  */
 export async function deploy(options: DeployOptions, deps: Deps): Promise<DeployResult> {
+  const skipped = untrustedDryRunSkipped(options);
+  if (skipped) return skipped;
   const session = await openWrangler(options, deps, !options.dryRun);
   for (const [, value] of options.secrets) deps.log.secret(value);
   const workDir = makeTempDir(deps.env, 'slipway-deploy-');
@@ -108,6 +111,31 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
     rmSync(workDir, { recursive: true, force: true });
     if (derivedConfig) rmSync(derivedConfig, { force: true });
   }
+}
+
+/**
+ * Untrusted code (a fork's pull request) only gets a dry run, with the kit's wrangler (see
+ * Connection.untrusted); a config with a custom build command is not dry-run at all, since wrangler
+ * would run that command on the runner. Returns the skipped result, or undefined to go on.
+ */
+function untrustedDryRunSkipped(options: DeployOptions): DeployResult | undefined {
+  if (!options.untrusted) return undefined;
+  if (!options.dryRun)
+    throw new UserError(
+      'Input "untrusted" is for a dry run only: untrusted code is never deployed (set dry-run: true).',
+    );
+  let config: string;
+  try {
+    config = findWranglerConfig(resolve(options.workingDirectory || '.'), options.config);
+  } catch {
+    return undefined; // no config: wrangler says so itself
+  }
+  if (!hasBuildCommand(config, options.environment)) return undefined;
+  const why = `the wrangler config has a custom build (build.command), which would run the untrusted code on the runner`;
+  return {
+    outputs: { ...DRY_RUN_OUTPUTS },
+    summary: `### deploy: dry run skipped\n\nUntrusted code (a fork's pull request): ${why}.\n`,
+  };
 }
 
 /** One deploy's wrangler session with the container engine wrangler builds and pushes images with. */
@@ -192,23 +220,26 @@ function deployArguments(options: DeployOptions, target: string[], workDir: stri
   return args;
 }
 
+/** A dry run's outputs: nothing deployed, production not read. */
+const DRY_RUN_OUTPUTS: DeployOutputs = {
+  versionId: '',
+  previousVersionId: '',
+  deploymentUrl: '',
+  workerName: '',
+  deployed: false,
+  liveVersionId: '',
+  productionChanged: false,
+  previousState: '',
+  deployedState: '',
+  reversible: true,
+};
+
 /** A dry run bundles and builds; nothing reaches Cloudflare, so production is not read either. */
 async function dryRun(args: string[], deploying: DeploySession): Promise<DeployResult> {
   const result = await deploying.deps.log.group('wrangler deploy --dry-run', () =>
     deploying.wrangler(args, false),
   );
-  const outputs: DeployOutputs = {
-    versionId: '',
-    previousVersionId: '',
-    deploymentUrl: '',
-    workerName: result.outcome.workerName ?? '',
-    deployed: false,
-    liveVersionId: '',
-    productionChanged: false,
-    previousState: '',
-    deployedState: '',
-    reversible: true,
-  };
+  const outputs: DeployOutputs = { ...DRY_RUN_OUTPUTS, workerName: result.outcome.workerName ?? '' };
   if (result.code === 0)
     return {
       outputs,

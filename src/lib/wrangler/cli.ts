@@ -48,8 +48,10 @@ export async function resolveWrangler(
   log: Pick<Log, 'info' | 'warning'>,
   cache?: CacheService,
   kitLock: string | undefined = kitLockDir(),
+  /** false for an untrusted project: its own wrangler is never run. */
+  useOwn = true,
 ): Promise<{ bin: string; version: string; source: string }> {
-  const own = projectWrangler(workdir);
+  const own = useOwn ? projectWrangler(workdir) : undefined;
   const ownVersion = own ? wranglerVersionOf(own) : undefined;
   if (own && (!requested || requested === ownVersion))
     return { bin: own, version: ownVersion ?? 'unknown', source: "the project's own" };

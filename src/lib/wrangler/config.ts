@@ -84,7 +84,21 @@ export function withContainerImage(configPath: string, image: string, environmen
 interface WorkerDoc {
   name?: string;
   migrations?: Array<{ tag?: string }>;
-  env?: Record<string, { name?: string; migrations?: Array<{ tag?: string }> }>;
+  build?: { command?: string };
+  env?: Record<string, { name?: string; migrations?: Array<{ tag?: string }>; build?: { command?: string } }>;
+}
+
+/**
+ * Whether wrangler would run a custom build (`build.command`, wrangler's "Custom builds") for the
+ * environment: a command from the project, run on the runner itself. A TOML config is not parsed:
+ * any `[build]` or `[env.<name>.build]` table counts.
+ */
+export function hasBuildCommand(configPath: string, environment?: string): boolean {
+  if (!/\.jsonc?$/.test(configPath))
+    return /^\s*\[(env\.[^\]]+\.)?build\]/m.test(readFileSync(configPath, 'utf8'));
+  const doc = readConfig(configPath).doc as WorkerDoc;
+  const envDoc = environment ? doc.env?.[environment] : undefined;
+  return Boolean((envDoc?.build ?? doc.build)?.command);
 }
 
 /**

@@ -15,6 +15,11 @@ export interface Connection {
   config?: string;
   environment?: string;
   wranglerVersion: string;
+  /**
+   * The project is untrusted (a fork's pull request): the kit's locked wrangler runs, never a
+   * node_modules/.bin/wrangler the project commits.
+   */
+  untrusted?: boolean;
 }
 
 export interface WranglerSession {
@@ -49,6 +54,8 @@ export async function openWrangler(
     deps.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'slipway'),
     deps.log,
     deps.cache,
+    undefined,
+    !connection.untrusted,
   );
   deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
   const common = [

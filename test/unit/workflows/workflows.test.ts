@@ -254,6 +254,13 @@ describe('guards: an unknown mode or a pull request never reaches a deploy', () 
     expect(r.status, r.stdout + r.stderr).toBe(code);
     if (code) expect(r.stdout).toMatch(/^::error::/);
   });
+  it("a fork's pull request is checked as untrusted code (its own wrangler and build command never run)", () => {
+    const build = jobs(REUSABLE).find(([name]) => name === 'build')![1];
+    const pipeline = build.steps!.find((step) => step.id === 'pipeline')!;
+    expect(pipeline.with?.untrusted).toBe(
+      '${{ github.event.pull_request.head.repo.full_name != github.repository }}',
+    );
+  });
   it('the deploy and rollback jobs also refuse pull request events in their own if:', () => {
     for (const name of ['deploy', 'rollback']) {
       const job = jobs(REUSABLE).find(([n]) => n === name)![1] as Job & { if?: string };

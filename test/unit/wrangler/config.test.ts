@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'jsonc-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  hasBuildCommand,
   findWranglerConfig,
   imageNotApplicable,
   isRegistryReference,
@@ -72,5 +73,34 @@ describe('a wrangler config pointed at a built image', () => {
       /No wrangler.json, wrangler.jsonc or wrangler.toml/,
     );
     expect(findWranglerConfig(dir)).toBe(config);
+  });
+});
+
+describe('a custom build in the wrangler config (what an untrusted dry run must not run)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-build-command-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it.each([
+    ['wrangler.jsonc', '{ "name": "w", "build": { "command": "npm run build" } }', undefined, true],
+    ['wrangler.jsonc', '{ "name": "w" }', undefined, false],
+    [
+      'wrangler.jsonc',
+      '{ "name": "w", "env": { "staging": { "build": { "command": "make" } } } }',
+      'staging',
+      true,
+    ],
+    [
+      'wrangler.jsonc',
+      '{ "name": "w", "env": { "staging": { "build": { "command": "make" } } } }',
+      undefined,
+      false,
+    ],
+    ['wrangler.json', '{ "name": "w", "build": {} }', undefined, false],
+    ['wrangler.toml', 'name = "w"\n[build]\ncommand = "npm run build"\n', undefined, true],
+    ['wrangler.toml', 'name = "w"\n[env.staging.build]\ncommand = "make"\n', 'staging', true],
+    ['wrangler.toml', 'name = "w"\nmain = "src/index.js"\n', undefined, false],
+  ] as const)('%s %s (env %s): %s', (file, text, environment, expected) => {
+    const path = join(dir, file);
+    writeFileSync(path, text);
+    expect(hasBuildCommand(path, environment)).toBe(expected);
   });
 });
