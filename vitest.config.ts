@@ -20,14 +20,16 @@ import { FileTimes } from './test/harness/file-times.js';
  *   how fast a failing boot fails, so it runs beside light files only; layer-store checks that no
  *   size-budget helper and no new volume appears (size-budget, pipeline, boot-test and images make
  *   them).
+ * - hostile-inputs builds nothing; it boots one boot-test container (with its volume) for a second,
+ *   so it runs beside neither boot-test nor layer-store.
  * Files that never use the engine (deploy, rollback, emulator, smoke-test, report) and the unit
  * tests fill the second lane beside the long ones. An e2e file not listed here runs alone, last.
  */
 const E2E_GROUPS: string[][] = [
   ['size-budget', 'pipeline', 'reference-system/images'],
   ['reference-system/cloudflare', 'layer-store', 'unit'],
-  ['boot-test', 'smoke-test'],
-  ['reference-system/full-image', 'rollback', 'deploy'],
+  ['boot-test', 'smoke-test', 'cancel'],
+  ['reference-system/full-image', 'rollback', 'deploy', 'hostile-inputs'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
   ['build-image', 'emulator'],
   ['pipeline-cache', 'actions-cache', 'report'],

@@ -186,7 +186,7 @@ describe('smoke-test action against local servers', () => {
       path: '//evil.example/x',
     });
     expect(errorLines(away)).toEqual([
-      'Input "path" leaves https://app.example.workers.dev (a path starting with // names another host): give a path such as /health/extended.',
+      'Input "path" starts with //, which names another host: give a path such as /health/extended.',
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import type { BootOutputs, BootTestOptions } from '../../lib/boot/index.js';
 import { UserError } from '../../lib/core/errors.js';
 import {
+  oneLineInputs,
   parseBoolean,
   parseDuration,
   parseImageReference,
@@ -40,7 +41,8 @@ export const OUTPUTS = {
 export const CONTAINER_OUTPUT = 'container';
 
 /** Typed inputs; network "auto" is settled by bootTest (bridge when the engine has one). */
-export function readInputs(get: (name: string) => string): BootTestOptions {
+export function readInputs(raw: (name: string) => string): BootTestOptions {
+  const get = oneLineInputs(raw, [INPUTS.env, INPUTS.expectStatus]);
   const image = parseImageReference(INPUTS.image, get(INPUTS.image));
   if (!image)
     throw new UserError(

@@ -42,7 +42,13 @@ export type Inputs = Omit<BuildImageOptions, 'run'>;
 
 /** Typed inputs from the raw strings; each bad value fails with one line naming the input. */
 export function readInputs(raw: (name: string) => string, env: Record<string, string | undefined>): Inputs {
-  const get = oneLineInputs(raw, [INPUTS.buildArgs, INPUTS.secrets, INPUTS.tags, INPUTS.platforms, INPUTS.labels]);
+  const get = oneLineInputs(raw, [
+    INPUTS.buildArgs,
+    INPUTS.secrets,
+    INPUTS.tags,
+    INPUTS.platforms,
+    INPUTS.labels,
+  ]);
   const repo = (env.GITHUB_REPOSITORY ?? '').toLowerCase();
   return {
     context: get(INPUTS.context) || '.',

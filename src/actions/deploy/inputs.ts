@@ -1,10 +1,13 @@
 import type { DeployOptions, DeployOutputs } from '../../lib/deploy/deploy.js';
 import {
+  foldLines,
+  oneLineInputs,
   parseBoolean,
   parseChoice,
   parseDuration,
   parseImageReference,
   parseKeyValues,
+  parseOptionValue,
 } from '../../lib/core/inputs.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 import type { OutputNames } from '../shared/runner.js';
@@ -17,6 +20,7 @@ export const INPUTS = {
   secrets: 'secrets',
   vars: 'vars',
   dryRun: 'dry-run',
+  untrusted: 'untrusted',
   containersRollout: 'containers-rollout',
   image: 'image',
   rolloutTimeout: 'rollout-timeout',
@@ -37,14 +41,20 @@ export const OUTPUTS = {
   reversible: 'reversible',
 } as const satisfies OutputNames<DeployOutputs>;
 
-export function readInputs(get: (name: string) => string): DeployOptions {
+export function readInputs(raw: (name: string) => string): DeployOptions {
+  // One line: the message is echoed in wrangler's command line; line breaks are folded.
+  const get = oneLineInputs(raw, [INPUTS.secrets, INPUTS.vars, INPUTS.message]);
   return {
     ...readConnection(get),
-    message: get(INPUTS.message).trim() || undefined,
+    // wrangler gets them as `--config <path>` and `--env <name>`.
+    config: parseOptionValue(INPUTS.config, get(INPUTS.config)) || undefined,
+    environment: parseOptionValue(INPUTS.environment, get(INPUTS.environment)) || undefined,
+    message: foldLines(get(INPUTS.message)) || undefined,
     tag: get(INPUTS.tag).trim() || undefined,
     secrets: parseKeyValues(INPUTS.secrets, get(INPUTS.secrets)),
     vars: parseKeyValues(INPUTS.vars, get(INPUTS.vars)),
     dryRun: parseBoolean(INPUTS.dryRun, get(INPUTS.dryRun), false),
+    untrusted: parseBoolean(INPUTS.untrusted, get(INPUTS.untrusted), false),
     image: parseImageReference(INPUTS.image, get(INPUTS.image)) || undefined,
     rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
     allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),

@@ -1,5 +1,5 @@
 import { UserError } from '../../lib/core/errors.js';
-import { parseBoolean, parseChoice } from '../../lib/core/inputs.js';
+import { foldLines, oneLineInputs, parseBoolean, parseChoice } from '../../lib/core/inputs.js';
 import type { ReportOutputs, RunState } from '../../lib/report/index.js';
 import type { OutputNames } from '../shared/runner.js';
 
@@ -33,7 +33,9 @@ export interface ReportInputs {
   rolledBack: boolean;
 }
 
-export function readInputs(get: (name: string) => string): ReportInputs {
+export function readInputs(raw: (name: string) => string): ReportInputs {
+  // The description is one line for the status, comment and deployment: line breaks are folded.
+  const get = oneLineInputs(raw, [INPUTS.description]);
   const token = get(INPUTS.token).trim();
   if (!token)
     throw new UserError(
@@ -51,7 +53,7 @@ export function readInputs(get: (name: string) => string): ReportInputs {
     token,
     state,
     statusContext: get(INPUTS.statusContext).trim() || 'slipway',
-    description: get(INPUTS.description).trim() || `Slipway: ${state}`,
+    description: foldLines(get(INPUTS.description)) || `Slipway: ${state}`,
     sizeReport: get(INPUTS.sizeReport).trim() || undefined,
     environment: get(INPUTS.environment).trim() || undefined,
     environmentUrl: get(INPUTS.environmentUrl).trim() || undefined,

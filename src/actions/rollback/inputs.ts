@@ -1,4 +1,10 @@
-import { parseBoolean, parseDuration } from '../../lib/core/inputs.js';
+import {
+  foldLines,
+  oneLineInputs,
+  parseBoolean,
+  parseDuration,
+  parseOptionValue,
+} from '../../lib/core/inputs.js';
 import type { RollbackOptions, RollbackOutputs } from '../../lib/deploy/rollback.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
 import type { OutputNames } from '../shared/runner.js';
@@ -23,14 +29,18 @@ export const OUTPUTS = {
   images: 'images',
 } as const satisfies OutputNames<RollbackOutputs>;
 
-export function readInputs(get: (name: string) => string): RollbackOptions {
+export function readInputs(raw: (name: string) => string): RollbackOptions {
+  const get = oneLineInputs(raw, [INPUTS.reason, INPUTS.previousState, INPUTS.deployedState]);
   return {
     ...readConnection(get),
+    // wrangler gets them as `--config <path>` and `--env <name>`.
+    config: parseOptionValue(INPUTS.config, get(INPUTS.config)) || undefined,
+    environment: parseOptionValue(INPUTS.environment, get(INPUTS.environment)) || undefined,
     toVersion: get(INPUTS.toVersion).trim(),
     expectedLive: get(INPUTS.expectedLive).trim(),
     // One line: the reason is logged and becomes the deployment message, and a line break in it
     // would start a new log line the runner could read as a workflow command.
-    reason: get(INPUTS.reason).replace(/\s+/g, ' ').trim(),
+    reason: foldLines(get(INPUTS.reason)),
     force: parseBoolean(INPUTS.force, get(INPUTS.force), false),
     previousState: get(INPUTS.previousState),
     deployedState: get(INPUTS.deployedState),

@@ -1,6 +1,12 @@
 import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
 import { UserError } from '../../lib/core/errors.js';
-import { parseChoice, parseImageReference, parseList, parseNumber } from '../../lib/core/inputs.js';
+import {
+  oneLineInputs,
+  parseChoice,
+  parseImageReference,
+  parseList,
+  parseNumber,
+} from '../../lib/core/inputs.js';
 import { MEASURES, parseInstanceType } from '../../lib/size/budget.js';
 import { parseSize } from '../../lib/core/bytes.js';
 import type { SizeBudgetOptions, SizeOutputs } from '../../lib/size/index.js';
@@ -35,9 +41,10 @@ export const OUTPUTS = {
 } as const satisfies OutputNames<SizeOutputs>;
 
 export function readInputs(
-  get: (name: string) => string,
+  raw: (name: string) => string,
   env: Record<string, string | undefined>,
 ): SizeBudgetOptions {
+  const get = oneLineInputs(raw, [INPUTS.forbid, INPUTS.require]);
   const image = parseImageReference(INPUTS.image, get(INPUTS.image));
   if (!image)
     throw new UserError(
@@ -51,7 +58,7 @@ export function readInputs(
     measure: parseChoice(INPUTS.measure, get(INPUTS.measure), MEASURES, 'cloudflare'),
     instanceType: parseInstanceType(get(INPUTS.instanceType)),
     warnAt: parseNumber(INPUTS.warnAt, get(INPUTS.warnAt), 90, 1, 100),
-    baseline: get(INPUTS.baseline).trim() || undefined,
+    baseline: readBaseline(get(INPUTS.baseline)),
     maxIncrease: maxIncrease.trim() ? parseSize(INPUTS.maxIncrease, maxIncrease) : undefined,
     forbid: parseList(get(INPUTS.forbid)),
     require: parseList(get(INPUTS.require)),
@@ -60,4 +67,14 @@ export function readInputs(
     cacheStore: parseChoice(INPUTS.cacheStore, get(INPUTS.cacheStore), STORE_CHOICES, 'auto'),
     cacheDir: get(INPUTS.cacheDir) || defaultCacheDir(env),
   };
+}
+
+/**
+ * A report file (.json) or an image: an image reaches docker as an argument, so it must be an image
+ * reference (one starting with "-" would be read as an option).
+ */
+function readBaseline(value: string): string | undefined {
+  const baseline = value.trim();
+  if (!baseline || baseline.endsWith('.json')) return baseline || undefined;
+  return parseImageReference(INPUTS.baseline, baseline);
 }

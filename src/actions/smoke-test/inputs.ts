@@ -1,5 +1,5 @@
 import { UserError } from '../../lib/core/errors.js';
-import { parseDuration, parseList, parseNumber, parsePath } from '../../lib/core/inputs.js';
+import { oneLineInputs, parseDuration, parseList, parseNumber, parsePath } from '../../lib/core/inputs.js';
 import { parseSize } from '../../lib/core/bytes.js';
 import type { SmokeOptions, SmokeOutputs } from '../../lib/smoke/index.js';
 import type { OutputNames } from '../shared/runner.js';
@@ -49,7 +49,11 @@ export function parseHeaders(value: string): Array<[string, string]> {
     });
 }
 
-export function readInputs(get: (name: string) => string): SmokeOptions {
+/** The inputs that are lists, one item (or a few, comma-separated) per line. */
+const MULTI_LINE = [INPUTS.headers, INPUTS.acceptStatus, INPUTS.requireCapabilities, INPUTS.requireTools];
+
+export function readInputs(raw: (name: string) => string): SmokeOptions {
+  const get = oneLineInputs(raw, MULTI_LINE);
   const url = get(INPUTS.url).trim();
   if (!url)
     throw new UserError(

@@ -107,12 +107,63 @@ export function parseNumber(
   return number;
 }
 
-/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+/**
+ * A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /, and not
+ * with // (or /\\), which a URL reads as another host.
+ */
 export function parsePath(name: string, value: string, fallback: string): string {
   const path = value.trim() || fallback;
   if (!path.startsWith('/'))
     throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+  if (/^[/\\]{2}/.test(path))
+    throw new UserError(
+      `Input "${name}" starts with //, which names another host: give a path such as /health/extended.`,
+    );
   return path;
+}
+
+/** A line break or another control character (tab aside): what a one-line input must not hold. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/**
+ * The getter an action reads its inputs through: every input is one line but the `multiLine` ones
+ * (lists, KEY=VALUE lines, JSON, free text that is folded). A line break inside a one-line input
+ * would start a new log line wherever the value is echoed (one the runner may read as a workflow
+ * command), so it is refused, naming the input; the value is not shown (it may be a secret).
+ * Blanks around the value (a YAML block's final newline) are fine: the parsers trim them.
+ */
+export function oneLineInputs(
+  get: (name: string) => string,
+  multiLine: readonly string[],
+): (name: string) => string {
+  return (name) => {
+    const value = get(name);
+    if (!multiLine.includes(name) && CONTROL.test(value.trim()))
+      throw new UserError(
+        `Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`,
+      );
+    return value;
+  };
+}
+
+/** Free text for one line (a message, a reason): every run of blanks, line breaks or controls is one space. */
+export function foldLines(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
+/**
+ * A value a program gets as the word after one of its options (wrangler's `--env <name>`): one that
+ * starts with "-" would be read as an option itself, so it is refused. Trimmed; '' when empty.
+ */
+export function parseOptionValue(name: string, value: string): string {
+  const text = value.trim();
+  if (text.startsWith('-'))
+    throw new UserError(
+      `Input "${name}" is "${text}", which starts with "-": a program would read it as an option (a file: write ./${text}).`,
+    );
+  return text;
 }
 
 /**

@@ -68,8 +68,16 @@ export function versionOverrideHeader(url: URL, value: string): string {
   return `${worker}="${value}"`;
 }
 
+/** A scheme, then an authority with an "@" in it (`https://user:pw@host`, `https:user@host`). */
+const USERINFO = /^\s*[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i;
+
 /** The URL to ask and the headers to send (values masked); bad input throws before any request. */
 function prepareRequest(options: SmokeOptions, log: Log): { target: URL; headers: Headers } {
+  // Credentials in a URL end up in every log line and summary that names it: refuse them, unshown,
+  // before any message quotes the URL (one that does not parse may hold them too).
+  const credentials =
+    'Input "url" holds credentials (user:password@): they are not sent; pass a token in "headers" (masked) instead.';
+  if (USERINFO.test(options.url)) throw new UserError(credentials);
   let base: URL;
   try {
     base = new URL(options.url);
@@ -78,15 +86,12 @@ function prepareRequest(options: SmokeOptions, log: Log): { target: URL; headers
       `Input "url" is "${options.url}": give an absolute http(s) URL such as https://app.example.workers.dev.`,
     );
   }
+  if (base.username || base.password) throw new UserError(credentials);
   if (base.protocol !== 'https:' && base.protocol !== 'http:')
     throw new UserError(`Input "url" is "${options.url}": only http and https URLs can be smoke-tested.`);
-  // Credentials in a URL end up in every log line and summary that names it: refuse them, unshown.
-  if (base.username || base.password)
-    throw new UserError(
-      'Input "url" holds credentials (user:password@): they are not sent; pass a token in "headers" (masked) instead.',
-    );
-  // A path such as //evil.example/x resolves to another host, which would get the masked headers.
-  if (new URL(options.path || '/', base).origin !== base.origin)
+  // A path such as //evil.example/x resolves to another host, which would get the masked headers
+  // (and //user:password@ the same host would put credentials in the URL).
+  if (/^[/\\]{2}/.test(options.path) || new URL(options.path || '/', base).origin !== base.origin)
     throw new UserError(
       `Input "path" leaves ${base.origin} (a path starting with // names another host): give a path such as /health/extended.`,
     );

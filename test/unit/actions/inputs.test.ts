@@ -10,7 +10,16 @@ import * as deployInputs from '../../../src/actions/deploy/inputs.js';
 import * as rollbackInputs from '../../../src/actions/rollback/inputs.js';
 import * as smokeInputs from '../../../src/actions/smoke-test/inputs.js';
 import * as reportInputs from '../../../src/actions/report/inputs.js';
-import { parseBoolean, parseChoice, parseKeyValues, parseList } from '../../../src/lib/core/inputs.js';
+import {
+  foldLines,
+  oneLineInputs,
+  parseBoolean,
+  parseChoice,
+  parseKeyValues,
+  parseList,
+  parseOptionValue,
+  parsePath,
+} from '../../../src/lib/core/inputs.js';
 
 interface ActionYml {
   inputs: Record<string, unknown>;
@@ -118,6 +127,81 @@ describe('input parsers', () => {
 });
 
 describe('free text that reaches the log stays on one line', () => {
+  const canary = 'sk_live_line_canary';
+  it.each([
+    ['build-image', 'target', () => readInputs((n) => (n === 'target' ? `a\n${canary}` : ''), {})],
+    [
+      'size-budget',
+      'image',
+      () => sizeBudget.readInputs((n) => (n === 'image' ? `app:1\n${canary}` : ''), {}),
+    ],
+    ['boot-test', 'user', () => bootTest.readInputs((n) => ({ image: 'a', user: `1\r${canary}` })[n] ?? '')],
+    ['deploy', 'api-token', () => deployInputs.readInputs((n) => (n === 'api-token' ? `t\n${canary}` : ''))],
+    ['deploy', 'tag', () => deployInputs.readInputs((n) => (n === 'tag' ? `v1\n${canary}` : ''))],
+    [
+      'rollback',
+      'to-version',
+      () => rollbackInputs.readInputs((n) => (n === 'to-version' ? `x\n${canary}` : '')),
+    ],
+    [
+      'smoke-test',
+      'expect-version',
+      () =>
+        smokeInputs.readInputs(
+          (n) => ({ url: 'https://a.example', 'expect-version': `v\n${canary}` })[n] ?? '',
+        ),
+    ],
+    [
+      'report',
+      'status-context',
+      () =>
+        reportInputs.readInputs(
+          (n) => ({ token: 't', state: 'success', 'status-context': `c\n${canary}` })[n] ?? '',
+        ),
+    ],
+  ])('%s: a line break in "%s" is refused naming the input, never showing the value', (_, name, read) => {
+    expect(read).toThrow(
+      `Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`,
+    );
+    expect(read).not.toThrow(canary);
+  });
+  it("blanks around a one-line value (a YAML block's last newline) are fine; list inputs keep their lines", () => {
+    const get = oneLineInputs((n) => ({ a: ' v1\n', list: 'x\ny' })[n] ?? '', ['list']);
+    expect(get('a')).toBe(' v1\n');
+    expect(get('list')).toBe('x\ny');
+  });
+  it('folded free text: deploy message and report description', () => {
+    expect(foldLines(' a\r\n::error::b\t\u0007c ')).toBe('a ::error::b c');
+    expect(deployInputs.readInputs((n) => (n === 'message' ? 'fix\n::error::x' : '')).message).toBe(
+      'fix ::error::x',
+    );
+    const report = reportInputs.readInputs(
+      (n) => ({ token: 't', state: 'success', description: 'a\n::error::b' })[n] ?? '',
+    );
+    expect(report.description).toBe('a ::error::b');
+  });
+  it('an option-like wrangler environment or config is refused; a path can say ./', () => {
+    expect(() => parseOptionValue('environment', '--help')).toThrow(
+      'Input "environment" is "--help", which starts with "-": a program would read it as an option (a file: write ./--help).',
+    );
+    expect(() => deployInputs.readInputs((n) => (n === 'config' ? '-c.jsonc' : ''))).toThrow(
+      /^Input "config" is "-c.jsonc"/,
+    );
+    expect(() => rollbackInputs.readInputs((n) => (n === 'environment' ? '-v' : ''))).toThrow(
+      /^Input "environment"/,
+    );
+    expect(deployInputs.readInputs((n) => (n === 'environment' ? ' staging ' : '')).environment).toBe(
+      'staging',
+    );
+  });
+  it('a path starting with // (or /\\) names another host: refused', () => {
+    expect(() => parsePath('path', '//evil.example/x', '/h')).toThrow(
+      /^Input "path" starts with \/\/, which names another host/,
+    );
+    expect(() => parsePath('path', '/\\evil.example/x', '/h')).toThrow(/^Input "path" starts with \/\//);
+    expect(parsePath('path', '/a//b', '/h')).toBe('/a//b');
+  });
+
   it('the rollback reason: a line break cannot start a workflow command', () => {
     const get = (name: string) =>
       name === 'reason' ? 'smoke failed\n::error::injected\r\n::set-output name=x::y' : '';
@@ -135,11 +219,11 @@ describe('option-like and malformed image references are refused before any tool
     ['deploy', () => deployInputs.readInputs((n) => (n === 'image' ? '--dry-run' : ''))],
     ['boot-test, a space', () => bootTest.readInputs((n) => (n === 'image' ? 'app:1 --rm' : ''))],
     [
-      'size-budget, a line break',
-      () => sizeBudget.readInputs((n) => (n === 'image' ? 'app:1\n::error::x' : ''), {}),
+      'size-budget, a baseline image',
+      () => sizeBudget.readInputs((n) => ({ image: 'a', baseline: '-v' })[n] ?? '', {}),
     ],
   ])('%s', (_, read) => {
-    expect(read).toThrow(/^Input "image" is not an image reference: give name\[:tag\]/);
+    expect(read).toThrow(/^Input "(image|baseline)" is not an image reference: give name\[:tag\]/);
   });
   it.each([
     'ghcr.io/acme/gateway:1.2',

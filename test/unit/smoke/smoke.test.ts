@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHeaders } from '../../../src/actions/smoke-test/inputs.js';
-import { versionOverrideHeader } from '../../../src/lib/smoke/index.js';
+import { smokeTest, versionOverrideHeader, type SmokeOptions } from '../../../src/lib/smoke/index.js';
+import { fakeDeps } from '../../harness/fakes.js';
 import { backoffDelay } from '../../../src/lib/core/backoff.js';
 import { retryableStatus } from '../../../src/lib/health/judge.js';
 
@@ -56,4 +57,50 @@ describe('inputs', () => {
       /give <worker>="<version-id>"/,
     );
   });
+});
+
+describe('a URL or path that would leak credentials or leave the host is refused before any request', () => {
+  const canary = 'sk_live_url_canary';
+  const options = (url: string, path = '/health/extended'): SmokeOptions => ({
+    url,
+    path,
+    acceptStatus: ['healthy'],
+    requireCapabilities: [],
+    requireTools: [],
+    timeoutMs: 1000,
+    attemptTimeoutMs: 1000,
+    initialDelayMs: 100,
+    maxDelayMs: 100,
+    maxBodyBytes: 1024,
+    consecutiveSuccesses: 1,
+    headers: [],
+  });
+  const failure = async (url: string, path?: string) => {
+    const deps = fakeDeps([]);
+    try {
+      await smokeTest(options(url, path), deps);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'no error';
+  };
+  it.each([
+    `https://user:${canary}@app.example/`,
+    `https://${canary}@app.example/`,
+    `https://user:${canary}@app.example:99999/`,
+    `ftp://user:${canary}@app.example/`,
+    `https:user:${canary}@app.example`,
+  ])('%s: credentials, unshown', async (url) => {
+    const message = await failure(url);
+    expect(message).toMatch(/^Input "url" holds credentials/);
+    expect(message).not.toContain(canary);
+  });
+  it.each(['//evil.example/x', '/\\evil.example/x', `//user:${canary}@app.example/x`])(
+    'path %s leaves the host',
+    async (path) => {
+      const message = await failure('https://app.example', path);
+      expect(message).toMatch(/^Input "path" leaves https:\/\/app\.example/);
+      expect(message).not.toContain(canary);
+    },
+  );
 });
