@@ -29,7 +29,7 @@ case "$1" in
   deploy)
     secrets=""; config=""
     while [ $# -gt 0 ]; do
-      case "$1" in --secrets-file) secrets="$2" ;; --config) config="$2" ;; esac
+      case "$1" in --secrets-file) secrets="$2" ;; --config=*) config="\${1#--config=}" ;; esac
       shift
     done
     mkdir -p "$DOCKER_CONFIG"

@@ -195,7 +195,7 @@ async function shipImage(
   );
   deps.log.info(`Containers run ${reference} (the image input), not a build of the config's Dockerfile.`);
   return {
-    args: ['--config', derivedConfig, ...(options.environment ? ['--env', options.environment] : [])],
+    args: [`--config=${derivedConfig}`, ...(options.environment ? [`--env=${options.environment}`] : [])],
     derivedConfig,
   };
 }

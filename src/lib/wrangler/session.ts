@@ -59,8 +59,8 @@ export async function openWrangler(
   );
   deps.log.info(`wrangler ${tool.version} (${tool.source}).`);
   const common = [
-    ...(connection.config ? ['--config', connection.config] : []),
-    ...(connection.environment ? ['--env', connection.environment] : []),
+    ...(connection.config ? [`--config=${connection.config}`] : []),
+    ...(connection.environment ? [`--env=${connection.environment}`] : []),
   ];
   // The credentials reach wrangler through its environment only, never its command line.
   const env = {
