@@ -42161,8 +42161,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var core = __nccwpck_require__(3838);
-// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js + 22 modules
-var github = __nccwpck_require__(2413);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/lib/core/markdown.ts
@@ -42566,7 +42564,7 @@ async function compress_measureLayers(bin, image, diffIds, memo, opts = {}) {
 }
 /** `docker save` as tar entries read as they are pulled, its exit code, and a way to stop it early. */
 function startSave(bin, image) {
-    const child = spawn(bin, ['save', image], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['save', image], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (data) => (stderr += data.toString()));
     const exited = new Promise((resolve, reject) => {
@@ -42793,7 +42791,7 @@ class CopyOut {
     exited;
     stderr = '';
     constructor(bin, from) {
-        this.child = spawn(bin, ['cp', from, '-'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+        this.child = spawn(bin, ['cp', from, '-'], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'pipe'] });
         copying.add(this.child);
         this.child.stderr.on('data', (d) => (this.stderr += d.toString()));
         this.exited = new Promise((resolve) => {
@@ -43060,7 +43058,7 @@ async function policy_listImageFiles(run, bin, image) {
     const id = lastLine(created.stdout);
     try {
         const index = new Map();
-        const child = spawn(bin, ['export', id], { env: childEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+        const child = spawn(bin, ['export', id], { env: childEnv({}, bin), stdio: ['ignore', 'pipe', 'ignore'] });
         const extract = tar.extract();
         child.stdout.pipe(extract);
         for await (const entry of extract) {
@@ -43624,16 +43622,45 @@ function bestEffort(log, problems) {
         }
     };
 }
+/**
+ * Comments asked for per page: GitHub's most. "List issue comments"
+ * (https://docs.github.com/rest/issues/comments#list-issue-comments) takes `per_page` ("The number
+ * of results per page (max 100)", default 30) and `page` (default 1), oldest comment first.
+ */
+const COMMENTS_PER_PAGE = 100;
+/** Pages read at most (5,000 comments): a server that never ends its list cannot keep the step forever. */
+const MAX_COMMENT_PAGES = 50;
+/**
+ * The first comment on the pull request that carries the marker, read page by page until it is found
+ * or a page comes back short: a busy pull request has more comments than one page holds, and missing
+ * the marked one would post a duplicate. GitHub pages its lists ("Using pagination in the REST API",
+ * https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api): its Link header's
+ * rel="next" is the page=N+1 asked for here, and a page with fewer than per_page items is the last. The
+ * github port hands back only the body, so the pages are counted rather than their links followed.
+ */
+async function findSizeComment({ github, options, log }, pullNumber) {
+    for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+        const { data } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+            ...options.repo,
+            issue_number: pullNumber,
+            per_page: COMMENTS_PER_PAGE,
+            page,
+        });
+        const comments = Array.isArray(data) ? data : [];
+        const marked = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
+        if (marked)
+            return marked;
+        if (comments.length < COMMENTS_PER_PAGE)
+            return undefined;
+    }
+    log.warning(`Read ${MAX_COMMENT_PAGES} pages of comments on pull request #${pullNumber} (${MAX_COMMENT_PAGES * COMMENTS_PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`);
+    return undefined;
+}
 /** The size comment: the one already carrying the marker is updated in place, else one is created. */
 async function upsertSizeComment({ github, options, log }, pullNumber, sizeReport) {
     const verdict = options.state === 'success' ? '✅' : '❌';
     const body = `${report_renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
-    const { data: comments } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        ...options.repo,
-        issue_number: pullNumber,
-        per_page: 100,
-    });
-    const existing = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
+    const existing = await findSizeComment({ github, options, log }, pullNumber);
     if (existing) {
         await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
             ...options.repo,
@@ -43687,6 +43714,8 @@ function lib_report_renderSummary(reported, problems) {
     return `${lines.join('\n')}\n`;
 }
 
+// EXTERNAL MODULE: ./src/actions/shared/event.ts
+var shared_event = __nccwpck_require__(6721);
 // EXTERNAL MODULE: ./src/actions/shared/runner.ts + 345 modules
 var runner = __nccwpck_require__(2503);
 ;// CONCATENATED MODULE: ./src/lib/core/inputs.ts
@@ -43783,12 +43812,50 @@ function parseNumber(name, value, fallback, min, max, integer = false) {
     }
     return number;
 }
-/** A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /. */
+/**
+ * A URL path input (e.g. a health endpoint): empty gives the fallback; it must start with /, and not
+ * with // (or /\\), which a URL reads as another host.
+ */
 function parsePath(name, value, fallback) {
     const path = value.trim() || fallback;
     if (!path.startsWith('/'))
         throw new UserError(`Input "${name}" is "${path}": give a path starting with /, e.g. /health/extended.`);
+    if (/^[/\\]{2}/.test(path))
+        throw new UserError(`Input "${name}" starts with //, which names another host: give a path such as /health/extended.`);
     return path;
+}
+/** A line break or another control character (tab aside): what a one-line input must not hold. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+/**
+ * The getter an action reads its inputs through: every input is one line but the `multiLine` ones
+ * (lists, KEY=VALUE lines, JSON, free text that is folded). A line break inside a one-line input
+ * would start a new log line wherever the value is echoed (one the runner may read as a workflow
+ * command), so it is refused, naming the input; the value is not shown (it may be a secret).
+ * Blanks around the value (a YAML block's final newline) are fine: the parsers trim them.
+ */
+function oneLineInputs(get, multiLine) {
+    return (name) => {
+        const value = get(name);
+        if (!multiLine.includes(name) && CONTROL.test(value.trim()))
+            throw new errors/* UserError */.y(`Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`);
+        return value;
+    };
+}
+/** Free text for one line (a message, a reason): every run of blanks, line breaks or controls is one space. */
+function foldLines(value) {
+    // eslint-disable-next-line no-control-regex
+    return value.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+/**
+ * A value a program gets as the word after one of its options (wrangler's `--env <name>`): one that
+ * starts with "-" would be read as an option itself, so it is refused. Trimmed; '' when empty.
+ */
+function parseOptionValue(name, value) {
+    const text = value.trim();
+    if (text.startsWith('-'))
+        throw new UserError(`Input "${name}" is "${text}", which starts with "-": a program would read it as an option (a file: write ./${text}).`);
+    return text;
 }
 /**
  * An image reference (name[:tag][@digest], a registry host first if any), or '' when empty. It
@@ -43821,7 +43888,9 @@ const OUTPUTS = {
     commentId: 'comment-id',
     deploymentId: 'deployment-id',
 };
-function readInputs(get) {
+function readInputs(raw) {
+    // The description is one line for the status, comment and deployment: line breaks are folded.
+    const get = oneLineInputs(raw, [INPUTS.description]);
     const token = get(INPUTS.token).trim();
     if (!token)
         throw new errors/* UserError */.y('Input "token" is empty: pass github.token (with statuses, pull-requests or deployments write).');
@@ -43832,7 +43901,7 @@ function readInputs(get) {
         token,
         state,
         statusContext: get(INPUTS.statusContext).trim() || 'slipway',
-        description: get(INPUTS.description).trim() || `Slipway: ${state}`,
+        description: foldLines(get(INPUTS.description)) || `Slipway: ${state}`,
         sizeReport: get(INPUTS.sizeReport).trim() || undefined,
         environment: get(INPUTS.environment).trim() || undefined,
         environmentUrl: get(INPUTS.environmentUrl).trim() || undefined,
@@ -43850,15 +43919,21 @@ function readInputs(get) {
 async function run() {
     const inputs = readInputs((name) => core/* getInput */.V4(name));
     core/* setSecret */.Pq(inputs.token);
-    const octokit = github/* getOctokit */.Q(inputs.token);
+    // The event says which commit and which pull request the report is about (a pull request's head
+    // sha, not the merge commit GITHUB_SHA names). A corrupt event file fails the step with one line:
+    // reporting without it would put the status on the wrong commit and skip the comment unseen.
+    const payload = (0,shared_event/* readEventPayload */.N)();
+    // Imported only now: @actions/github parses the event file as its module loads (see
+    // ../shared/event.ts), which would throw a stack trace before run() on a corrupt file.
+    const github = await Promise.resolve(/* import() eager */).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const octokit = github.getOctokit(inputs.token);
     const deps = (0,runner/* runnerDeps */.TP)({ github: (route, params) => octokit.request(route, params) });
-    const result = await reportToGitHub(reportOptions(inputs), deps);
+    const result = await reportToGitHub(reportOptions(inputs, github.context, payload), deps);
     await (0,runner/* publish */.mk)(result, OUTPUTS);
 }
 /** The inputs with what the run's GitHub context says: which commit, which pull request, which run. */
-function reportOptions(inputs) {
-    const { /* context */ "_": context } = github;
-    const pullRequest = context.payload.pull_request;
+function reportOptions(inputs, context, payload) {
+    const pullRequest = payload.pull_request;
     const serverUrl = process.env.GITHUB_SERVER_URL;
     const { owner, repo } = context.repo;
     return {
@@ -43885,6 +43960,59 @@ function reportOptions(inputs) {
 
 /***/ }),
 
+/***/ 6721:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ readEventPayload)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _lib_core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(560);
+
+
+/** The longest reason quoted from JSON.parse: its message can quote the file's text. */
+const MAX_REASON = 200;
+/**
+ * The run's event payload, read from the file GITHUB_EVENT_PATH names. This is what
+ * @actions/github's `context.payload` holds, but that one parses the file with a bare JSON.parse in
+ * `Context`'s constructor (node_modules/@actions/github/lib/context.js), and `github.js` and
+ * `utils.js` construct it at module top level (`export const context = new Context.Context()`): so a
+ * corrupt file throws while the bundle is still loading, outside any try, and Node prints a stack
+ * trace. Here it is one UserError line instead. No variable or no file is an empty payload, as there.
+ */
+function readEventPayload(env = process.env) {
+    const path = env.GITHUB_EVENT_PATH;
+    if (!path || !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(path))
+        return {};
+    const problem = (what) => new _lib_core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`The event file GITHUB_EVENT_PATH (${path}) ${what}`);
+    let text;
+    try {
+        text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw problem(`could not be read: ${oneLine(err)}`);
+    }
+    let payload;
+    try {
+        payload = JSON.parse(text);
+    }
+    catch (err) {
+        throw problem(`is not valid JSON: ${oneLine(err)}`);
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+        throw problem('is not a JSON object');
+    return payload;
+}
+/** An error's message on one line, cut short: JSON.parse quotes the text around the fault. */
+function oneLine(err) {
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+    return message.length <= MAX_REASON ? message : `${message.slice(0, MAX_REASON - 1)}…`;
+}
+
+
+/***/ }),
+
 /***/ 2503:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43896,7 +44024,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   TP: () => (/* binding */ runnerDeps)
 });
 
-// UNUSED EXPORTS: actionsCache, removeOnCancel, runContext, runnerLog
+// UNUSED EXPORTS: actionsCache, cancellable, removeOnCancel, runContext, runnerLog
 
 // NAMESPACE OBJECT: ./node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -44083,6 +44211,8 @@ __nccwpck_require__.d(mappers_namespaceObject, {
   UserDelegationKey: () => (UserDelegationKey)
 });
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "path"
@@ -51760,8 +51890,6 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -100777,13 +100905,14 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js + 22 modules
-var lib_github = __nccwpck_require__(2413);
 // EXTERNAL MODULE: ./src/lib/core/errors.ts
 var errors = __nccwpck_require__(560);
 // EXTERNAL MODULE: ./src/lib/core/exec.ts
 var core_exec = __nccwpck_require__(7210);
+// EXTERNAL MODULE: ./src/actions/shared/event.ts
+var shared_event = __nccwpck_require__(6721);
 ;// CONCATENATED MODULE: ./src/actions/shared/runner.ts
+
 
 
 
@@ -100792,12 +100921,26 @@ var core_exec = __nccwpck_require__(7210);
 
 /** The lib's log port on the Actions runner. */
 const runnerLog = {
-    info: (m) => lib_core/* info */.pq(m),
+    info: (m) => info(m),
     warning: (m) => lib_core/* warning */.$e(m),
     debug: (m) => lib_core/* debug */.Yz(m),
     group: (name, fn) => lib_core/* group */.Os(name, fn),
     secret: (v) => lib_core/* setSecret */.Pq(v),
 };
+/**
+ * An info message that holds a line the runner would take for a workflow command (a container's log
+ * line, a health body, a tool's message: `::set-output …`, `::error::…`) is fenced with
+ * `::stop-commands::<random token>`, so it is shown and never obeyed (actions/runner
+ * ActionCommandManager); the kit's own commands go through @actions/core, never through info.
+ */
+function info(message) {
+    if (!/^\s*::/m.test(message))
+        return lib_core/* info */.pq(message);
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    lib_core/* info */.pq(`::stop-commands::${token}`);
+    lib_core/* info */.pq(message);
+    lib_core/* info */.pq(`::${token}::`);
+}
 /**
  * How long one Actions cache call may take (SLIPWAY_CACHE_TIMEOUT, seconds; 10 minutes by default).
  * @actions/cache puts no limit on an upload (uploadCacheArchiveSDK passes no timeout) and waits 3
@@ -100864,9 +101007,14 @@ async function publish(result, names) {
     if (result.failure)
         lib_core/* setFailed */.C1(result.failure);
 }
-/** What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. */
+/**
+ * What the run is (event, ref, sha, default branch, PR number) from the runner's env and event. The
+ * event decides tags (the pull request's, the default branch's), so a corrupt event file fails the
+ * step with one line (readEventPayload) rather than tagging by a guess. Not @actions/github's
+ * `context`: importing that module parses the file while the bundle loads (see ./event.ts).
+ */
 function runContext() {
-    return runContextFrom(process.env, github.context.payload);
+    return runContextFrom(process.env, readEventPayload());
 }
 /** Runs an entry: any error becomes one failed line, never a stack trace. */
 async function runAction(main) {
@@ -100882,22 +101030,70 @@ async function runAction(main) {
     if (abandonedCacheWork)
         process.exit();
 }
+/** What a cancelled step removes, named as the failure line says it ("the secrets file"). */
+const cancelCleanups = new Map();
+let cancelledStep = 'the step';
+let cancelHandlersInstalled = false;
+/** How long the cleanups may take together: the runner sends SIGTERM 7.5 s after SIGINT. */
+const CANCEL_CLEANUP_MS = 5000;
 /**
- * Cancellation (SIGINT, then SIGTERM from the runner) must not leave a container behind: returns
- * the tracker to call with the container while it exists (undefined once it is gone). On a signal
- * the tracked container is removed and the step fails with `what` and the signal.
+ * Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree
+ * (actions/runner ProcessInvoker.CancelAndKillProcessTree). At the first signal every registered
+ * cleanup runs, together and within 5 s; the step then fails with one line naming what was
+ * cleaned up and what could not be.
+ */
+function cancellable(step) {
+    cancelledStep = step;
+    installCancelHandlers();
+    return {
+        onCancel: (what, cleanup) => {
+            const key = Symbol(what);
+            cancelCleanups.set(key, { what, cleanup });
+            return () => void cancelCleanups.delete(key);
+        },
+    };
+}
+function installCancelHandlers() {
+    if (cancelHandlersInstalled)
+        return;
+    cancelHandlersInstalled = true;
+    let cancelling = false;
+    const onSignal = (signal) => {
+        if (cancelling)
+            return; // SIGTERM while the SIGINT cleanups run
+        cancelling = true;
+        void cleanUpAfterCancel().then((line) => {
+            endOpenFences();
+            core.setFailed(`${cancelledStep} cancelled (${signal})${line}.`);
+            process.exit(1);
+        });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+}
+/** Runs every registered cleanup; "; X and Y were removed; could not remove Z" for the failure line. */
+async function cleanUpAfterCancel() {
+    const entries = [...cancelCleanups.values()];
+    const settled = entries.map((entry) => Promise.resolve()
+        .then(entry.cleanup)
+        .then(() => true, () => false));
+    const deadline = new Promise((resolve) => setTimeout(() => resolve(entries.map(() => false)), CANCEL_CLEANUP_MS).unref());
+    const ok = await Promise.race([Promise.all(settled), deadline]);
+    const done = entries.filter((_, i) => ok[i]).map((entry) => entry.what);
+    const failed = entries.filter((_, i) => !ok[i]).map((entry) => entry.what);
+    return ((done.length ? `; ${done.join(', ')} ${done.length > 1 ? 'were' : 'was'} removed` : '') +
+        (failed.length ? `; could not remove ${failed.join(', ')}` : ''));
+}
+/**
+ * A container must not outlive a cancelled step: returns the tracker to call with the container
+ * while it exists (undefined once it is gone); on a signal it is removed (see `cancellable`).
  */
 function removeOnCancel(what) {
-    let current;
-    const onSignal = (signal) => {
-        current?.removeNow();
-        core.setFailed(`${what} cancelled (${signal})${current ? `; its container ${current.name} was removed` : ''}.`);
-        process.exit(1);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const { onCancel } = cancellable(what);
+    let forget;
     return (c) => {
-        current = c;
+        forget?.();
+        forget = c ? onCancel(`its container ${c.name}`, () => c.removeNow()) : undefined;
     };
 }
 
@@ -100936,19 +101132,54 @@ function describeError(err) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   M6: () => (/* binding */ execRunner)
 /* harmony export */ });
-/* unused harmony exports RUNTIME_VARIABLES, childEnv */
+/* unused harmony exports RUNTIME_VARIABLES, childEnv, endOpenFences */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7187);
 
 
 /**
- * Variables that belong to the step alone, never to a program it starts: its inputs (INPUT_*, the
- * secrets among them), its saved state (STATE_*), and the Actions runtime token, service URLs and
- * OIDC request token the runner gives a JavaScript action. A tool that needs one of them (buildx's
- * gha cache) is handed it explicitly through RunOptions.env.
+ * What a program the kit starts may see of the step's environment: an allow-list per tool, never the
+ * whole environment. The step's own variables (its inputs, INPUT_*, the secrets among them; its
+ * state, STATE_*; the Actions runtime token, service URLs and OIDC request token the runner gives
+ * a JavaScript action) are never on it, nor is anything else the job set (a job-level secret in
+ * `env:`). A tool that needs one of them (buildx's gha cache, wrangler's token) is handed it
+ * explicitly through RunOptions.env.
  */
-const STEP_ONLY_PREFIXES = ['INPUT_', 'STATE_'];
+const COMMON = [
+    /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TERM|TMPDIR|TMP|TEMP|CI|NO_COLOR|FORCE_COLOR)$/,
+    /^LC_/,
+    /^XDG_/,
+    /^(HTTPS?_PROXY|NO_PROXY|ALL_PROXY)$/i,
+    /^(SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS)$/,
+    /^(GITHUB_ACTIONS|RUNNER_OS|RUNNER_ARCH|RUNNER_TEMP|RUNNER_TOOL_CACHE|RUNNER_DEBUG)$/,
+];
+/** docker's and podman's client settings (docker CLI "Environment variables"; podman(1) ENVIRONMENT). */
+const ENGINE = [
+    /^(DOCKER|BUILDKIT|BUILDX|COMPOSE)_/,
+    /^(CONTAINERS|BUILDAH)_/,
+    /^(CONTAINER_HOST|CONTAINER_CONNECTION|CONTAINER_SSHKEY|REGISTRY_AUTH_FILE|STORAGE_DRIVER|STORAGE_OPTS)$/,
+];
+/** wrangler's own settings and Cloudflare's variables (wrangler "System environment variables"); Node's. */
+const WRANGLER = [/^(CLOUDFLARE|WRANGLER|CF)_/, /^NODE_(OPTIONS|ENV)$/, /^MINIFLARE_/];
+/** npm's configuration (npm "config": npm_config_* and NPM_CONFIG_*). */
+const NPM = [/^npm_config_/i, /^NODE_(OPTIONS|ENV)$/];
+const GIT = [/^GIT_(CONFIG_|SSH|ASKPASS$|TERMINAL_PROMPT$)/];
+/** The allow-list for a command, by its name: wrangler runs the engine too (container images). */
+function allowedFor(command) {
+    const tool = command.split('/').pop() ?? command;
+    if (/^(docker|podman|buildah)$/.test(tool))
+        return [...COMMON, ...ENGINE];
+    if (tool === 'wrangler')
+        return [...COMMON, ...ENGINE, ...WRANGLER];
+    if (tool === 'npm' || tool === 'npx')
+        return [...COMMON, ...NPM];
+    if (tool === 'git')
+        return [...COMMON, ...GIT];
+    return COMMON;
+}
+/** Names the kit must never hand on, even when an allow-list pattern would take them. */
+const STEP_ONLY = /^(INPUT_|STATE_)/i;
 const RUNTIME_VARIABLES = [
     'ACTIONS_RUNTIME_TOKEN',
     'ACTIONS_RUNTIME_URL',
@@ -100958,13 +101189,17 @@ const RUNTIME_VARIABLES = [
     'ACTIONS_ID_TOKEN_REQUEST_URL',
     'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
 ];
-/** The environment a child process gets: this process's without the step-only variables, plus `extra`. */
-function childEnv(extra = {}) {
+/**
+ * The environment `command` gets: what its allow-list takes of this process's environment, plus
+ * `extra` (given explicitly, so always passed).
+ */
+function childEnv(extra = {}, command = '') {
+    const allowed = allowedFor(command);
     const env = {};
     for (const [name, value] of Object.entries(process.env)) {
-        const stepOnly = STEP_ONLY_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) ||
-            RUNTIME_VARIABLES.includes(name);
-        if (value !== undefined && !stepOnly)
+        if (value === undefined || STEP_ONLY.test(name) || RUNTIME_VARIABLES.includes(name))
+            continue;
+        if (allowed.some((pattern) => pattern.test(name)))
             env[name] = value;
     }
     for (const [name, value] of Object.entries(extra))
@@ -100983,15 +101218,30 @@ const execRunner = async (command, args, options = {}) => {
         return exec(command, args, options);
     const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
     process.stdout.write(`::stop-commands::${token}\n`);
+    openFences.add(token);
     try {
         return await exec(command, args, options);
     }
     finally {
-        process.stdout.write(`::${token}::\n`);
+        endFence(token);
     }
 };
+/** The stop-commands tokens of the tool runs echoing now. */
+const openFences = new Set();
+function endFence(token) {
+    if (openFences.delete(token))
+        process.stdout.write(`::${token}::\n`);
+}
+/**
+ * Ends every open fence: a step cancelled while a tool echoes must still have its failure line
+ * obeyed (inside a fence, `::error::` is only shown).
+ */
+function endOpenFences() {
+    for (const token of [...openFences])
+        endFence(token);
+}
 const exec = async (command, args, options = {}) => {
-    const env = childEnv(options.env);
+    const env = childEnv(options.env, command);
     const result = await _actions_exec__WEBPACK_IMPORTED_MODULE_1__/* .getExecOutput */ .H(command, args, {
         env,
         cwd: options.cwd,
@@ -103004,11 +103254,13 @@ function getExecOutput(commandLine, args, options) {
 /***/ 2413:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  _: () => (/* binding */ github_context),
-  Q: () => (/* binding */ getOctokit)
+  context: () => (/* binding */ github_context),
+  getOctokit: () => (/* binding */ getOctokit)
 });
 
 // EXTERNAL MODULE: external "fs"
