@@ -19,6 +19,7 @@ export const INPUTS = {
   healthPath: 'health-path',
   expectStatus: 'expect-status',
   env: 'env',
+  secretEnv: 'secret-env',
   memory: 'memory',
   cpus: 'cpus',
   pidsLimit: 'pids-limit',
@@ -42,7 +43,7 @@ export const CONTAINER_OUTPUT = 'container';
 
 /** Typed inputs; network "auto" is settled by bootTest (bridge when the engine has one). */
 export function readInputs(raw: (name: string) => string): BootTestOptions {
-  const get = oneLineInputs(raw, [INPUTS.env, INPUTS.expectStatus]);
+  const get = oneLineInputs(raw, [INPUTS.env, INPUTS.secretEnv, INPUTS.expectStatus]);
   const image = parseImageReference(INPUTS.image, get(INPUTS.image));
   if (!image)
     throw new UserError(
@@ -61,6 +62,7 @@ export function readInputs(raw: (name: string) => string): BootTestOptions {
     healthPath: path,
     expectStatus: parseList(get(INPUTS.expectStatus) || 'healthy,degraded', { commas: true }),
     env: parseKeyValues(INPUTS.env, get(INPUTS.env)),
+    secretEnv: parseKeyValues(INPUTS.secretEnv, get(INPUTS.secretEnv)),
     memory,
     cpus: cpus || undefined,
     pidsLimit: parseNumber(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000, true),

@@ -26,6 +26,8 @@ export interface BootTestOptions {
   healthPath: string;
   expectStatus: string[];
   env: Array<[string, string]>;
+  /** Like env, but every value is masked however short or plain (env masks only what can be a secret). */
+  secretEnv: Array<[string, string]>;
   memory: string;
   cpus?: string;
   pidsLimit: number;
@@ -88,8 +90,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function bootTest(options: BootTestOptions, deps: Deps): Promise<BootResult> {
   const engine = await detectEngine(deps.run, deps.env, { probeBuildx: false });
-  const settled = { ...options, network: await settleNetwork(engine.bin, options.network, deps) };
-  for (const [, value] of settled.env) if (shouldMask(value)) deps.log.secret(value);
+  for (const [, value] of options.env) if (shouldMask(value)) deps.log.secret(value);
+  for (const [, value] of options.secretEnv) if (value) deps.log.secret(value);
+  const settled = {
+    ...options,
+    env: [...options.env, ...options.secretEnv],
+    network: await settleNetwork(engine.bin, options.network, deps),
+  };
   await requireImage(engine.bin, settled.image, deps);
   const name = `slipway-boot-${randomBytes(4).toString('hex')}`;
   const boot: Boot = { options: settled, deps, bin: engine.bin, name, started: deps.now().getTime() };

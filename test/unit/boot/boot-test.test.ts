@@ -14,7 +14,11 @@ const options: BootTestOptions = {
   port: 18789,
   healthPath: '/health/extended',
   expectStatus: ['healthy', 'degraded'],
-  env: [['API_TOKEN', 'never-print-this']],
+  env: [
+    ['API_TOKEN', 'never-print-this'],
+    ['PORT', '18789'],
+  ],
+  secretEnv: [['PIN', '42']],
   memory: '4g',
   pidsLimit: 256,
   readOnly: true,
@@ -138,7 +142,9 @@ describe('bootTest against a scripted engine and a loopback health server', () =
       lines.find((line) => line.startsWith('run -d')),
       'network auto should pick bridge',
     ).toContain('--network bridge --publish 127.0.0.1::18789');
-    expect(deps.log.secrets).toEqual(['never-print-this']);
+    // env masks what can be a secret (not the port); secret-env masks every value, a 2-digit PIN too.
+    expect(deps.log.secrets).toEqual(['never-print-this', '42']);
+    expect(lines.find((line) => line.startsWith('run -d'))).toMatch(/--env API_TOKEN --env PORT --env PIN /);
   });
 
   it('an exited container prints its logs in a group', async () => {

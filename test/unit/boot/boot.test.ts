@@ -16,6 +16,7 @@ const base: BootTestOptions = {
   healthPath: '/health/extended',
   expectStatus: ['healthy', 'degraded'],
   env: [['TOKEN', 's3cret-value']],
+  secretEnv: [],
   memory: '4g',
   pidsLimit: 256,
   readOnly: true,
