@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, runAction, visibleText } from '../harness/runner.js';
 import { TEST_ACCOUNT, TEST_TOKEN } from '../harness/wrangler.js';
+import { DEBIAN_IMAGE, docker } from '../harness/docker.js';
 
 /**
  * A deploy cancelled while `wrangler deploy` runs (the runner's SIGINT, then SIGTERM 7.5 s later)
@@ -121,4 +123,59 @@ describe('a deploy cancelled in the middle of wrangler deploy', () => {
     expect(errors[0]).toContain("wrangler's registry login");
     expect(visibleText(r)).not.toContain(SECRET);
   }, 90_000);
+});
+
+describe('a build cancelled while a RUN uses a build secret', () => {
+  it('removes the secret files with the build directory, and fails in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-cancel-build-'));
+    const runnerTemp = join(dir, 'runner-temp');
+    mkdirSync(runnerTemp);
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${DEBIAN_IMAGE}\nRUN --mount=type=secret,id=NPM_TOKEN sleep 60\n`,
+    );
+    const cancel = new AbortController();
+    try {
+      const running = runAction(
+        'build-image',
+        { image: 'slipway-e2e/cancel-build', secrets: `NPM_TOKEN=${SECRET}`, network: 'host', cache: 'none' },
+        // Debian's client drives the daemon's BuildKit (DOCKER_BUILDKIT=1): build secrets need it.
+        {
+          cwd: dir,
+          env: { SLIPWAY_DOCKER: '/usr/bin/docker', RUNNER_TEMP: runnerTemp },
+          signal: cancel.signal,
+        },
+      );
+      const secretsDir = async () => {
+        for (const end = Date.now() + 30_000; Date.now() < end;) {
+          const build = readdirSync(runnerTemp).find((f) => f.startsWith('slipway-build-'));
+          if (build && existsSync(join(runnerTemp, build, 'secrets'))) return join(runnerTemp, build);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the build never wrote its secret files');
+      };
+      const buildDir = await secretsDir();
+      await new Promise((r) => setTimeout(r, 1500)); // the RUN with the secret mounted has started
+      cancel.abort();
+      const r = await running;
+      expect(r.code).toBe(1);
+      expect(
+        existsSync(buildDir),
+        `the build directory with the secret files ${buildDir} was left behind`,
+      ).toBe(false);
+      expect(errorLines(r)).toEqual([
+        expect.stringMatching(
+          /^build-image cancelled \(SIGINT\); the build secrets \(the work directory\) was removed\.$/,
+        ),
+      ]);
+      expect(visibleText(r)).not.toContain(SECRET);
+    } finally {
+      // As on the runner, the step's own process got the signal; the runner kills the rest of its
+      // process tree afterwards (actions/runner ProcessInvoker), so the test does: BuildKit cancels
+      // a build whose client is gone.
+      spawnSync('pkill', ['-f', 'slipway-e2e/cancel-build']);
+      docker(['image', 'rm', '-f', 'slipway-e2e/cancel-build:dev-local'], { allowFail: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

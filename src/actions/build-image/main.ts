@@ -1,11 +1,11 @@
 import * as core from '@actions/core';
 import { buildImage } from '../../lib/build/index.js';
-import { publish, runContext, runnerDeps } from '../shared/runner.js';
+import { cancellable, publish, runContext, runnerDeps } from '../shared/runner.js';
 import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const inputs = readInputs((name) => core.getInput(name), process.env);
-  const result = await buildImage({ ...inputs, run: runContext() }, runnerDeps());
+  const result = await buildImage({ ...inputs, run: runContext() }, runnerDeps(cancellable('build-image')));
   await publish(result, OUTPUTS);
   if (result.failure) return;
   const hits = result.stageCache.filter((stage) => stage.result === 'hit').length;
