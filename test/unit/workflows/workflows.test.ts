@@ -88,6 +88,10 @@ describe("workflows and actions are clean under GitHub's parser (@actions/workfl
 });
 
 describe('action.yml files match the metadata schema', () => {
+  // GitHub Marketplace lists an action by its description, at most 125 characters.
+  it.each(ACTIONS)('%s: a description the Marketplace takes (at most 125 characters)', (rel) => {
+    expect((yaml(rel).description as string).length).toBeLessThanOrEqual(125);
+  });
   const validate = new Ajv({ allErrors: true }).compile(actionSchema);
   it.each(ACTIONS)('%s', (rel) => {
     const ok = validate(yaml(rel));
@@ -111,7 +115,11 @@ describe('security rules', () => {
     for (const [name, job] of jobs(rel)) {
       if (job.uses) continue; // a reusable workflow call: its own jobs carry their permissions
       expect(job.permissions, `job ${name} has no permissions block`).toBeDefined();
-      expect(JSON.stringify(job.permissions)).not.toMatch(/write-all|"contents":"write"/);
+      // Only the release job writes contents: it pushes the release tags.
+      const pushesTags = rel === '.github/workflows/release.yml' && name === 'release';
+      expect(JSON.stringify(job.permissions)).not.toMatch(
+        pushesTags ? /write-all/ : /write-all|"contents":"write"/,
+      );
     }
   });
   it.each([...WORKFLOWS, ...ACTIONS])('%s: third-party actions are pinned by full commit sha', (rel) => {
@@ -388,5 +396,93 @@ describe('guards: the kit runs at a full sha, a deploy takes only reviewed code'
       else if (expected === '') expect(r.output).toBe('');
       else expect(r.output).toBe(`sha=${expected === 'feature-name' ? 'feature' : sha[expected]}\n`);
     });
+  });
+});
+
+describe('release: tags vX.Y.Z and moves vX (scripts/release-tags.sh, run by release.yml)', () => {
+  let base: string;
+  let work: string;
+  const sh = (cmd: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync(cmd, args, {
+      cwd: work,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        HOME: base,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@t',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@t',
+        ...env,
+      },
+    });
+  const release = (version: string, env: Record<string, string> = {}) => {
+    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'slipway', version }));
+    sh('git', ['commit', '-q', '--allow-empty', '-am', `release ${version}`]);
+    const r = sh('bash', [join(ROOT, 'scripts/release-tags.sh')], env);
+    return { code: r.status, out: r.stdout + r.stderr, head: sh('git', ['rev-parse', 'HEAD']).stdout.trim() };
+  };
+  const originTag = (tag: string) =>
+    spawnSync('git', ['rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`], {
+      cwd: join(base, 'origin.git'),
+      encoding: 'utf8',
+    }).stdout.trim();
+
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), 'slipway-release-'));
+    spawnSync('git', ['init', '-q', '--bare', join(base, 'origin.git')]);
+    work = join(base, 'work');
+    spawnSync('git', ['init', '-q', '-b', 'main', work]);
+    sh('git', ['remote', 'add', 'origin', join(base, 'origin.git')]);
+    writeFileSync(join(work, 'package.json'), '{}');
+    sh('git', ['add', '.']);
+    sh('git', ['commit', '-qm', 'start']);
+    return () => rmSync(base, { recursive: true, force: true });
+  });
+
+  it('the workflow checks dist/ and runs the script, with a dry run when asked', () => {
+    const steps = jobs('.github/workflows/release.yml').flatMap(([, job]) => job.steps ?? []);
+    expect(steps.map((step) => step.run ?? step.uses)).toEqual(
+      expect.arrayContaining([
+        'node scripts/build.mjs --check',
+        expect.stringContaining('bash scripts/release-tags.sh'),
+      ]),
+    );
+    expect(steps.find((step) => step.run?.includes('release-tags.sh'))?.env?.DRY_RUN).toBe(
+      "${{ inputs.dry-run && '1' || '' }}",
+    );
+  });
+
+  it('a dry run prints the tags it would push and pushes nothing', () => {
+    const r = release('1.2.3', { DRY_RUN: '1' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toBe(
+      `tag: v1.2.3 -> ${r.head}\ntag: v1 -> ${r.head} (moved)\ndry run: nothing tagged or pushed.\n`,
+    );
+    expect(originTag('v1.2.3')).toBe('');
+    expect(originTag('v1')).toBe('');
+  });
+
+  it('a release pushes vX.Y.Z and moves vX; the next minor moves vX and keeps the old tag', () => {
+    const first = release('1.2.4');
+    expect(first.code, first.out).toBe(0);
+    expect([originTag('v1.2.4'), originTag('v1')]).toEqual([first.head, first.head]);
+    const next = release('1.3.0');
+    expect(next.code, next.out).toBe(0);
+    expect([originTag('v1.3.0'), originTag('v1'), originTag('v1.2.4')]).toEqual([
+      next.head,
+      next.head,
+      first.head,
+    ]);
+  });
+
+  it('a version already tagged on another commit is refused; a pre-release moves no major tag', () => {
+    const again = release('1.3.0');
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/^::error::v1\.3\.0 already names [0-9a-f]{40}, not this commit/);
+    const rc = release('2.0.0-rc.1');
+    expect(rc.code, rc.out).toBe(0);
+    expect(originTag('v2.0.0-rc.1')).toBe(rc.head);
+    expect(originTag('v2')).toBe('');
   });
 });
