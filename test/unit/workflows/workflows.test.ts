@@ -202,6 +202,14 @@ describe('inputs and outputs agree across the files', () => {
     );
   });
 
+  it("report's token defaults to the job's github.token (as actions/checkout's does)", () => {
+    const inputs = yaml('actions/report/action.yml').inputs as Record<
+      string,
+      { default?: string; required?: boolean }
+    >;
+    expect(inputs.token).toMatchObject({ default: '${{ github.token }}', required: false });
+  });
+
   it('the root action uses every input it declares and declares every input it uses', () => {
     const text = read('action.yml');
     const used = new Set([...text.matchAll(/inputs\.([a-z-]+)/g)].map((m) => m[1]!));
