@@ -67,9 +67,12 @@ export async function openWrangler(
     ...(connection.apiToken ? { CLOUDFLARE_API_TOKEN: connection.apiToken } : {}),
     ...(connection.accountId ? { CLOUDFLARE_ACCOUNT_ID: connection.accountId } : {}),
     RUNNER_TEMP: deps.env.RUNNER_TEMP,
+    ...debugEnv(deps.env),
   };
+  // With debug logging on, every wrangler run is shown, not only the deploy itself.
+  const debug = deps.env.RUNNER_DEBUG === '1';
   const run = (args: string[], silent = true, extraEnv: Record<string, string> = {}) =>
-    runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
+    runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent: silent && !debug });
   const deployment = () => readDeployment(run, common);
   return {
     cwd,
@@ -80,6 +83,15 @@ export async function openWrangler(
     live: async () => (await deployment())[0]?.version_id ?? '',
     connection: { apiToken: connection.apiToken, accountId: connection.accountId },
   };
+}
+
+/**
+ * A re-run with debug logging (RUNNER_DEBUG=1, GitHub's "Enable debug logging") turns on wrangler's
+ * debug log (WRANGLER_LOG=debug), with its sanitizing kept on: request bodies and headers stay
+ * "omitted" (wrangler's debugWithSanitization, WRANGLER_LOG_SANITIZE defaulting to true).
+ */
+export function debugEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return env.RUNNER_DEBUG === '1' ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
 }
 
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
