@@ -294,17 +294,16 @@ describe('emulator: container application rollouts', () => {
       docker(['image', 'rm', ...tags], { allowFail: true });
     });
 
-    const startOn = async (app: Application, tag: string, waitUntilServing = true) => {
+    const startOn = async (app: Application, tag: string) => {
       const id = await emu.containers.start(app, {}, server(tag));
-      if (waitUntilServing)
-        await until(
-          () =>
-            relay(id, '/health').then(
-              (res) => res.status,
-              () => 0,
-            ),
-          (status) => status === 200,
-        );
+      await until(
+        () =>
+          relay(id, '/health').then(
+            (res) => res.status,
+            () => 0,
+          ),
+        (status) => status === 200,
+      );
       return id;
     };
 
@@ -355,7 +354,9 @@ describe('emulator: container application rollouts', () => {
         regex: 'rollouts:a$',
         seconds: 1,
       });
-      await startOn(emu.containers.find(app.id)!, 'a', false);
+      // A process that only waits: a server here could find the earlier tests' instances still on
+      // its port (the host network) and exit 1 by itself before the fault kills it.
+      await emu.containers.start(emu.containers.find(app.id)!, {}, ['sleep', '60']);
       const failed = await until(
         async () => (await call<Instance[]>('GET', `${apps}/${app.id}/instances-v2`)).result[0]!,
         (instance) => instance.status.state === 'failed',
