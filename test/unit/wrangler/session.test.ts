@@ -31,6 +31,6 @@ describe('debug logging (RUNNER_DEBUG=1): wrangler says more, and every run is s
     const call = deps.run.calls.find((c) => c.args[0] === 'deployments')!;
     expect(call.options.silent).toBe(silent);
     expect(call.options.env).toMatchObject({ CLOUDFLARE_API_TOKEN: 't0ken', ...expected });
-    if (!env.RUNNER_DEBUG) expect(call.options.env).not.toHaveProperty('WRANGLER_LOG');
+    if (silent) expect(call.options.env).not.toHaveProperty('WRANGLER_LOG');
   });
 });
