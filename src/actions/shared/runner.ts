@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { relative, resolve, sep } from 'node:path';
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
-import { describeError } from '../../lib/core/errors.js';
+import { describeError, UserError } from '../../lib/core/errors.js';
 import { endOpenFences, execRunner } from '../../lib/core/exec.js';
 import type {
   ActionResult,
@@ -135,7 +136,7 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (err) {
     core.debug(err instanceof Error && err.stack ? err.stack : String(err));
-    core.setFailed(describeError(err));
+    failWith(err);
   }
   // A cache call given up on may still hold sockets open; the work that matters is done (as
   // actions/cache's restore exits early for the same reason).
@@ -148,6 +149,20 @@ let cancelledStep = 'the step';
 let cancelHandlersInstalled = false;
 /** How long the cleanups may take together: the runner sends SIGTERM 7.5 s after SIGINT. */
 const CANCEL_CLEANUP_MS = 5000;
+
+/**
+ * Fails the step with the error's one line; a problem at a line of a file (a Dockerfile, a
+ * directive) is annotated there, so GitHub shows it on the file in the pull request (the runner's
+ * `::error file=…,line=…::`, with the path relative to the workspace as annotations need).
+ */
+function failWith(err: unknown): void {
+  const location = err instanceof UserError ? err.location : undefined;
+  if (!location) return core.setFailed(describeError(err));
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+  const file = relative(workspace, resolve(location.file)).split(sep).join('/');
+  core.error(describeError(err), { file, startLine: location.line });
+  process.exitCode = 1;
+}
 
 /**
  * Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { errorAt } from '../core/errors.js';
 import { findStage, mountOptions, type Dockerfile, type Stage } from './dockerfile.js';
 
 export type Refresh = 'monthly' | 'weekly' | 'never';
@@ -21,35 +21,44 @@ export function parseDirectives(df: Dockerfile, file = 'Dockerfile'): CacheDirec
   for (const comment of df.comments) {
     const text = comment.text.trim();
     if (!PREFIX.test(text)) continue;
-    const where = `${file}:${comment.line + 1}`;
     const fields: Record<string, string> = {};
     for (const field of text.replace(PREFIX, '').trim().split(/\s+/).filter(Boolean)) {
       const eq = field.indexOf('=');
       const name = eq < 0 ? field : field.slice(0, eq);
       if (!['stage', 'outputs', 'refresh'].includes(name) || eq < 0) {
-        throw new UserError(
-          `${where}: "${field}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
+        throw errorAt(
+          file,
+          comment.line + 1,
+          `"${field}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
         );
       }
       fields[name] = field.slice(eq + 1);
     }
     if (!fields.stage || !fields.outputs) {
-      throw new UserError(
-        `${where}: a slipway:cache directive needs stage=NAME and outputs=DIR (e.g. "# slipway:cache stage=builder outputs=/out").`,
+      throw errorAt(
+        file,
+        comment.line + 1,
+        `a slipway:cache directive needs stage=NAME and outputs=DIR (e.g. "# slipway:cache stage=builder outputs=/out").`,
       );
     }
     const refresh = (fields.refresh ?? 'monthly').toLowerCase();
     if (!['monthly', 'weekly', 'never'].includes(refresh)) {
-      throw new UserError(`${where}: refresh=${fields.refresh} is not monthly, weekly or never.`);
+      throw errorAt(file, comment.line + 1, `refresh=${fields.refresh} is not monthly, weekly or never.`);
     }
     const outputs = posix.normalize(fields.outputs).replace(/\/+$/, '');
     if (!outputs.startsWith('/') || outputs === '') {
-      throw new UserError(
-        `${where}: outputs=${fields.outputs} must be an absolute directory other than / (e.g. outputs=/out).`,
+      throw errorAt(
+        file,
+        comment.line + 1,
+        `outputs=${fields.outputs} must be an absolute directory other than / (e.g. outputs=/out).`,
       );
     }
     if (out.some((directive) => directive.stage === fields.stage!.toLowerCase())) {
-      throw new UserError(`${where}: stage ${fields.stage} has two slipway:cache directives: keep one.`);
+      throw errorAt(
+        file,
+        comment.line + 1,
+        `stage ${fields.stage} has two slipway:cache directives: keep one.`,
+      );
     }
     out.push({
       stage: fields.stage.toLowerCase(),
@@ -82,8 +91,10 @@ export function validateDirectives(
     for (const later of df.stages.slice(stage.index + 1))
       consumers += takers(df, later, stage, directive, file);
     if (consumers === 0) {
-      throw new UserError(
-        `${file}:${directive.line}: no later stage takes anything from ${directive.stage} with COPY --from=${directive.stage}: the stage cache stores what other stages copy out of a builder; add the COPY or drop the directive.`,
+      throw errorAt(
+        file,
+        directive.line,
+        `no later stage takes anything from ${directive.stage} with COPY --from=${directive.stage}: the stage cache stores what other stages copy out of a builder; add the COPY or drop the directive.`,
       );
     }
     stages.set(directive.stage, stage);
@@ -100,8 +111,10 @@ function directiveStage(df: Dockerfile, directive: CacheDirective, file: string)
       .filter((candidate) => candidate.name)
       .map((candidate) => candidate.name)
       .join(', ') || 'none are named';
-  throw new UserError(
-    `${file}:${directive.line}: slipway:cache names stage "${directive.stage}", which is not a stage of ${file} (named stages: ${names}).`,
+  throw errorAt(
+    file,
+    directive.line,
+    `slipway:cache names stage "${directive.stage}", which is not a stage of ${file} (named stages: ${names}).`,
   );
 }
 
@@ -118,8 +131,10 @@ function takers(
 ): number {
   const { stage: name, outputs } = directive;
   if (findStage(df, later.from, later.index) === cached) {
-    throw new UserError(
-      `${file}:${later.fromInstruction.startLine + 1}: stage ${later.name ?? later.index} is built FROM ${name}, which slipway:cache replaces by its outputs: COPY --from=${name} ${outputs} instead, or drop the directive.`,
+    throw errorAt(
+      file,
+      later.fromInstruction.startLine + 1,
+      `stage ${later.name ?? later.index} is built FROM ${name}, which slipway:cache replaces by its outputs: COPY --from=${name} ${outputs} instead, or drop the directive.`,
     );
   }
   let count = 0;
@@ -131,8 +146,10 @@ function takers(
       const paths = flag === 'from' ? instruction.args.slice(0, -1) : [mountOptions(value).source ?? '/'];
       const outside = paths.find((path) => !within(path, outputs));
       if (outside !== undefined) {
-        throw new UserError(
-          `${file}:${instruction.startLine + 1}: ${instruction.keyword} takes ${outside} from ${name}, outside its cached outputs ${outputs}: write it under ${outputs} in that stage, or widen outputs=.`,
+        throw errorAt(
+          file,
+          instruction.startLine + 1,
+          `${instruction.keyword} takes ${outside} from ${name}, outside its cached outputs ${outputs}: write it under ${outputs} in that stage, or widen outputs=.`,
         );
       }
     }

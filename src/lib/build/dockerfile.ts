@@ -1,5 +1,5 @@
 import { DockerfileParser, type Instruction as ParsedInstruction } from 'dockerfile-ast';
-import { UserError } from '../core/errors.js';
+import { errorAt, UserError } from '../core/errors.js';
 
 /** One instruction, with its continuation lines joined and its flags split out. */
 export interface Instruction {
@@ -67,13 +67,15 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): Dockerfile
   const globalArgs: Dockerfile['globalArgs'] = [];
   for (const node of DockerfileParser.parse(source).getInstructions()) {
     const instruction = toInstruction(node);
-    const where = `${file}:${instruction.startLine + 1}`;
+    const where = { file, line: instruction.startLine + 1 };
     if (instruction.keyword === 'FROM') stages.push(newStage(instruction, stages.length, where));
     else if (stages.length) stages.at(-1)!.instructions.push(instruction);
     else if (instruction.keyword === 'ARG') globalArgs.push(...instruction.args.map(parseArg));
     else
-      throw new UserError(
-        `${where}: ${instruction.keyword} before the first FROM: only ARG may come before FROM.`,
+      throw errorAt(
+        file,
+        where.line,
+        `${instruction.keyword} before the first FROM: only ARG may come before FROM.`,
       );
   }
   if (stages.length === 0)
@@ -105,9 +107,9 @@ function toInstruction(node: ParsedInstruction): Instruction {
 }
 
 /** A stage from its FROM instruction: `FROM <image> [AS <name>]`. */
-function newStage(from: Instruction, index: number, where: string): Stage {
+function newStage(from: Instruction, index: number, where: { file: string; line: number }): Stage {
   const image = from.args[0];
-  if (!image) throw new UserError(`${where}: FROM has no image: write FROM <image> [AS <name>].`);
+  if (!image) throw errorAt(where.file, where.line, 'FROM has no image: write FROM <image> [AS <name>].');
   const name =
     from.args.length >= 3 && from.args[1]?.toUpperCase() === 'AS' ? from.args[2]?.toLowerCase() : undefined;
   return { index, name, from: image, fromInstruction: from, instructions: [] };

@@ -1,6 +1,6 @@
 import { RUNTIME_VARIABLES } from '../core/exec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { StoreChoice } from '../core/cache.js';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/io.js';
@@ -63,7 +63,9 @@ export interface BuildPlan {
  */
 export function planBuild(options: BuildImageOptions, now: Date): BuildPlan {
   const { context, file } = locateDockerfile(options);
-  const name = options.file || 'Dockerfile';
+  // Named as the user would find it from the working directory (messages, annotations).
+  const fromHere = relative(resolve(), file);
+  const name = fromHere && !fromHere.startsWith('..') && !isAbsolute(fromHere) ? fromHere : file;
   const dockerfile = parseDockerfile(readFileSync(file, 'utf8'), name);
   const directives = parseDirectives(dockerfile, name);
   const stages = validateDirectives(dockerfile, directives, name);

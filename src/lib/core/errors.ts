@@ -4,6 +4,18 @@
  */
 export class UserError extends Error {
   override readonly name = 'UserError';
+  /** The file and line (1-based) the problem is at, when it is in one: the runner annotates it there. */
+  readonly location?: { file: string; line: number };
+
+  constructor(message: string, location?: { file: string; line: number }) {
+    super(message);
+    if (location) this.location = location;
+  }
+}
+
+/** A problem at a line of a file: "<file>:<line>: <text>", annotated on that line. */
+export function errorAt(file: string, line: number, text: string): UserError {
+  return new UserError(`${file}:${line}: ${text}`, { file, line });
 }
 
 /** One line for the log: a UserError's own message, otherwise the error's message with its kind. */

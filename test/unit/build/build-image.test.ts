@@ -225,7 +225,7 @@ describe('buildImage with bad input', () => {
       {},
       /Dockerfile:1: a slipway:cache directive needs stage=NAME and outputs=DIR/,
     ],
-    ['an unknown target', PLAIN, { target: 'nope' }, /Target "nope" is not a stage of Dockerfile/],
+    ['an unknown target', PLAIN, { target: 'nope' }, /Target "nope" is not a stage of \/\S+\/Dockerfile \(/],
     ['a missing Dockerfile', PLAIN, { file: 'nope/Dockerfile' }, /No Dockerfile at .*nope\/Dockerfile/],
   ] as Array<[string, string, Partial<BuildImageOptions>, RegExp]>)(
     '%s throws a UserError before anything is built',
