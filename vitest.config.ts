@@ -28,7 +28,7 @@ import { FileTimes } from './test/harness/file-times.js';
 const E2E_GROUPS: string[][] = [
   ['size-budget', 'pipeline', 'reference-system/images'],
   ['reference-system/cloudflare', 'layer-store', 'unit'],
-  ['boot-test', 'smoke-test', 'cancel'],
+  ['boot-test', 'smoke-test', 'cancel', 'wrangler-range'],
   ['reference-system/full-image', 'rollback', 'deploy', 'hostile-inputs'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
   ['build-image', 'emulator'],

@@ -45,6 +45,8 @@ export interface Script {
   /** Newest first, as the API lists them. */
   deployments: Deployment[];
   workersDev: boolean;
+  /** Preview URLs on workers.dev (the subdomain's previews_enabled). */
+  previewsEnabled?: boolean;
   /** The newest Durable Object migration applied (wrangler sends only newer ones). */
   migrationTag?: string;
   /** Durable Object namespace id per class name. */

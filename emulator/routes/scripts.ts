@@ -79,6 +79,17 @@ export function registerScriptRoutes(router: Router, emulated: Emulated): void {
       compatibility_date: state.liveVersion(requireScript(state, call))?.compatibilityDate,
     }),
   );
+  // The script's secrets, names and types only (values never come back): wrangler's API client
+  // `workers.scripts.secrets.list` (cli.js 120546) and `wrangler secret list`; since 4.1xx, deploy's
+  // checkRemoteSecretsOverride reads it to refuse a var or binding named like an existing secret,
+  // and takes 10007 as "a new Worker". The newest version carries the script's secrets.
+  router.on('GET', `${ACCOUNT}/workers/scripts/:name/secrets`, (call) => {
+    const latest = requireScript(state, call).versions.at(-1);
+    reply(
+      call,
+      Object.keys(latest?.secrets ?? {}).map((name) => ({ name, type: 'secret_text' })),
+    );
+  });
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/script-settings`, (call) =>
     reply(call, SCRIPT_SETTINGS),
   );

@@ -1,15 +1,39 @@
 import { readJson, reply, type Router } from '../router.js';
+import type { Script } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
 
 /** The account's workers.dev subdomain, and whether a script is served on it. */
 export function registerSubdomainRoutes(router: Router, { state }: Emulated): void {
   router.on('GET', `${ACCOUNT}/workers/subdomain`, (call) => reply(call, { subdomain: state.subdomain }));
+  const subdomainOf = (script: Script) => ({
+    enabled: script.workersDev,
+    previews_enabled: script.previewsEnabled ?? false,
+  });
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/subdomain`, (call) =>
-    reply(call, { enabled: requireScript(state, call).workersDev, previews_enabled: false }),
+    reply(call, subdomainOf(requireScript(state, call))),
   );
   router.on('POST', `${ACCOUNT}/workers/scripts/:name/subdomain`, (call) => {
     const script = requireScript(state, call);
-    script.workersDev = readJson<{ enabled?: boolean }>(call).enabled ?? true;
-    reply(call, { enabled: script.workersDev, previews_enabled: false });
+    const body = readJson<{ enabled?: boolean; previews_enabled?: boolean }>(call);
+    script.workersDev = body.enabled ?? true;
+    if (body.previews_enabled !== undefined) script.previewsEnabled = body.previews_enabled;
+    reply(call, subdomainOf(script));
+  });
+  // The Worker as a resource (the Workers API's GET workers/workers/:id, by name or id): wrangler
+  // 4.1xx reads its `subdomain` before deploying to workers.dev (getWorkerSubdomain: subdomain.enabled,
+  // previews_enabled, and url when present; cli.js of 4.164.0, 167593). 10007 when there is none.
+  router.on('GET', `${ACCOUNT}/workers/workers/:name`, (call) => {
+    const script = requireScript(state, call);
+    reply(call, {
+      id: script.name,
+      name: script.name,
+      created_on: script.createdOn,
+      updated_on: script.versions.at(-1)?.createdOn ?? script.createdOn,
+      logpush: false,
+      observability: { enabled: false },
+      subdomain: subdomainOf(script),
+      tags: [],
+      tail_consumers: [],
+    });
   });
 }
