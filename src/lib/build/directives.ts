@@ -21,53 +21,40 @@ export function parseDirectives(df: Dockerfile, file = 'Dockerfile'): CacheDirec
   for (const comment of df.comments) {
     const text = comment.text.trim();
     if (!PREFIX.test(text)) continue;
-    const fields: Record<string, string> = {};
-    for (const field of text.replace(PREFIX, '').trim().split(/\s+/).filter(Boolean)) {
-      const eq = field.indexOf('=');
-      const name = eq < 0 ? field : field.slice(0, eq);
-      if (!['stage', 'outputs', 'refresh'].includes(name) || eq < 0) {
-        throw errorAt(
-          file,
-          comment.line + 1,
-          `"${field}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
-        );
-      }
-      fields[name] = field.slice(eq + 1);
-    }
-    if (!fields.stage || !fields.outputs) {
-      throw errorAt(
-        file,
-        comment.line + 1,
-        `a slipway:cache directive needs stage=NAME and outputs=DIR (e.g. "# slipway:cache stage=builder outputs=/out").`,
-      );
-    }
-    const refresh = (fields.refresh ?? 'monthly').toLowerCase();
-    if (!['monthly', 'weekly', 'never'].includes(refresh)) {
-      throw errorAt(file, comment.line + 1, `refresh=${fields.refresh} is not monthly, weekly or never.`);
-    }
-    const outputs = posix.normalize(fields.outputs).replace(/\/+$/, '');
-    if (!outputs.startsWith('/') || outputs === '') {
-      throw errorAt(
-        file,
-        comment.line + 1,
-        `outputs=${fields.outputs} must be an absolute directory other than / (e.g. outputs=/out).`,
-      );
-    }
-    if (out.some((directive) => directive.stage === fields.stage!.toLowerCase())) {
-      throw errorAt(
-        file,
-        comment.line + 1,
-        `stage ${fields.stage} has two slipway:cache directives: keep one.`,
-      );
-    }
-    out.push({
-      stage: fields.stage.toLowerCase(),
-      outputs,
-      refresh: refresh as Refresh,
-      line: comment.line + 1,
-    });
+    const line = comment.line + 1;
+    const directive = readDirective(text.replace(PREFIX, '').trim(), (problem) =>
+      errorAt(file, line, problem),
+    );
+    if (out.some((other) => other.stage === directive.stage))
+      throw errorAt(file, line, `stage ${directive.stage} has two slipway:cache directives: keep one.`);
+    out.push({ ...directive, line });
   }
   return out;
+}
+
+/** One directive's fields, checked; `fail` makes the error for its line. */
+function readDirective(fieldsText: string, fail: (problem: string) => Error): Omit<CacheDirective, 'line'> {
+  const fields: Record<string, string> = {};
+  for (const field of fieldsText.split(/\s+/).filter(Boolean)) {
+    const eq = field.indexOf('=');
+    const name = eq < 0 ? field : field.slice(0, eq);
+    if (!['stage', 'outputs', 'refresh'].includes(name) || eq < 0)
+      throw fail(
+        `"${field}" in a slipway:cache directive: write stage=NAME outputs=DIR [refresh=monthly|weekly|never].`,
+      );
+    fields[name] = field.slice(eq + 1);
+  }
+  if (!fields.stage || !fields.outputs)
+    throw fail(
+      'a slipway:cache directive needs stage=NAME and outputs=DIR (e.g. "# slipway:cache stage=builder outputs=/out").',
+    );
+  const refresh = (fields.refresh ?? 'monthly').toLowerCase();
+  if (!['monthly', 'weekly', 'never'].includes(refresh))
+    throw fail(`refresh=${fields.refresh} is not monthly, weekly or never.`);
+  const outputs = posix.normalize(fields.outputs).replace(/\/+$/, '');
+  if (!outputs.startsWith('/') || outputs === '')
+    throw fail(`outputs=${fields.outputs} must be an absolute directory other than / (e.g. outputs=/out).`);
+  return { stage: fields.stage.toLowerCase(), outputs, refresh: refresh as Refresh };
 }
 
 function within(path: string, dir: string): boolean {
