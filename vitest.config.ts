@@ -32,7 +32,7 @@ const E2E_GROUPS: string[][] = [
   ['reference-system/full-image', 'rollback', 'deploy', 'hostile-inputs'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
   ['build-image', 'emulator'],
-  ['pipeline-cache', 'actions-cache', 'report'],
+  ['pipeline-cache', 'actions-cache', 'report', 'cli', 'annotations'],
 ];
 const LANES = Math.min(2, availableParallelism());
 const e2eFile = (name: string) => `test/e2e/${name}.test.ts`;

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { describeError, UserError } from '../lib/core/errors.js';
+import { execRunner } from '../lib/core/exec.js';
+import { doctor, readDistro, type Check } from './doctor.js';
+
+const USAGE = `Usage: slipway <command> [options]
+
+Commands:
+  doctor [--registry host:port]   check the engine (docker, else podman), its builder, Node,
+                                  wrangler and a registry; say how to install what is missing
+
+Environment: NO_COLOR turns colour off (so does output that is not a terminal).`;
+
+/** Colour only on a terminal, and never with NO_COLOR (https://no-color.org). */
+export function painter(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv) {
+  const on = Boolean(stream.isTTY) && !env.NO_COLOR;
+  const paint = (code: string) => (text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { green: paint('32'), red: paint('31'), yellow: paint('33'), bold: paint('1'), dim: paint('2') };
+}
+
+/** The report: one line per check, then how to fix each missing one. */
+export function renderChecks(checks: Check[], paint: ReturnType<typeof painter>): string {
+  const width = Math.max(...checks.map((check) => check.name.length));
+  const mark = (check: Check) =>
+    check.ok ? paint.green('✓') : check.required ? paint.red('✗') : paint.yellow('!');
+  const lines = checks.map((check) => `${mark(check)} ${check.name.padEnd(width)}  ${check.detail}`);
+  const fixes = checks.filter((check) => check.fix && !check.ok);
+  if (fixes.length)
+    lines.push('', paint.bold('To fix:'), ...fixes.map((check) => `  ${check.name}: ${check.fix}`));
+  return `${lines.join('\n')}\n`;
+}
+
+async function runDoctor(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { registry: { type: 'string' } } });
+  const checks = await doctor(
+    {
+      run: (command, commandArgs, options) => execRunner(command, commandArgs, { ...options, silent: true }),
+      env: process.env,
+      platform: process.platform,
+      distro: process.platform === 'linux' ? readDistro() : undefined,
+      nodeVersion: process.version,
+      cwd: process.cwd(),
+      fetch: (url) => fetch(url, { signal: AbortSignal.timeout(5000) }),
+    },
+    { registry: values.registry },
+  );
+  process.stdout.write(renderChecks(checks, painter(process.stdout, process.env)));
+  return checks.some((check) => check.required && !check.ok) ? 1 : 0;
+}
+
+/** `slipway <command>`: the exit code; a problem is one line on stderr, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'doctor') return await runDoctor(rest);
+    if (!command || command === 'help' || command === '--help' || command === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      return command ? 0 : 2;
+    }
+    throw new UserError(`Unknown command "${command}": run slipway --help.`);
+  } catch (err) {
+    process.stderr.write(`slipway: ${describeError(err)}\n`);
+    return 2;
+  }
+}
