@@ -11,7 +11,12 @@ async function detect(healthyAfterS: number, inputs: Record<string, string> = {}
   const s = await healthServer((_n, t) => (t < healthyAt ? { status: 503, body: 'down' } : {}));
   try {
     const start = Date.now();
-    const r = await runAction('smoke-test', { url: s.url, timeout: `${healthyAfterS + 60}s`, ...inputs });
+    const r = await runAction('smoke-test', {
+      url: s.url,
+      health: 'extended',
+      timeout: `${healthyAfterS + 60}s`,
+      ...inputs,
+    });
     const exitAt = Date.now() - start;
     if (r.code !== 0) throw new Error(`smoke-test failed: ${r.stdout.slice(-500)}`);
     return {

@@ -85,6 +85,8 @@ export function deployPipeline(o: {
       'instance-type': 'standard-1',
       forbid: 'rustc\ncargo\n~/.cargo\ntorch\nsentence_transformers',
       require: 'node\njq\ngit\nrg',
+      // The gateway serves the extended-health document: its version.id proves the deployed version.
+      health: 'extended',
       'boot-env': 'LOA_DEFERRED_TOOLS=false',
       'boot-network': 'host',
       'working-directory': join(ROOT, 'deploy/cloudflare'),

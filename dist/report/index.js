@@ -42139,7 +42139,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2503);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3216);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7013);
 
 
@@ -42174,6 +42174,12 @@ function markdown_table(head, rows) {
     const line = (cells) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
+/** A link when `url` is http(s) (a Worker URL, a run), else the text as a cell. */
+function markdown_link(text, url) {
+    if (!/^https?:\/\/[^\s()<>]+$/.test(url))
+        return markdown_cell(text);
+    return `[${markdown_cell(text).replace(/[[\]]/g, '\\$&')}](${url})`;
+}
 /** A two-column table of labelled facts, with an empty header (the summaries' "| | |" block). */
 function facts(rows) {
     return markdown_table(['', ''], rows);
@@ -42181,6 +42187,17 @@ function facts(rows) {
 /** A collapsible block, for long tables and logs. */
 function details(title, body) {
     return `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+}
+/** Rows shown open in a summary; a longer table is collapsed so the verdict stays on screen. */
+const OPEN_ROWS = 8;
+/**
+ * A titled section: a `####` heading and the body while it holds at most OPEN_ROWS rows, else the
+ * body inside <details> titled with its row count (GitHub renders both in a job summary).
+ */
+function markdown_section(title, body, rows) {
+    if (rows <= OPEN_ROWS)
+        return [`#### ${title}`, '', body, ''];
+    return [details(`${title} (${rows})`, body), ''];
 }
 /** "12.3 s", or "2 min 5 s" from a minute up. */
 function formatSeconds(seconds) {
@@ -42193,6 +42210,8 @@ function formatSeconds(seconds) {
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: ./src/lib/core/errors.ts
+var errors = __nccwpck_require__(560);
 ;// CONCATENATED MODULE: ./src/lib/engine/engine.ts
 
 
@@ -43159,8 +43178,6 @@ function policy_policyViolations(index, env, forbid, require) {
     ];
 }
 
-// EXTERNAL MODULE: ./src/lib/core/errors.ts
-var errors = __nccwpck_require__(560);
 ;// CONCATENATED MODULE: ./src/lib/size/report.ts
 
 
@@ -43175,10 +43192,10 @@ function report_readReport(path) {
         report = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
     }
     catch (err) {
-        throw new errors/* UserError */.y(`Baseline report ${path} is not readable JSON (${err.message}): pass a report-path file written by size-budget, or an image.`);
+        throw new errors/* UserError */.yo(`Baseline report ${path} is not readable JSON (${err.message}): pass a report-path file written by size-budget, or an image.`);
     }
     if (report.format !== report_REPORT_FORMAT || typeof report.uncompressedBytes !== 'number') {
-        throw new errors/* UserError */.y(`Baseline ${path} is not a size-budget report (format ${String(report.format)}): pass a report-path file written by size-budget, or an image.`);
+        throw new errors/* UserError */.yo(`Baseline ${path} is not a size-budget report (format ${String(report.format)}): pass a report-path file written by size-budget, or an image.`);
     }
     return report;
 }
@@ -43219,7 +43236,7 @@ function report_renderSummary(report) {
     if (report.baseline)
         out.push(`Delta against \`${report.baseline.image}\`: **${signed(report.baseline.deltaBytes)}** (${report.measure}).`, '');
     if (report.topLayers.length)
-        out.push('#### Largest layers', '', largestLayersTable(report.topLayers), '');
+        out.push(...section('Largest layers', largestLayersTable(report.topLayers), report.topLayers.length));
     if (report.violations.length)
         out.push('#### Problems', '', ...problems(report.violations), '');
     return out.join('\n');
@@ -43227,7 +43244,8 @@ function report_renderSummary(report) {
 /** The three figures in bytes and in decimal units, and the layer count. */
 function figuresTable(report) {
     const compressedFrom = report.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed';
-    const row = (label, bytes) => [label, String(bytes), formatBytes(bytes)];
+    // Exact bytes with thousands separators beside the decimal unit: never a bare nine-digit number.
+    const row = (label, bytes) => [label, bytes.toLocaleString('en-US'), formatBytes(bytes)];
     return table(['Figure', 'Bytes', ''], [
         row('Uncompressed', report.uncompressedBytes),
         row(`Compressed (${compressedFrom})`, report.compressedBytes),
@@ -43716,8 +43734,8 @@ function lib_report_renderSummary(reported, problems) {
 
 // EXTERNAL MODULE: ./src/actions/shared/event.ts
 var shared_event = __nccwpck_require__(6721);
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 345 modules
-var runner = __nccwpck_require__(2503);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 346 modules
+var runner = __nccwpck_require__(3216);
 ;// CONCATENATED MODULE: ./src/lib/core/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -43734,7 +43752,7 @@ function parseBoolean(name, value, fallback) {
         return true;
     if (['false', 'no', '0', 'off'].includes(word))
         return false;
-    throw new errors/* UserError */.y(`Input "${name}" is "${value}": use true or false.`);
+    throw new errors/* UserError */.yo(`Input "${name}" is "${value}": use true or false.`);
 }
 function parseChoice(name, value, choices, fallback) {
     const choice = value.trim().toLowerCase();
@@ -43742,7 +43760,7 @@ function parseChoice(name, value, choices, fallback) {
         return fallback;
     if (choices.includes(choice))
         return choice;
-    throw new errors/* UserError */.y(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
+    throw new errors/* UserError */.yo(`Input "${name}" is "${value}": use one of ${choices.join(', ')}.`);
 }
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /**
@@ -43838,7 +43856,7 @@ function oneLineInputs(get, multiLine) {
     return (name) => {
         const value = get(name);
         if (!multiLine.includes(name) && CONTROL.test(value.trim()))
-            throw new errors/* UserError */.y(`Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`);
+            throw new errors/* UserError */.yo(`Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`);
         return value;
     };
 }
@@ -43893,10 +43911,10 @@ function readInputs(raw) {
     const get = oneLineInputs(raw, [INPUTS.description]);
     const token = get(INPUTS.token).trim();
     if (!token)
-        throw new errors/* UserError */.y('Input "token" is empty: pass github.token (with statuses, pull-requests or deployments write).');
+        throw new errors/* UserError */.yo('Input "token" is empty: pass github.token (with statuses, pull-requests or deployments write).');
     const state = parseChoice(INPUTS.state, get(INPUTS.state), ['success', 'failure', 'pending', 'error'], undefined);
     if (!state)
-        throw new errors/* UserError */.y('Input "state" is required: success, failure, pending or error (e.g. job.status).');
+        throw new errors/* UserError */.yo('Input "state" is required: success, failure, pending or error (e.g. job.status).');
     return {
         token,
         state,
@@ -43985,7 +44003,7 @@ function readEventPayload(env = process.env) {
     const path = env.GITHUB_EVENT_PATH;
     if (!path || !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(path))
         return {};
-    const problem = (what) => new _lib_core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`The event file GITHUB_EVENT_PATH (${path}) ${what}`);
+    const problem = (what) => new _lib_core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`The event file GITHUB_EVENT_PATH (${path}) ${what}`);
     let text;
     try {
         text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8');
@@ -44013,7 +44031,7 @@ function oneLine(err) {
 
 /***/ }),
 
-/***/ 2503:
+/***/ 3216:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44213,6 +44231,8 @@ __nccwpck_require__.d(mappers_namespaceObject, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "path"
@@ -65467,8 +65487,6 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
@@ -100909,9 +100927,117 @@ function saveCacheV2(paths_1, key_1, options_1) {
 var errors = __nccwpck_require__(560);
 // EXTERNAL MODULE: ./src/lib/core/exec.ts
 var core_exec = __nccwpck_require__(7210);
+;// CONCATENATED MODULE: ./src/lib/build/tags.ts
+
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
+/** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+function sanitizeTag(text) {
+    const tag = text.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '');
+    return (tag || 'unnamed').slice(0, 128);
+}
+/**
+ * Tags as metadata-action plans them:
+ * - default branch: `latest` and `sha-<7>`; other branches: `dev-<7>`
+ * - semver tag vX.Y.Z: `vX.Y.Z`, `vX.Y`, `vX` (no `vX` for 0.x); a pre-release: only its full version
+ * - any other tag: the tag itself; pull request: `pr-<N>`
+ * - workflow_dispatch, schedule and the rest: like a push of their ref
+ * `latest` is never given to anything but the default branch.
+ */
+function planTags(ctx) {
+    const sha7 = ctx.sha ? ctx.sha.slice(0, 7) : 'local';
+    if (ctx.eventName === 'pull_request' || ctx.eventName === 'pull_request_target') {
+        const pr = ctx.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]);
+        if (!pr)
+            throw new UserError('This pull_request event has no pull request number in its payload or ref.');
+        return { tags: [`pr-${pr}`], version: `pr-${pr}` };
+    }
+    if (ctx.ref.startsWith('refs/tags/')) {
+        const tag = ctx.ref.slice('refs/tags/'.length);
+        const semver = SEMVER.exec(tag);
+        if (!semver)
+            return { tags: [sanitizeTag(tag)], version: tag };
+        const [, maj, min, pat, pre] = semver;
+        const full = `${maj}.${min}.${pat}${pre ? `-${pre}` : ''}`;
+        if (pre)
+            return { tags: [sanitizeTag(`v${full}`)], version: full };
+        const tags = [`v${full}`, `v${maj}.${min}`];
+        if (maj !== '0')
+            tags.push(`v${maj}`);
+        return { tags, version: full };
+    }
+    const branch = ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : '';
+    if (branch && ctx.defaultBranch && branch === ctx.defaultBranch) {
+        return { tags: ['latest', `sha-${sha7}`], version: `sha-${sha7}` };
+    }
+    return { tags: [`dev-${sha7}`], version: `dev-${sha7}` };
+}
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** Checks an image name (no tag): registry host optional, path components lower-case. */
+function validateImageName(image) {
+    const name = image.trim();
+    const slash = name.indexOf('/');
+    const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
+    const path = host ? name.slice(slash + 1) : name;
+    if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
+        throw new UserError(`Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`);
+    }
+    return name;
+}
+/** Full references: the planned tags on the image, then extra tags (bare tags or full references). */
+function fullReferences(image, planned, extra) {
+    const refs = planned.map((tag) => `${image}:${tag}`);
+    for (const wanted of extra) {
+        const lastSlash = wanted.lastIndexOf('/');
+        const hasTag = wanted.slice(lastSlash + 1).includes(':');
+        if (!hasTag && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted))
+            refs.push(`${image}:${wanted}`);
+        else if (hasTag && /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted))
+            refs.push(wanted);
+        else
+            throw new UserError(`Input "tags" has "${wanted}", which is neither a tag (v1, edge) nor a reference (ghcr.io/o/app:v1).`);
+    }
+    return [...new Set(refs)];
+}
+/** OCI labels: source, revision, created, version. User labels win over these. */
+function ociLabels(ctx, version, now) {
+    const labels = [];
+    if (ctx.serverUrl && ctx.repository)
+        labels.push(['org.opencontainers.image.source', `${ctx.serverUrl}/${ctx.repository}`]);
+    if (ctx.sha)
+        labels.push(['org.opencontainers.image.revision', ctx.sha]);
+    labels.push(['org.opencontainers.image.created', ctx.createdAt ?? now.toISOString()]);
+    labels.push(['org.opencontainers.image.version', version]);
+    return labels;
+}
+/** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
+function tags_runContextFrom(env, payload) {
+    const event = (payload ?? {});
+    const createdAt = sourceDate(env.SOURCE_DATE_EPOCH) ?? isoDate(event.head_commit?.timestamp);
+    return {
+        ...(createdAt ? { createdAt } : {}),
+        eventName: env.GITHUB_EVENT_NAME ?? '',
+        ref: env.GITHUB_REF ?? '',
+        sha: env.GITHUB_SHA ?? '',
+        defaultBranch: event.repository?.default_branch,
+        prNumber: event.pull_request?.number ??
+            (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+    };
+}
+/** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
+function sourceDate(epoch) {
+    return epoch && /^\d+$/.test(epoch.trim()) ? new Date(Number(epoch) * 1000).toISOString() : undefined;
+}
+function isoDate(text) {
+    const time = text ? Date.parse(text) : NaN;
+    return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
 // EXTERNAL MODULE: ./src/actions/shared/event.ts
 var shared_event = __nccwpck_require__(6721);
 ;// CONCATENATED MODULE: ./src/actions/shared/runner.ts
+
 
 
 
@@ -101003,7 +101129,7 @@ async function publish(result, names) {
         await lib_core/* summary */.z
             .addRaw(result.summary, true)
             .write()
-            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.U)(err)}`));
+            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.Uc)(err)}`));
     if (result.failure)
         lib_core/* setFailed */.C1(result.failure);
 }
@@ -101023,7 +101149,7 @@ async function runAction(main) {
     }
     catch (err) {
         lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
-        lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
+        failWith(err);
     }
     // A cache call given up on may still hold sockets open; the work that matters is done (as
     // actions/cache's restore exits early for the same reason).
@@ -101036,6 +101162,20 @@ let cancelledStep = 'the step';
 let cancelHandlersInstalled = false;
 /** How long the cleanups may take together: the runner sends SIGTERM 7.5 s after SIGINT. */
 const CANCEL_CLEANUP_MS = 5000;
+/**
+ * Fails the step with the error's one line; a problem at a line of a file (a Dockerfile, a
+ * directive) is annotated there, so GitHub shows it on the file in the pull request (the runner's
+ * `::error file=…,line=…::`, with the path relative to the workspace as annotations need).
+ */
+function failWith(err) {
+    const location = err instanceof errors/* UserError */.yo ? err.location : undefined;
+    if (!location)
+        return lib_core/* setFailed */.C1((0,errors/* describeError */.Uc)(err));
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    const file = (0,external_node_path_.relative)(workspace, (0,external_node_path_.resolve)(location.file)).split(external_node_path_.sep).join('/');
+    lib_core/* error */.z3((0,errors/* describeError */.Uc)(err), { file, startLine: location.line });
+    process.exitCode = 1;
+}
 /**
  * Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree
  * (actions/runner ProcessInvoker.CancelAndKillProcessTree). At the first signal every registered
@@ -101104,15 +101244,27 @@ function removeOnCancel(what) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   U: () => (/* binding */ describeError),
-/* harmony export */   y: () => (/* binding */ UserError)
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
+/* unused harmony export errorAt */
 /**
  * A problem the user can fix: its message is one line naming what is wrong and how to fix it.
  * Entries print it as-is (no stack trace) and exit non-zero.
  */
 class UserError extends Error {
     name = 'UserError';
+    /** The file and line (1-based) the problem is at, when it is in one: the runner annotates it there. */
+    location;
+    constructor(message, location) {
+        super(message);
+        if (location)
+            this.location = location;
+    }
+}
+/** A problem at a line of a file: "<file>:<line>: <text>", annotated on that line. */
+function errorAt(file, line, text) {
+    return new UserError(`${file}:${line}: ${text}`, { file, line });
 }
 /** One line for the log: a UserError's own message, otherwise the error's message with its kind. */
 function describeError(err) {

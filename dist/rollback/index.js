@@ -38247,7 +38247,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(54);
+/* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(655);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8776);
 
 
@@ -38282,6 +38282,12 @@ function table(head, rows) {
     const line = (cells) => `|${cells.map((text) => (text ? ` ${text} ` : ' ')).join('|')}|`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
+/** A link when `url` is http(s) (a Worker URL, a run), else the text as a cell. */
+function markdown_link(text, url) {
+    if (!/^https?:\/\/[^\s()<>]+$/.test(url))
+        return cell(text);
+    return `[${cell(text).replace(/[[\]]/g, '\\$&')}](${url})`;
+}
 /** A two-column table of labelled facts, with an empty header (the summaries' "| | |" block). */
 function facts(rows) {
     return table(['', ''], rows);
@@ -38289,6 +38295,17 @@ function facts(rows) {
 /** A collapsible block, for long tables and logs. */
 function details(title, body) {
     return `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+}
+/** Rows shown open in a summary; a longer table is collapsed so the verdict stays on screen. */
+const OPEN_ROWS = 8;
+/**
+ * A titled section: a `####` heading and the body while it holds at most OPEN_ROWS rows, else the
+ * body inside <details> titled with its row count (GitHub renders both in a job summary).
+ */
+function section(title, body, rows) {
+    if (rows <= OPEN_ROWS)
+        return [`#### ${title}`, '', body, ''];
+    return [details(`${title} (${rows})`, body), ''];
 }
 /** "12.3 s", or "2 min 5 s" from a minute up. */
 function formatSeconds(seconds) {
@@ -38632,7 +38649,7 @@ useOwn = true) {
         return { bin: own, version: ownVersion ?? 'unknown', source: "the project's own" };
     const version = requested || PINNED_WRANGLER;
     if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(version))
-        throw new errors/* UserError */.y(`Input "wrangler-version" is "${version}": give an exact version such as ${PINNED_WRANGLER}.`);
+        throw new errors/* UserError */.yo(`Input "wrangler-version" is "${version}": give an exact version such as ${PINNED_WRANGLER}.`);
     const lock = lockFor(version, kitLock);
     const prefix = (0,external_node_path_.join)(toolDir, 'wrangler', version);
     const bin = (0,external_node_path_.join)(prefix, 'node_modules', '.bin', 'wrangler');
@@ -38643,7 +38660,7 @@ useOwn = true) {
     await installWrangler(run, prefix, version, lock, log);
     const mismatch = installMismatch(prefix, version, lock);
     if (mismatch)
-        throw new errors/* UserError */.y(`wrangler ${version} as npm installed it into ${prefix} is not what was asked for: ${mismatch}.`);
+        throw new errors/* UserError */.yo(`wrangler ${version} as npm installed it into ${prefix} is not what was asked for: ${mismatch}.`);
     await cache
         ?.save(prefix, key)
         .catch((err) => log.info(`Could not cache wrangler ${version}: ${err.message}`));
@@ -38712,7 +38729,7 @@ async function installWrangler(run, prefix, version, lock, log) {
     }
     const install = await run('npm', args, { silent: true });
     if (install.code !== 0)
-        throw new errors/* UserError */.y(`Could not install wrangler ${version}: ${lastLine(install.stderr)}`);
+        throw new errors/* UserError */.yo(`Could not install wrangler ${version}: ${lastLine(install.stderr)}`);
 }
 /**
  * Runs wrangler with the credentials in its environment only (never on the command line), metrics
@@ -38768,8 +38785,11 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         ...(connection.apiToken ? { CLOUDFLARE_API_TOKEN: connection.apiToken } : {}),
         ...(connection.accountId ? { CLOUDFLARE_ACCOUNT_ID: connection.accountId } : {}),
         RUNNER_TEMP: deps.env.RUNNER_TEMP,
+        ...debugEnv(deps.env),
     };
-    const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent });
+    // With debug logging on, every wrangler run is shown, not only the deploy itself.
+    const debug = deps.env.RUNNER_DEBUG === '1';
+    const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent: silent && !debug });
     const deployment = () => readDeployment(run, common);
     return {
         cwd,
@@ -38781,17 +38801,25 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         connection: { apiToken: connection.apiToken, accountId: connection.accountId },
     };
 }
+/**
+ * A re-run with debug logging (RUNNER_DEBUG=1, GitHub's "Enable debug logging") turns on wrangler's
+ * debug log (WRANGLER_LOG=debug), with its sanitizing kept on: request bodies and headers stay
+ * "omitted" (wrangler's debugWithSanitization, WRANGLER_LOG_SANITIZE defaulting to true).
+ */
+function debugEnv(env) {
+    return env.RUNNER_DEBUG === '1' ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
+}
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
 function checkConnection(connection, needsCredentials) {
     const cwd = (0,external_node_path_.resolve)(connection.workingDirectory || '.');
     if (!(0,external_node_fs_.existsSync)(cwd))
-        throw new errors/* UserError */.y(`Input "working-directory" is "${connection.workingDirectory}", which does not exist.`);
+        throw new errors/* UserError */.yo(`Input "working-directory" is "${connection.workingDirectory}", which does not exist.`);
     if (!needsCredentials)
         return cwd;
     if (!connection.apiToken)
-        throw new errors/* UserError */.y('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
+        throw new errors/* UserError */.yo('Input "api-token" is empty: pass secrets.CLOUDFLARE_API_TOKEN (or use dry-run: true for pull requests).');
     if (!connection.accountId)
-        throw new errors/* UserError */.y('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
+        throw new errors/* UserError */.yo('Input "account-id" is empty: pass secrets.CLOUDFLARE_ACCOUNT_ID (or vars).');
     return cwd;
 }
 /** The live deployment's versions and shares; [] when the Worker does not exist yet (code 10007). */
@@ -38801,7 +38829,7 @@ async function readDeployment(run, common) {
         return deploymentFrom(status.stdout) ?? [];
     if (status.outcome.failure?.code === 10007 || /10007/.test(status.stdout + status.stderr))
         return [];
-    throw new errors/* UserError */.y(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
+    throw new errors/* UserError */.yo(`Could not read the live version (wrangler deployments status): ${status.outcome.failure?.message ?? lastLine(status.stderr || status.stdout)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/lib/wrangler/api.ts
@@ -38868,7 +38896,7 @@ async function once(fetcher, method, url, headers, body) {
         return {
             ok: false,
             retry: true,
-            error: new errors/* UserError */.y(`Cloudflare API ${where}: ${err.message}`),
+            error: new errors/* UserError */.yo(`Cloudflare API ${where}: ${err.message}`),
         };
     }
     const text = await response.text();
@@ -39077,7 +39105,7 @@ function parseState(input, text) {
     return { versions, applications, ...(doc.irreversible ? { irreversible: String(doc.irreversible) } : {}) };
 }
 function StateError(input, what) {
-    return new errors/* UserError */.y(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
+    return new errors/* UserError */.yo(`Input "${input}" ${what}: pass deploy's previous-state output unchanged.`);
 }
 /** Logs the state in one line per part. */
 function logState(log, label, state) {
@@ -39292,7 +39320,7 @@ async function startImageRollback(api, plan, reason, log) {
 const VERSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function checkId(input, value) {
     if (value && !VERSION_ID.test(value))
-        throw new errors/* UserError */.y(`Input "${input}" is "${value}": give a Worker version id (a UUID, as deploy's version outputs and \`wrangler versions list\` show).`);
+        throw new errors/* UserError */.yo(`Input "${input}" is "${value}": give a Worker version id (a UUID, as deploy's version outputs and \`wrangler versions list\` show).`);
 }
 /** A state from the JSON input, else from a version id alone (the Worker at 100%, no images). */
 function stateFrom(input, json, versionId) {
@@ -39499,8 +39527,8 @@ function finish(plan, ending) {
     };
 }
 
-// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 347 modules
-var runner = __nccwpck_require__(54);
+// EXTERNAL MODULE: ./src/actions/shared/runner.ts + 348 modules
+var runner = __nccwpck_require__(655);
 ;// CONCATENATED MODULE: ./src/lib/core/inputs.ts
 
 /** Small parsers for action inputs, each failing with one line that names the input and the fix. */
@@ -39517,7 +39545,7 @@ function parseBoolean(name, value, fallback) {
         return true;
     if (['false', 'no', '0', 'off'].includes(word))
         return false;
-    throw new errors/* UserError */.y(`Input "${name}" is "${value}": use true or false.`);
+    throw new errors/* UserError */.yo(`Input "${name}" is "${value}": use true or false.`);
 }
 function parseChoice(name, value, choices, fallback) {
     const choice = value.trim().toLowerCase();
@@ -39581,7 +39609,7 @@ function parseDuration(name, value, fallback) {
         consumed += part;
     }
     if (!consumed || consumed !== text.replace(/\s+/g, '') || total <= 0) {
-        throw new errors/* UserError */.y(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
+        throw new errors/* UserError */.yo(`Input "${name}" is "${value}": give a duration such as 30s, 2m or 1m30s.`);
     }
     return total;
 }
@@ -39621,7 +39649,7 @@ function oneLineInputs(get, multiLine) {
     return (name) => {
         const value = get(name);
         if (!multiLine.includes(name) && CONTROL.test(value.trim()))
-            throw new errors/* UserError */.y(`Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`);
+            throw new errors/* UserError */.yo(`Input "${name}" has a line break or a control character: give it on one line (the value is not shown).`);
         return value;
     };
 }
@@ -39637,7 +39665,7 @@ function foldLines(value) {
 function parseOptionValue(name, value) {
     const text = value.trim();
     if (text.startsWith('-'))
-        throw new errors/* UserError */.y(`Input "${name}" is "${text}", which starts with "-": a program would read it as an option (a file: write ./${text}).`);
+        throw new errors/* UserError */.yo(`Input "${name}" is "${text}", which starts with "-": a program would read it as an option (a file: write ./${text}).`);
     return text;
 }
 /**
@@ -39727,7 +39755,7 @@ async function run() {
 
 /***/ }),
 
-/***/ 54:
+/***/ 655:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39927,6 +39955,8 @@ __nccwpck_require__.d(mappers_namespaceObject, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "path"
@@ -61181,8 +61211,6 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
@@ -96744,6 +96772,113 @@ const exec_exec = async (command, args, options = {}) => {
     return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
+;// CONCATENATED MODULE: ./src/lib/build/tags.ts
+
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
+/** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+function sanitizeTag(text) {
+    const tag = text.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '');
+    return (tag || 'unnamed').slice(0, 128);
+}
+/**
+ * Tags as metadata-action plans them:
+ * - default branch: `latest` and `sha-<7>`; other branches: `dev-<7>`
+ * - semver tag vX.Y.Z: `vX.Y.Z`, `vX.Y`, `vX` (no `vX` for 0.x); a pre-release: only its full version
+ * - any other tag: the tag itself; pull request: `pr-<N>`
+ * - workflow_dispatch, schedule and the rest: like a push of their ref
+ * `latest` is never given to anything but the default branch.
+ */
+function planTags(ctx) {
+    const sha7 = ctx.sha ? ctx.sha.slice(0, 7) : 'local';
+    if (ctx.eventName === 'pull_request' || ctx.eventName === 'pull_request_target') {
+        const pr = ctx.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]);
+        if (!pr)
+            throw new UserError('This pull_request event has no pull request number in its payload or ref.');
+        return { tags: [`pr-${pr}`], version: `pr-${pr}` };
+    }
+    if (ctx.ref.startsWith('refs/tags/')) {
+        const tag = ctx.ref.slice('refs/tags/'.length);
+        const semver = SEMVER.exec(tag);
+        if (!semver)
+            return { tags: [sanitizeTag(tag)], version: tag };
+        const [, maj, min, pat, pre] = semver;
+        const full = `${maj}.${min}.${pat}${pre ? `-${pre}` : ''}`;
+        if (pre)
+            return { tags: [sanitizeTag(`v${full}`)], version: full };
+        const tags = [`v${full}`, `v${maj}.${min}`];
+        if (maj !== '0')
+            tags.push(`v${maj}`);
+        return { tags, version: full };
+    }
+    const branch = ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : '';
+    if (branch && ctx.defaultBranch && branch === ctx.defaultBranch) {
+        return { tags: ['latest', `sha-${sha7}`], version: `sha-${sha7}` };
+    }
+    return { tags: [`dev-${sha7}`], version: `dev-${sha7}` };
+}
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** Checks an image name (no tag): registry host optional, path components lower-case. */
+function validateImageName(image) {
+    const name = image.trim();
+    const slash = name.indexOf('/');
+    const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
+    const path = host ? name.slice(slash + 1) : name;
+    if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
+        throw new UserError(`Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`);
+    }
+    return name;
+}
+/** Full references: the planned tags on the image, then extra tags (bare tags or full references). */
+function fullReferences(image, planned, extra) {
+    const refs = planned.map((tag) => `${image}:${tag}`);
+    for (const wanted of extra) {
+        const lastSlash = wanted.lastIndexOf('/');
+        const hasTag = wanted.slice(lastSlash + 1).includes(':');
+        if (!hasTag && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted))
+            refs.push(`${image}:${wanted}`);
+        else if (hasTag && /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(wanted))
+            refs.push(wanted);
+        else
+            throw new UserError(`Input "tags" has "${wanted}", which is neither a tag (v1, edge) nor a reference (ghcr.io/o/app:v1).`);
+    }
+    return [...new Set(refs)];
+}
+/** OCI labels: source, revision, created, version. User labels win over these. */
+function ociLabels(ctx, version, now) {
+    const labels = [];
+    if (ctx.serverUrl && ctx.repository)
+        labels.push(['org.opencontainers.image.source', `${ctx.serverUrl}/${ctx.repository}`]);
+    if (ctx.sha)
+        labels.push(['org.opencontainers.image.revision', ctx.sha]);
+    labels.push(['org.opencontainers.image.created', ctx.createdAt ?? now.toISOString()]);
+    labels.push(['org.opencontainers.image.version', version]);
+    return labels;
+}
+/** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
+function tags_runContextFrom(env, payload) {
+    const event = (payload ?? {});
+    const createdAt = sourceDate(env.SOURCE_DATE_EPOCH) ?? isoDate(event.head_commit?.timestamp);
+    return {
+        ...(createdAt ? { createdAt } : {}),
+        eventName: env.GITHUB_EVENT_NAME ?? '',
+        ref: env.GITHUB_REF ?? '',
+        sha: env.GITHUB_SHA ?? '',
+        defaultBranch: event.repository?.default_branch,
+        prNumber: event.pull_request?.number ??
+            (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+    };
+}
+/** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
+function sourceDate(epoch) {
+    return epoch && /^\d+$/.test(epoch.trim()) ? new Date(Number(epoch) * 1000).toISOString() : undefined;
+}
+function isoDate(text) {
+    const time = text ? Date.parse(text) : NaN;
+    return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
 ;// CONCATENATED MODULE: ./src/actions/shared/event.ts
 
 
@@ -96787,6 +96922,7 @@ function oneLine(err) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/shared/runner.ts
+
 
 
 
@@ -96878,7 +97014,7 @@ async function publish(result, names) {
         await lib_core/* summary */.z
             .addRaw(result.summary, true)
             .write()
-            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.U)(err)}`));
+            .catch((err) => lib_core/* warning */.$e(`The job summary was not written: ${(0,errors/* describeError */.Uc)(err)}`));
     if (result.failure)
         lib_core/* setFailed */.C1(result.failure);
 }
@@ -96898,7 +97034,7 @@ async function runAction(main) {
     }
     catch (err) {
         lib_core/* debug */.Yz(err instanceof Error && err.stack ? err.stack : String(err));
-        lib_core/* setFailed */.C1((0,errors/* describeError */.U)(err));
+        failWith(err);
     }
     // A cache call given up on may still hold sockets open; the work that matters is done (as
     // actions/cache's restore exits early for the same reason).
@@ -96911,6 +97047,20 @@ let cancelledStep = 'the step';
 let cancelHandlersInstalled = false;
 /** How long the cleanups may take together: the runner sends SIGTERM 7.5 s after SIGINT. */
 const CANCEL_CLEANUP_MS = 5000;
+/**
+ * Fails the step with the error's one line; a problem at a line of a file (a Dockerfile, a
+ * directive) is annotated there, so GitHub shows it on the file in the pull request (the runner's
+ * `::error file=…,line=…::`, with the path relative to the workspace as annotations need).
+ */
+function failWith(err) {
+    const location = err instanceof errors/* UserError */.yo ? err.location : undefined;
+    if (!location)
+        return lib_core/* setFailed */.C1((0,errors/* describeError */.Uc)(err));
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    const file = (0,external_node_path_.relative)(workspace, (0,external_node_path_.resolve)(location.file)).split(external_node_path_.sep).join('/');
+    lib_core/* error */.z3((0,errors/* describeError */.Uc)(err), { file, startLine: location.line });
+    process.exitCode = 1;
+}
 /**
  * Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree
  * (actions/runner ProcessInvoker.CancelAndKillProcessTree). At the first signal every registered
@@ -96979,15 +97129,27 @@ function removeOnCancel(what) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   U: () => (/* binding */ describeError),
-/* harmony export */   y: () => (/* binding */ UserError)
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
+/* unused harmony export errorAt */
 /**
  * A problem the user can fix: its message is one line naming what is wrong and how to fix it.
  * Entries print it as-is (no stack trace) and exit non-zero.
  */
 class UserError extends Error {
     name = 'UserError';
+    /** The file and line (1-based) the problem is at, when it is in one: the runner annotates it there. */
+    location;
+    constructor(message, location) {
+        super(message);
+        if (location)
+            this.location = location;
+    }
+}
+/** A problem at a line of a file: "<file>:<line>: <text>", annotated on that line. */
+function errorAt(file, line, text) {
+    return new UserError(`${file}:${line}: ${text}`, { file, line });
 }
 /** One line for the log: a UserError's own message, otherwise the error's message with its kind. */
 function describeError(err) {

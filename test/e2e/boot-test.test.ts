@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE, DOCKER, docker, requireEngine } from '../harness/docker.js';
-import { buildCore, buildFixture, CORE_IMAGE } from '../harness/images.js';
+import { buildCore, buildFixture, CORE_IMAGE, NODE_IMAGE } from '../harness/images.js';
 import {
   ACTION_NODE,
   ROOT,
@@ -18,6 +18,33 @@ import { hostedRunner } from '../../tools/local-runner/hosted.js';
 
 const CORE = `${CORE_IMAGE}:latest`;
 const EXITS = 'slipway-e2e/exits:latest';
+/** Any service: a node server on the default port answering 200 "ok" on one path, 404 elsewhere. */
+const HEALTHZ = 'slipway-e2e/healthz-only:latest';
+const ROOT_ONLY = 'slipway-e2e/root-only:latest';
+const ONE_PATH_SERVER = `const path = process.env.OK_PATH;
+require('node:http')
+  .createServer((req, res) => {
+    const ok = req.url === path;
+    res.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(ok ? 'ok' : 'not found');
+  })
+  .listen(18789);
+`;
+
+/** Builds the one-path service FROM the bootstrapped Node image, on the host network. */
+function buildOnePathService(tag: string, path: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-one-path-'));
+  try {
+    writeFileSync(join(dir, 'server.js'), ONE_PATH_SERVER);
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${NODE_IMAGE}\nARG OK_PATH\nENV OK_PATH=$OK_PATH\nCOPY server.js /app/server.js\nUSER 1000\nCMD ["node", "/app/server.js"]\n`,
+    );
+    docker(['build', '-q', '--network', 'host', '--build-arg', `OK_PATH=${path}`, '-t', tag, dir]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const explain = (r: ActionRun) =>
   `exit ${r.code}; errors: ${errorLines(r).join(' | ')}\n${r.log.slice(-2500)}`;
@@ -33,15 +60,18 @@ describe('boot-test, end to end through the bundle', () => {
     reports = mkdtempSync(join(tmpdir(), 'slipway-boot-reports-'));
     await buildCore();
     buildFixture('exits', EXITS, { BASE_IMAGE: DEBIAN_IMAGE });
+    buildOnePathService(HEALTHZ, '/healthz');
+    buildOnePathService(ROOT_ONLY, '/');
   });
   afterAll(() => {
-    docker(['image', 'rm', '-f', EXITS], { allowFail: true });
+    docker(['image', 'rm', '-f', EXITS, HEALTHZ, ROOT_ONLY], { allowFail: true });
     rmSync(reports, { recursive: true, force: true });
   });
 
   it('the core image boots under production limits and reports its boot time and health', async () => {
     const r = await boot({
       image: CORE,
+      health: 'extended',
       port: '18880',
       env: 'PORT=18880\nLOA_DEFERRED_TOOLS=false\nAPI_TOKEN=never-print-this-7f3a',
     });
@@ -53,6 +83,35 @@ describe('boot-test, end to end through the bundle', () => {
     expect(r.summary).toMatch(/✅ healthy in [\d.]+ s/);
     expect(r.stdout).toContain('::add-mask::never-print-this-7f3a');
     expect(r.stdout.replace('::add-mask::never-print-this-7f3a', '')).not.toContain('never-print-this-7f3a');
+    expect(bootContainers()).toBe('');
+  });
+
+  it('a service with only GET /healthz → 200 ok passes with health-path /healthz, every other input at its default', async () => {
+    const r = await boot({ image: HEALTHZ, 'health-path': '/healthz' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'ok', health: '' });
+    expect(Number(r.outputs['boot-seconds'])).toBeGreaterThan(0);
+    expect(r.summary).toMatch(/✅ ok in [\d.]+ s/);
+    expect(r.summary).toContain('| Health | `/healthz` (basic) answered **ok** after');
+    expect(bootContainers()).toBe('');
+  });
+
+  it('a service answering / and nothing else passes with no input but the image', async () => {
+    const r = await boot({ image: ROOT_ONLY });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ status: 'ok', health: '' });
+    expect(r.summary).toContain('| Health | `/` (basic) answered **ok** after');
+    expect(bootContainers()).toBe('');
+  });
+
+  it('by default the /healthz-only service is asked on /: its 404 is waited on, then the timeout names it', async () => {
+    const r = await boot({ image: HEALTHZ, timeout: '3s' });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([
+      expect.stringMatching(
+        /^No accepted answer from http:\/\/127\.0\.0\.1:18789\/ within 3 s \(\d+ attempts; last: HTTP 404\): check that the image listens on port 18789 and serves \/\. /,
+      ),
+    ]);
     expect(bootContainers()).toBe('');
   });
 
@@ -97,6 +156,7 @@ describe('boot-test, end to end through the bundle', () => {
     const t0 = Date.now();
     const r = await boot({
       image: CORE,
+      health: 'extended',
       port: '18881',
       env: 'PORT=18882\nLOA_DEFERRED_TOOLS=false',
       timeout: '3s',

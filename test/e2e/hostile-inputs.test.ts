@@ -131,6 +131,7 @@ const ONE_LINE: Record<Bundle, Inputs> = {
   'boot-test': {
     image: 'acme/app:1',
     port: '8080',
+    health: 'extended',
     'health-path': '/health/extended',
     memory: '4g',
     cpus: '1',
@@ -168,7 +169,10 @@ const ONE_LINE: Record<Bundle, Inputs> = {
   },
   'smoke-test': {
     url: 'http://127.0.0.1:9',
+    health: 'json',
     path: '/health/extended',
+    'version-header': 'x-version',
+    'version-path': '/version',
     'expect-version': '11111111-1111-4111-8111-111111111111',
     'expect-image': 'acme/app:1',
     timeout: '1s',

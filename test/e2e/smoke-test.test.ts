@@ -13,13 +13,17 @@ describe('smoke-test action against local servers', () => {
     await close?.();
     close = undefined;
   });
-  const serve = async (script: (n: number, t: number) => Reply) => {
+  const serve = async (script: (n: number, t: number, path: string) => Reply) => {
     const s = await healthServer(script);
     close = s.close;
     return s;
   };
+  // The extended-health document (what the reference gateway serves), on its default path.
   const smoke = (url: string, inputs: Record<string, string> = {}) =>
-    runAction('smoke-test', { url, ...FAST, ...inputs }, { timeoutMs: 60_000 });
+    runAction('smoke-test', { url, health: 'extended', ...FAST, ...inputs }, { timeoutMs: 60_000 });
+  // Any service: every input not given is at its default (health basic, path /).
+  const plain = (url: string, inputs: Record<string, string> = {}) =>
+    runAction('smoke-test', { url, ...inputs }, { timeoutMs: 60_000 });
   const explain = (r: ActionRun) => `exit ${r.code}: ${errorLines(r).join(' | ')}\n${r.log.slice(-1500)}`;
 
   it('healthy at once: one attempt, outputs filled, a timeline in the summary', async () => {
@@ -37,7 +41,7 @@ describe('smoke-test action against local servers', () => {
     const s = await serve(() => ({ body: healthDoc({ version: { id: V1, commit: 'c' } }) }));
     const r = await runAction(
       'smoke-test',
-      { url: s.url, ...FAST, 'expect-version': V1 },
+      { url: s.url, health: 'extended', ...FAST, 'expect-version': V1 },
       { timeoutMs: 60_000, env: { GITHUB_STEP_SUMMARY: undefined } },
     );
     expect(r.code, explain(r)).toBe(0);
@@ -165,12 +169,108 @@ describe('smoke-test action against local servers', () => {
     expect(errorLines(off)[0]).toContain('redirected to another origin (https://example.com)');
   });
 
+  /** A service with one health path answering 200 "ok" in text, 404 anywhere else; x-version when given. */
+  const onePath = (path: string, version?: (n: number) => string) =>
+    serve((n, _t, asked) =>
+      asked === path
+        ? {
+            body: 'ok',
+            headers: { 'content-type': 'text/plain', ...(version ? { 'x-version': version(n) } : {}) },
+          }
+        : { status: 404, body: 'not found' },
+    );
+
+  it('a service with only GET /healthz → 200 ok passes with path /healthz, every other input at its default', async () => {
+    const s = await onePath('/healthz');
+    const r = await plain(s.url, { path: '/healthz' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ healthy: 'true', attempts: '1', status: 'ok', health: '' });
+    expect(s.requests.map((q) => q.path)).toEqual(['/healthz']);
+    expect(r.summary).toContain('✅ healthy after 1 attempt');
+    expect(r.summary).toContain('(health: basic)');
+  });
+
+  it('a service answering / and nothing else passes with no input but the url', async () => {
+    const s = await onePath('/');
+    const r = await plain(s.url);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ healthy: 'true', attempts: '1', status: 'ok' });
+    expect(s.requests.map((q) => q.path)).toEqual(['/']);
+  });
+
+  it('by default the /healthz-only service is asked on /: its 404 is retried until the deadline', async () => {
+    const s = await onePath('/healthz');
+    const r = await plain(s.url, FAST);
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([
+      expect.stringMatching(
+        /^smoke-test: not healthy within 2s \(\d+ attempts\); last: HTTP 404 Not Found: not found \(GET http:\/\/127\.0\.0\.1:\d+\/\)\.$/,
+      ),
+    ]);
+  });
+
+  it('a version header is checked when given: the expected version after answers from the old one passes', async () => {
+    const s = await onePath('/healthz', (n) => (n < 3 ? V2 : V1));
+    const r = await plain(s.url, { path: '/healthz', 'version-header': 'x-version', 'expect-version': V1 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs.attempts).toBe('3');
+    expect(r.stdout).toContain(
+      `#1 +0.0s 200 version ${V2} → retry: version ${V2} answered (header x-version), not the expected ${V1}`,
+    );
+    expect(r.summary).toContain(`| 3 | `);
+    expect(r.summary).toContain(`| \`${V1}\` | ok |`);
+    expect(r.summary).not.toContain('Version not proven');
+  });
+
+  it('a wrong version in the header is retried, then fails at the deadline naming both', async () => {
+    const s = await onePath('/healthz', () => V2);
+    const r = await plain(s.url, {
+      ...FAST,
+      path: '/healthz',
+      'version-header': 'x-version',
+      'expect-version': V1,
+    });
+    expect(r.code).toBe(1);
+    expect(Number(r.outputs.attempts)).toBeGreaterThan(2);
+    expect(errorLines(r)).toEqual([
+      `smoke-test: not healthy within 2s (${r.outputs.attempts} attempts); last: version ${V2} answered (header x-version), not the expected ${V1} (GET ${s.url}/healthz).`,
+    ]);
+  });
+
+  it('json: a status of its own and the version at a JSON pointer', async () => {
+    const s = await serve(() => ({ body: { status: 'UP', build: { version: V1 } } }));
+    const r = await plain(s.url, {
+      health: 'json',
+      path: '/actuator/health',
+      'accept-status': 'UP',
+      'version-path': '/build/version',
+      'expect-version': V1,
+    });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ healthy: 'true', status: 'UP' });
+    expect(JSON.parse(r.outputs.health!)).toEqual({ status: 'UP', build: { version: V1 } });
+    expect(s.requests[0]!.path).toBe('/actuator/health');
+  });
+
+  it('an expected version and no version proof: passes, and the summary says the version was not proven', async () => {
+    const s = await onePath('/');
+    const r = await plain(s.url, { 'expect-version': V1 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.summary).toContain(
+      `⚠️ Version not proven by the service: with health basic and no version-header, its answers do not say which version serves them, so they were not compared with the expected version ${V1} (expect-version). The Worker version deployed is ${V1}; that it is the one answering is not shown.`,
+    );
+  });
+
   it('bad input: one clear line', async () => {
     const r = await runAction('smoke-test', { url: 'localhost:8080' });
     expect(errorLines(r)).toEqual([
       'Input "url" is "localhost:8080": only http and https URLs can be smoke-tested.',
     ]);
-    const r2 = await runAction('smoke-test', { url: 'http://x', 'accept-status': 'healthy,ok' });
+    const r2 = await runAction('smoke-test', {
+      url: 'http://x',
+      health: 'extended',
+      'accept-status': 'healthy,ok',
+    });
     expect(errorLines(r2)).toEqual([
       'Input "accept-status" has ok: use healthy, degraded, unhealthy (comma-separated).',
     ]);
@@ -187,6 +287,10 @@ describe('smoke-test action against local servers', () => {
     });
     expect(errorLines(away)).toEqual([
       'Input "path" starts with //, which names another host: give a path such as /health/extended.',
+    ]);
+    const pointer = await runAction('smoke-test', { url: 'http://x', 'version-path': '/version' });
+    expect(errorLines(pointer)).toEqual([
+      'Input "version-path" needs health: json (basic does not read the body): give version-header, or health: json.',
     ]);
   });
 });

@@ -21,10 +21,11 @@ export function healthDoc(over: Record<string, unknown> = {}): Record<string, un
 }
 
 /**
- * A loopback HTTP server whose n-th answer (from 1) is scripted: the smoke test's counterpart.
- * Records each request's path, headers and arrival time.
+ * A loopback HTTP server whose n-th answer (from 1) is scripted (with the time since it started and
+ * the request's path): the smoke test's counterpart. Records each request's path, headers and
+ * arrival time.
  */
-export async function healthServer(script: (n: number, t: number) => Reply): Promise<{
+export async function healthServer(script: (n: number, t: number, path: string) => Reply): Promise<{
   url: string;
   requests: Array<{ path: string; headers: IncomingHttpHeaders; at: number }>;
   close(): Promise<void>;
@@ -33,7 +34,7 @@ export async function healthServer(script: (n: number, t: number) => Reply): Pro
   const start = Date.now();
   const server: Server = createServer((req, res) => {
     requests.push({ path: req.url ?? '/', headers: req.headers, at: Date.now() - start });
-    const r = script(requests.length, Date.now() - start);
+    const r = script(requests.length, Date.now() - start, req.url ?? '/');
     const send = () => {
       if (res.destroyed) return;
       const body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? healthDoc());

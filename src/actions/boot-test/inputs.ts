@@ -1,8 +1,15 @@
-import type { BootOutputs, BootTestOptions } from '../../lib/boot/index.js';
+import {
+  DEFAULT_HEALTH_MODE,
+  HEALTH_MODES,
+  defaultHealthPath,
+  type BootOutputs,
+  type BootTestOptions,
+} from '../../lib/boot/index.js';
 import { UserError } from '../../lib/core/errors.js';
 import {
   oneLineInputs,
   parseBoolean,
+  parseChoice,
   parseDuration,
   parseImageReference,
   parseKeyValues,
@@ -16,6 +23,7 @@ import type { OutputNames } from '../shared/runner.js';
 export const INPUTS = {
   image: 'image',
   port: 'port',
+  health: 'health',
   healthPath: 'health-path',
   expectStatus: 'expect-status',
   env: 'env',
@@ -49,7 +57,8 @@ export function readInputs(raw: (name: string) => string): BootTestOptions {
     throw new UserError(
       'Input "image" is required: the image to boot (e.g. the build-image step\'s image output).',
     );
-  const path = parsePath(INPUTS.healthPath, get(INPUTS.healthPath), '/health/extended');
+  const health = parseChoice(INPUTS.health, get(INPUTS.health), HEALTH_MODES, DEFAULT_HEALTH_MODE);
+  const path = parsePath(INPUTS.healthPath, get(INPUTS.healthPath), defaultHealthPath(health));
   const memory = get(INPUTS.memory).trim() || '4g';
   if (!/^\d+(\.\d+)?[bkmg]?$/i.test(memory))
     throw new UserError(`Input "memory" is "${memory}": give a docker memory size such as 4g or 512m.`);
@@ -59,6 +68,7 @@ export function readInputs(raw: (name: string) => string): BootTestOptions {
   return {
     image,
     port: parseNumber(INPUTS.port, get(INPUTS.port), 18789, 1, 65535, true),
+    health,
     healthPath: path,
     expectStatus: parseList(get(INPUTS.expectStatus) || 'healthy,degraded', { commas: true }),
     env: parseKeyValues(INPUTS.env, get(INPUTS.env)),

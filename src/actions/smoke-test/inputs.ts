@@ -1,13 +1,30 @@
 import { UserError } from '../../lib/core/errors.js';
-import { oneLineInputs, parseDuration, parseList, parseNumber, parsePath } from '../../lib/core/inputs.js';
+import {
+  oneLineInputs,
+  parseChoice,
+  parseDuration,
+  parseList,
+  parseNumber,
+  parsePath,
+} from '../../lib/core/inputs.js';
 import { parseSize } from '../../lib/core/bytes.js';
-import type { SmokeOptions, SmokeOutputs } from '../../lib/smoke/index.js';
+import {
+  DEFAULT_HEALTH_MODE,
+  HEALTH_MODES,
+  defaultHealthPath,
+  type HealthMode,
+  type SmokeOptions,
+  type SmokeOutputs,
+} from '../../lib/smoke/index.js';
 import type { OutputNames } from '../shared/runner.js';
 
 /** Input names, exactly as in actions/smoke-test/action.yml (a test holds them equal). */
 export const INPUTS = {
   url: 'url',
+  health: 'health',
   path: 'path',
+  versionHeader: 'version-header',
+  versionPath: 'version-path',
   expectVersion: 'expect-version',
   expectImage: 'expect-image',
   acceptStatus: 'accept-status',
@@ -49,8 +66,75 @@ export function parseHeaders(value: string): Array<[string, string]> {
     });
 }
 
+/** A header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Where a basic or json answer names its version: a header (either mode) or a JSON pointer (json).
+ * Extended reads version.id from its document, so neither is taken there.
+ */
+export function parseVersionProof(
+  health: HealthMode,
+  header: string,
+  pointer: string,
+): SmokeOptions['proof'] {
+  if (!header && !pointer) return undefined;
+  const given = header ? INPUTS.versionHeader : INPUTS.versionPath;
+  if (health === 'extended')
+    throw new UserError(
+      `Input "${given}" is for health basic or json: the extended document names its version in version.id.`,
+    );
+  if (header && pointer)
+    throw new UserError(
+      `Inputs "version-header" and "version-path" are both given: give one place the version is read from.`,
+    );
+  if (header && !HEADER_NAME.test(header))
+    throw new UserError(`Input "version-header" is "${header}": give a header name such as x-version.`);
+  if (pointer && health !== 'json')
+    throw new UserError(
+      'Input "version-path" needs health: json (basic does not read the body): give version-header, or health: json.',
+    );
+  if (pointer && !pointer.startsWith('/'))
+    throw new UserError(
+      `Input "version-path" is "${pointer}": give a JSON pointer into the body, such as /version or /build/id.`,
+    );
+  return header ? { header } : { pointer };
+}
+
+/** Inputs only the extended document answers; refused in basic and json mode (nothing to check). */
+function requireExtended(health: HealthMode, name: string, values: string[]): string[] {
+  if (values.length && health !== 'extended')
+    throw new UserError(
+      `Input "${name}" needs health: extended (a ${health} answer names no capabilities or tools).`,
+    );
+  return values;
+}
+
 /** The inputs that are lists, one item (or a few, comma-separated) per line. */
 const MULTI_LINE = [INPUTS.headers, INPUTS.acceptStatus, INPUTS.requireCapabilities, INPUTS.requireTools];
+
+/** What an answer is held to: the mode, the path (by mode when empty), the version proof, the statuses. */
+function readHealth(get: (name: string) => string) {
+  const health = parseChoice(INPUTS.health, get(INPUTS.health), HEALTH_MODES, DEFAULT_HEALTH_MODE);
+  const path = parsePath(INPUTS.path, get(INPUTS.path), defaultHealthPath(health));
+  const proof = parseVersionProof(health, get(INPUTS.versionHeader).trim(), get(INPUTS.versionPath).trim());
+  const acceptStatus = parseList(get(INPUTS.acceptStatus) || 'healthy,degraded', { commas: true });
+  // The extended document's statuses are these three; a json body may name its own ("pass", "UP").
+  const bad = health === 'extended' ? acceptStatus.filter((s) => !STATUSES.includes(s)) : [];
+  if (bad.length)
+    throw new UserError(
+      `Input "accept-status" has ${bad.join(', ')}: use ${STATUSES.join(', ')} (comma-separated).`,
+    );
+  const list = (name: string) => requireExtended(health, name, parseList(get(name), { commas: true }));
+  return {
+    health,
+    path,
+    proof,
+    acceptStatus,
+    requireCapabilities: list(INPUTS.requireCapabilities),
+    requireTools: list(INPUTS.requireTools),
+  };
+}
 
 export function readInputs(raw: (name: string) => string): SmokeOptions {
   const get = oneLineInputs(raw, MULTI_LINE);
@@ -59,13 +143,7 @@ export function readInputs(raw: (name: string) => string): SmokeOptions {
     throw new UserError(
       'Input "url" is required: the deployed URL (e.g. the deploy step\'s deployment-url output).',
     );
-  const path = parsePath(INPUTS.path, get(INPUTS.path), '/health/extended');
-  const acceptStatus = parseList(get(INPUTS.acceptStatus) || 'healthy,degraded', { commas: true });
-  const bad = acceptStatus.filter((s) => !STATUSES.includes(s));
-  if (bad.length)
-    throw new UserError(
-      `Input "accept-status" has ${bad.join(', ')}: use ${STATUSES.join(', ')} (comma-separated).`,
-    );
+  const health = readHealth(get);
   const maxBody = get(INPUTS.maxBodyBytes).trim();
   const timeoutMs = parseDuration(INPUTS.timeout, get(INPUTS.timeout), 120) * 1000;
   const initialDelayMs = parseDuration(INPUTS.initialDelay, get(INPUTS.initialDelay), 0.2) * 1000;
@@ -76,12 +154,9 @@ export function readInputs(raw: (name: string) => string): SmokeOptions {
     );
   return {
     url,
-    path,
+    ...health,
     expectVersion: get(INPUTS.expectVersion).trim() || undefined,
     expectImage: get(INPUTS.expectImage).trim() || undefined,
-    acceptStatus,
-    requireCapabilities: parseList(get(INPUTS.requireCapabilities), { commas: true }),
-    requireTools: parseList(get(INPUTS.requireTools), { commas: true }),
     timeoutMs,
     attemptTimeoutMs: parseDuration(INPUTS.attemptTimeout, get(INPUTS.attemptTimeout), 10) * 1000,
     initialDelayMs,

@@ -5,6 +5,7 @@ import { plural } from '../core/text.js';
 import { detectEngine } from '../engine/engine.js';
 import { ownedContainer } from '../engine/owned.js';
 import { judgeHealth, type HealthAnswer, type HealthVerdict } from '../health/judge.js';
+import type { HealthMode } from '../health/mode.js';
 import {
   elapsed,
   exitedMessage,
@@ -19,10 +20,13 @@ import {
 import { acceptedSummary, failedSummary } from './summary.js';
 
 export { BOOT_LABEL, runArgs, shouldMask } from './container.js';
+export { DEFAULT_HEALTH_MODE, HEALTH_MODES, defaultHealthPath, type HealthMode } from '../health/mode.js';
 
 export interface BootTestOptions {
   image: string;
   port: number;
+  /** What an answer must be: basic (any 2xx), json (a JSON object) or extended (the document). */
+  health: HealthMode;
   healthPath: string;
   expectStatus: string[];
   env: Array<[string, string]>;
@@ -45,9 +49,9 @@ export interface BootTestOptions {
 export interface BootOutputs {
   /** Seconds from start to the accepted answer; '' when none was accepted. */
   bootSeconds: number | '';
-  /** The accepted (else the last) health document as JSON; '' when none was read. */
+  /** The accepted (else the last) health document as JSON; '' when none was read (always in basic). */
   health: string;
-  /** The status accepted (else the last one seen); '' when none was. */
+  /** The status accepted (else the last one seen): "ok" for an accepted answer naming none; '' when none was. */
   status: string;
 }
 
@@ -116,8 +120,10 @@ async function startAndWait(boot: Boot): Promise<BootResult> {
     const seen = { attempts: 0, last: 'not started', status: '' };
     return failed(boot, '', seen, { what: 'could not start', message: started.failure });
   }
+  const wanted =
+    options.health === 'basic' ? 'any 2xx' : `${options.health} health, ${options.expectStatus.join(' or ')}`;
   deps.log.info(
-    `Booting ${options.image} as ${boot.name} (${options.readOnly ? 'read-only, ' : ''}memory ${options.memory}, pids ${options.pidsLimit}, no capabilities); polling ${started.url} for ${options.expectStatus.join(' or ')}.`,
+    `Booting ${options.image} as ${boot.name} (${options.readOnly ? 'read-only, ' : ''}memory ${options.memory}, pids ${options.pidsLimit}, no capabilities); polling ${started.url} for ${wanted}.`,
   );
   return waitForHealth(boot, started.url);
 }
@@ -168,15 +174,15 @@ async function pollOnce(
       (error.name === 'TimeoutError' ? 'no answer within the attempt timeout' : error.message);
     return 'retry';
   }
-  const verdict = judgeHealth(answer, {
-    acceptStatus: boot.options.expectStatus,
-    extended: /extended|sandbox-health/.test(boot.options.healthPath),
-  });
+  const verdict = judgeHealth(answer, { acceptStatus: boot.options.expectStatus, mode: boot.options.health });
   if (verdict.doc !== undefined) seen.doc = verdict.doc;
-  if (verdict.status || verdict.outcome === 'ok') seen.status = verdict.status || String(answer.code);
+  if (verdict.status || verdict.outcome === 'ok') seen.status = verdict.status || 'ok';
   seen.last = bootReason(verdict, answer.code, boot.options.expectStatus);
   return verdict.outcome;
 }
+
+/** The health document as JSON; '' when none was read (basic reads none). */
+const healthOutput = (seen: Seen) => (seen.doc === undefined ? '' : JSON.stringify(seen.doc));
 
 function accepted(boot: Boot, url: string, seen: Seen): BootResult {
   const bootSeconds = Math.round(elapsed(boot) * 100) / 100;
@@ -185,7 +191,7 @@ function accepted(boot: Boot, url: string, seen: Seen): BootResult {
     `${options.image} answered ${seen.last} after ${bootSeconds} s (${plural(seen.attempts, 'attempt')}).`,
   );
   return {
-    outputs: { bootSeconds, health: JSON.stringify(seen.doc), status: seen.status },
+    outputs: { bootSeconds, health: healthOutput(seen), status: seen.status },
     summary: acceptedSummary(options, {
       seconds: bootSeconds,
       attempts: seen.attempts,
@@ -199,11 +205,7 @@ function accepted(boot: Boot, url: string, seen: Seen): BootResult {
 
 function failed(boot: Boot, url: string, seen: Seen, failure: { what: string; message: string }): BootResult {
   return {
-    outputs: {
-      bootSeconds: '',
-      health: seen.doc === undefined ? '' : JSON.stringify(seen.doc),
-      status: seen.status,
-    },
+    outputs: { bootSeconds: '', health: healthOutput(seen), status: seen.status },
     summary: failedSummary(boot.options, { ...failure, attempts: seen.attempts, last: seen.last }),
     failure: failure.message,
     attempts: seen.attempts,

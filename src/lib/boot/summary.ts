@@ -37,7 +37,7 @@ export function acceptedSummary(
   const rows: Array<[string, string]> = [
     [
       'Health',
-      `\`${options.healthPath}\` answered **${answer.status}** after ${plural(answer.attempts, 'attempt')}`,
+      `\`${options.healthPath}\` (${options.health}) answered **${answer.status}** after ${plural(answer.attempts, 'attempt')}`,
     ],
     ['Limits', limits(options)],
     ...documentRows(answer.body),
@@ -53,7 +53,7 @@ export function failedSummary(
   const rows: Array<[string, string]> = [
     [
       'Health',
-      `\`${options.healthPath}\`: ${plural(failed.attempts, 'attempt')}, last: ${cell(failed.last)}`,
+      `\`${options.healthPath}\` (${options.health}): ${plural(failed.attempts, 'attempt')}, last: ${cell(failed.last)}`,
     ],
     ['Limits', limits(options)],
   ];

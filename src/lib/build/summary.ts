@@ -1,5 +1,5 @@
 import { formatBytes } from '../core/bytes.js';
-import { cell, facts, formatSeconds, table } from '../core/markdown.js';
+import { cell, facts, formatSeconds, section, table } from '../core/markdown.js';
 import { describeBuilder } from '../engine/build-command.js';
 import type { Engine } from '../engine/engine.js';
 import type { StepCount } from './output.js';
@@ -43,7 +43,13 @@ export function buildSummary(report: BuildReport): string {
     facts(factRows(report, built)),
     '',
     ...stageCacheSection(report.stageCache),
-    ...(built ? ['#### Tags', '', ...report.references.map((reference) => `- \`${reference}\``), ''] : []),
+    ...(built
+      ? section(
+          'Tags',
+          report.references.map((reference) => `- \`${reference}\``).join('\n'),
+          report.references.length,
+        )
+      : []),
   ].join('\n');
 }
 
@@ -71,5 +77,5 @@ function stageCacheSection(stages: StageReport[]): string[] {
     formatBytes(stage.bytes),
     formatSeconds(stage.seconds),
   ]);
-  return ['#### Stage cache', '', table(['Stage', 'Result', 'Key', 'Artifact', 'Time'], rows), ''];
+  return section('Stage cache', table(['Stage', 'Result', 'Key', 'Artifact', 'Time'], rows), rows.length);
 }

@@ -2,7 +2,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
-import { cell, facts } from '../core/markdown.js';
+import { cell, facts, link } from '../core/markdown.js';
 import { makeTempDir } from '../core/temp.js';
 import { lastLine } from '../core/text.js';
 import type { WranglerRunResult } from '../wrangler/cli.js';
@@ -388,7 +388,7 @@ function deploySummary(
     ['Version', `\`${outputs.versionId || '–'}\``],
     ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
     ...recordedRows(outputs.previousState),
-    ['URL', cell(outputs.deploymentUrl || '–')],
+    ['URL', outputs.deploymentUrl ? link(outputs.deploymentUrl, outputs.deploymentUrl) : '–'],
     ['Production', cell(state)],
     ...rolloutRows.map(([label, text]): [string, string] => [label, cell(text)]),
     ...(outputs.reversible

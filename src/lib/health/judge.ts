@@ -1,4 +1,5 @@
 import { imageIdentity } from '../core/text.js';
+import { atPointer, proofPlace, type HealthMode, type VersionProof } from './mode.js';
 import { extendedHealthProblems } from './schema.js';
 
 /** What a health endpoint answered: its HTTP status and (the start of) its body. */
@@ -7,6 +8,8 @@ export interface HealthAnswer {
   text: string;
   /** The HTTP reason phrase, quoted in the reason for a non-2xx answer when given. */
   statusText?: string;
+  /** The response headers: where a version-header proof is read. */
+  headers?: Headers;
 }
 
 /** What an answer must show to be accepted. */
@@ -14,21 +17,29 @@ export interface HealthExpectations {
   /** Health statuses accepted ("healthy", "degraded"...). */
   acceptStatus: string[];
   /**
-   * The path serves the extended-health document: the body must be it (checked against the schema).
-   * Otherwise any 2xx passes unless it names a status that is not accepted; "ok" always passes.
+   * basic: any 2xx passes, the body is not read. json: a 2xx whose body is a JSON object, and whose
+   * `status`, when it names one, is accepted or "ok". extended: the body must be the extended-health
+   * document (checked against the schema), with its version, image, status, capabilities and tools.
    */
-  extended: boolean;
+  mode: HealthMode;
   /**
    * A 4xx that retrying cannot fix fails at once (a deployed URL that answers 403 will not change its
    * mind). Without it every non-2xx is retried: a container still booting gets until its deadline.
    */
   failOnClientError?: boolean;
+  /** The version that must answer: extended compares the document's version.id, basic and json the proof. */
   expectVersion?: string;
   /**
    * The image the answering instance must run: compared with the document's `version.image` (or
-   * `image.id`, `image.digest`). A reference matches the tag or digest it names.
+   * `image.id`, `image.digest`), or in basic and json with the proof's value. A reference matches the
+   * tag or digest it names.
    */
   expectImage?: string;
+  /**
+   * basic and json: where the answer says which version serves it. Without one, expectVersion and
+   * expectImage cannot be checked there (the caller says so); extended reads the document.
+   */
+  proof?: VersionProof;
   requireCapabilities?: string[];
   requireTools?: string[];
 }
@@ -41,7 +52,7 @@ export interface HealthVerdict {
   /** The health status the answer named ('' when none). */
   status: string;
   version?: string;
-  /** The parsed body (the text itself on a plain path when it is not JSON). */
+  /** The parsed body (json and extended; basic does not read it). */
   doc?: unknown;
   /** Set when the body is JSON but not the extended-health document: each problem names the field. */
   problems?: string[];
@@ -64,17 +75,19 @@ export function retryableStatus(code: number): boolean {
 /**
  * The one judge of a health answer, for boot-test and smoke-test alike. Retried: a non-2xx that may
  * pass (all of them unless `failOnClientError`), another version answering, a status not (yet)
- * accepted, a required capability or tool not ready. Failed at once: on an extended path a body that
- * is not JSON or not the extended-health document, and a required tool that failed.
+ * accepted, a required capability or tool not ready. Failed at once: in json and extended mode a
+ * body that is not JSON (json: not an object; extended: not the document), and a required tool that
+ * failed.
  */
 export function judgeHealth(answer: HealthAnswer, expect: HealthExpectations): HealthVerdict {
   if (answer.code < 200 || answer.code >= 300) return judgeHttpStatus(answer, expect);
+  if (expect.mode === 'basic') return judgeBasic(answer, expect);
   const parsed = parseJson(answer.text);
-  if (!expect.extended) return judgePlain(parsed ?? { value: answer.text }, expect);
   if (!parsed) {
     const start = answer.text.slice(0, 60).replace(/\s+/g, ' ');
     return { outcome: 'fail', reason: `the answer is not JSON (it starts "${start}")`, status: '' };
   }
+  if (expect.mode === 'json') return judgeJson(parsed.value, answer, expect);
   return judgeDocument(parsed.value as HealthDoc, expect);
 }
 
@@ -99,12 +112,49 @@ function statusOf(doc: unknown): string {
   return String((doc as HealthDoc).status);
 }
 
-/** A liveness path (/health): any 2xx whose status, if it names one, is accepted or "ok". */
-function judgePlain(body: { value: unknown }, expect: HealthExpectations): HealthVerdict {
-  const status = statusOf(body.value);
-  const seen = { status, doc: body.value };
-  if (!status || status === 'ok' || expect.acceptStatus.includes(status)) return { ...seen, outcome: 'ok' };
-  return { ...seen, outcome: 'retry', reason: notAccepted(status, expect, []) };
+/** basic: any 2xx, by the version proof's header when there is one. The body is not read. */
+function judgeBasic(answer: HealthAnswer, expect: HealthExpectations): HealthVerdict {
+  const version = provenVersion(answer, undefined, expect.proof);
+  const wrong = wrongVersion(version, expect);
+  if (wrong) return { outcome: 'retry', reason: wrong, status: '', version };
+  return { outcome: 'ok', status: '', version };
+}
+
+/** json: a JSON object, by the version proof when there is one, whose status (if any) is accepted or "ok". */
+function judgeJson(value: unknown, answer: HealthAnswer, expect: HealthExpectations): HealthVerdict {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+    return { outcome: 'fail', reason: `the answer is JSON but not an object (it is ${what})`, status: '' };
+  }
+  const version = provenVersion(answer, value, expect.proof);
+  const seen = { status: statusOf(value), version, doc: value };
+  const wrong = wrongVersion(version, expect);
+  if (wrong) return { ...seen, outcome: 'retry', reason: wrong };
+  if (!seen.status || seen.status === 'ok' || expect.acceptStatus.includes(seen.status))
+    return { ...seen, outcome: 'ok' };
+  return { ...seen, outcome: 'retry', reason: notAccepted(seen.status, expect, []) };
+}
+
+/** The version a basic or json answer proves: its proof header's value, or what its pointer names. */
+function provenVersion(answer: HealthAnswer, body: unknown, proof?: VersionProof): string | undefined {
+  if (proof?.header) return answer.headers?.get(proof.header)?.trim() || undefined;
+  if (proof?.pointer && body !== undefined) return atPointer(body, proof.pointer);
+  return undefined;
+}
+
+/**
+ * Why a basic or json answer is not (yet) the expected version or image, naming what it proved and
+ * where; undefined when it is, or when there is no proof to compare (nothing is invented).
+ */
+function wrongVersion(version: string | undefined, expect: HealthExpectations): string | undefined {
+  const { proof } = expect;
+  if (!proof?.header && !proof?.pointer) return undefined;
+  const where = proofPlace(proof);
+  if (expect.expectVersion && version !== expect.expectVersion)
+    return `version ${version ?? '(none)'} answered (${where}), not the expected ${expect.expectVersion}`;
+  if (expect.expectImage && !sameImage(expect.expectImage, version))
+    return `image ${version ?? '(none)'} answered (${where}), not the expected ${expect.expectImage} (an instance the rollout has not replaced yet?)`;
+  return undefined;
 }
 
 function notAccepted(status: string, expect: HealthExpectations, more: string[]): string {

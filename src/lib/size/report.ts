@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { describeMeasure, type Measure } from './budget.js';
 import { formatBytes } from '../core/bytes.js';
-import { cell, table } from '../core/markdown.js';
+import { cell, section, table } from '../core/markdown.js';
 
 export const REPORT_FORMAT = 'slipway-size-report/1';
 
@@ -106,7 +106,8 @@ export function renderSummary(report: SizeReport): string {
       `Delta against \`${report.baseline.image}\`: **${signed(report.baseline.deltaBytes)}** (${report.measure}).`,
       '',
     );
-  if (report.topLayers.length) out.push('#### Largest layers', '', largestLayersTable(report.topLayers), '');
+  if (report.topLayers.length)
+    out.push(...section('Largest layers', largestLayersTable(report.topLayers), report.topLayers.length));
   if (report.violations.length) out.push('#### Problems', '', ...problems(report.violations), '');
   return out.join('\n');
 }
@@ -115,7 +116,8 @@ export function renderSummary(report: SizeReport): string {
 function figuresTable(report: SizeReport): string {
   const compressedFrom =
     report.compressedSource === 'registry' ? 'from the registry manifest' : 'gzip of each layer, computed';
-  const row = (label: string, bytes: number) => [label, String(bytes), formatBytes(bytes)];
+  // Exact bytes with thousands separators beside the decimal unit: never a bare nine-digit number.
+  const row = (label: string, bytes: number) => [label, bytes.toLocaleString('en-US'), formatBytes(bytes)];
   return table(
     ['Figure', 'Bytes', ''],
     [

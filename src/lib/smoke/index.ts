@@ -5,6 +5,7 @@ import { probe, type Attempt, type Expectations } from './probe.js';
 import { smokeSummary } from './summary.js';
 
 export type { Attempt } from './probe.js';
+export { DEFAULT_HEALTH_MODE, HEALTH_MODES, defaultHealthPath, type HealthMode } from '../health/mode.js';
 
 export interface SmokeOptions extends Expectations {
   url: string;
@@ -26,9 +27,9 @@ export interface SmokeOutputs {
   /** How many attempts were made. */
   attempts: number;
   elapsedSeconds: number;
-  /** The health status last seen ('' when none was). */
+  /** The health status last seen: "ok" for a healthy answer naming none; '' when none was. */
   status: string;
-  /** The last extended-health document, as JSON ('' when none was read). */
+  /** The last health document (json, extended), as JSON ('' when none was read: always in basic). */
   health: string;
 }
 
@@ -106,11 +107,11 @@ function prepareRequest(options: SmokeOptions, log: Log): { target: URL; headers
 }
 
 /**
- * smoke-test: ask the deployed version's extended health until it is healthy, by the expected
- * version, or the deadline passes. Retries what a deploy in progress looks like (connection errors,
- * timeouts, 5xx, 404/408/429, another version answering, a status or capability not ready yet);
- * fails at once on what retrying cannot fix (other 4xx, a foreign redirect, a body that is not the
- * extended-health document, a required tool that failed).
+ * smoke-test: ask the deployed version's health (basic, json or extended) until it is healthy, by
+ * the expected version, or the deadline passes. Retries what a deploy in progress looks like
+ * (connection errors, timeouts, 5xx, 404/408/429, another version answering, a status or capability
+ * not ready yet); fails at once on what retrying cannot fix (other 4xx, a foreign redirect, a body
+ * that is not the JSON (json) or the extended-health document (extended), a required tool that failed).
  */
 export async function smokeTest(
   options: SmokeOptions,
@@ -133,10 +134,37 @@ export async function smokeTest(
     retries: 0,
   };
   deps.log.info(
-    `GET ${target.href}${options.expectVersion ? ` expecting version ${options.expectVersion}` : ''}${options.expectImage ? ` on image ${options.expectImage}` : ''} (deadline ${options.timeoutMs / 1000}s)`,
+    `GET ${target.href} (health: ${options.health})${options.expectVersion ? ` expecting version ${options.expectVersion}` : ''}${options.expectImage ? ` on image ${options.expectImage}` : ''} (deadline ${options.timeoutMs / 1000}s)`,
   );
+  const unproven = unprovenVersion(options);
+  // An image asked for explicitly and not checkable is a warning; the pipeline always passes a version.
+  if (unproven && options.expectImage) deps.log.warning(unproven);
+  else if (unproven) deps.log.info(unproven);
   const failure = await pollUntilHealthy(poll);
-  return smokeResult(poll, failure);
+  return smokeResult(poll, failure, unproven);
+}
+
+/**
+ * basic or json with no version proof (version-header, version-path) and a version or image to
+ * expect: the answers cannot show which version serves them. Said in the summary, never checked by
+ * anything invented.
+ */
+export function unprovenVersion(options: SmokeOptions): string | undefined {
+  const { expectVersion, expectImage, health, proof } = options;
+  if (health === 'extended' || proof?.header || proof?.pointer || (!expectVersion && !expectImage))
+    return undefined;
+  const expected = [
+    expectVersion && `version ${expectVersion} (expect-version)`,
+    expectImage && `image ${expectImage} (expect-image)`,
+  ].filter(Boolean);
+  return [
+    `Version not proven by the service: with health ${health} and no version-header${health === 'json' ? ' or version-path' : ''}, its answers do not say which version serves them, so they were not compared with the expected ${expected.join(' or ')}.`,
+    expectVersion
+      ? `The Worker version deployed is ${expectVersion}; that it is the one answering is not shown.`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 const now = (poll: Poll) => poll.deps.now().getTime();
@@ -200,7 +228,7 @@ function timedOut(poll: Poll, n: number): string {
   return `smoke-test: not healthy within ${options.timeoutMs / 1000}s (${n} attempts); last: ${last} (GET ${poll.target.href}).`;
 }
 
-function smokeResult(poll: Poll, failure: string | undefined): SmokeResult {
+function smokeResult(poll: Poll, failure: string | undefined, unproven: string | undefined): SmokeResult {
   const { attempts } = poll;
   const elapsedSeconds = Math.round((now(poll) - poll.start) / 100) / 10;
   const last = [...attempts].reverse().find((seen) => seen.doc !== undefined);
@@ -209,15 +237,17 @@ function smokeResult(poll: Poll, failure: string | undefined): SmokeResult {
       healthy: !failure,
       attempts: attempts.length,
       elapsedSeconds,
-      status: last?.healthStatus ?? '',
+      status: last?.healthStatus || (failure ? '' : 'ok'),
       health: last?.doc !== undefined ? JSON.stringify(last.doc) : '',
     },
     summary: smokeSummary({
       attempts,
       elapsedSeconds,
       href: poll.target.href,
+      health: poll.options.health,
       expectVersion: poll.options.expectVersion,
       expectImage: poll.options.expectImage,
+      unproven,
       failure,
     }),
     failure,

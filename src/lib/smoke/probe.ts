@@ -1,4 +1,5 @@
 import { judgeHealth, type HealthAnswer, type HealthExpectations } from '../health/judge.js';
+import type { HealthMode, VersionProof } from '../health/mode.js';
 
 /** What one attempt saw, and what to do about it. */
 export interface Attempt {
@@ -15,8 +16,12 @@ export interface Attempt {
   doc?: unknown;
 }
 
-/** What smoke-test demands of the answer (the judge's expectations, always on an extended path). */
+/** What smoke-test demands of the answer (the judge's expectations). */
 export interface Expectations {
+  /** basic (any 2xx), json (a JSON object) or extended (the extended-health document). */
+  health: HealthMode;
+  /** basic and json: where the answer names its version (a header, or json: a JSON pointer). */
+  proof?: VersionProof;
   expectVersion?: string;
   /** The image the answering instance must run (see HealthExpectations.expectImage). */
   expectImage?: string;
@@ -94,25 +99,28 @@ async function judgeResponse(
 ): Promise<Probed> {
   const { status: code, statusText } = response;
   const success = code >= 200 && code < 300;
-  // A non-2xx is quoted from its first bytes only; a 2xx is read whole, up to max-body-bytes.
-  const body = success
-    ? await readLimited(response, request.maxBodyBytes)
-    : { ...(await readLimited(response, 512).catch(() => ({ text: '', bytes: 0 }))), over: false };
+  // A non-2xx (and a basic 2xx, whose body is not judged) is read from its first bytes only; a json
+  // or extended 2xx is read whole, up to max-body-bytes.
+  const body =
+    success && expect.health !== 'basic'
+      ? await readLimited(response, request.maxBodyBytes)
+      : { ...(await readLimited(response, 512).catch(() => ({ text: '', bytes: 0 }))), over: false };
   if (body.over)
     return {
       code,
       outcome: 'fail',
       reason: `the answer is larger than max-body-bytes (${request.maxBodyBytes} bytes; read ${body.bytes} before stopping)`,
     };
-  const answer: HealthAnswer = { code, text: body.text, statusText };
+  const answer: HealthAnswer = { code, text: body.text, statusText, headers: response.headers };
   const judged: HealthExpectations = {
     acceptStatus: expect.acceptStatus,
     expectVersion: expect.expectVersion,
     expectImage: expect.expectImage,
     requireCapabilities: expect.requireCapabilities,
     requireTools: expect.requireTools,
-    // A deployed URL serves the extended document, and a 403 there will not change its mind.
-    extended: true,
+    mode: expect.health,
+    proof: expect.proof,
+    // A 403 from a deployed URL will not change its mind.
     failOnClientError: true,
   };
   const verdict = judgeHealth(answer, judged);

@@ -1,4 +1,4 @@
-import { cell, table } from '../core/markdown.js';
+import { cell, link, section, table } from '../core/markdown.js';
 import { plural } from '../core/text.js';
 import type { Attempt } from './probe.js';
 
@@ -29,8 +29,12 @@ export function smokeSummary(run: {
   attempts: Attempt[];
   elapsedSeconds: number;
   href: string;
+  /** The health mode (basic, json, extended), shown beside the request when given. */
+  health?: string;
   expectVersion?: string;
   expectImage?: string;
+  /** Why the expected version could not be proven (basic or json with no version proof). */
+  unproven?: string;
   failure?: string;
 }): string {
   const verdict = run.failure
@@ -39,10 +43,10 @@ export function smokeSummary(run: {
   return [
     `### smoke-test: ${verdict}`,
     '',
-    `\`GET ${run.href}\`${run.expectVersion ? ` expecting version \`${run.expectVersion}\`` : ''}${run.expectImage ? ` on image \`${run.expectImage}\`` : ''}`,
+    `GET ${link(run.href, run.href)}${run.health ? ` (health: ${run.health})` : ''}${run.expectVersion ? ` expecting version \`${run.expectVersion}\`` : ''}${run.expectImage ? ` on image \`${run.expectImage}\`` : ''}`,
     '',
     ...(run.failure ? [`**${cell(run.failure)}**`, ''] : []),
-    timeline(run.attempts),
-    '',
+    ...(run.unproven ? [`⚠️ ${cell(run.unproven)}`, ''] : []),
+    ...section('Timeline', timeline(run.attempts), run.attempts.length),
   ].join('\n');
 }

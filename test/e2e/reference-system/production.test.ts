@@ -48,7 +48,11 @@ describe('deploy/cloudflare: rolling back all of production (Worker deployment a
   const images: Record<string, string> = {};
   const runs: ActionRun[] = [];
   const action = async (name: 'deploy' | 'rollback' | 'smoke-test', inputs: Record<string, string>) => {
-    const run = await referenceAction(api, name, name === 'smoke-test' ? inputs : { config, ...inputs });
+    const run = await referenceAction(
+      api,
+      name,
+      name === 'smoke-test' ? { health: 'extended', ...inputs } : { config, ...inputs },
+    );
     runs.push(run);
     return run;
   };

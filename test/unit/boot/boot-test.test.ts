@@ -12,6 +12,7 @@ const VERSION = JSON.stringify({ Client: { Version: '28.0.0' }, Server: { Versio
 const options: BootTestOptions = {
   image: 'app:1',
   port: 18789,
+  health: 'extended',
   healthPath: '/health/extended',
   expectStatus: ['healthy', 'degraded'],
   env: [
@@ -100,6 +101,32 @@ const cases: Case[] = [
     outputs: { bootSeconds: '', status: 'healthy', health: invalid },
     summary: /❌ invalid health document/,
   },
+  {
+    name: 'basic: any 2xx passes, the body is not read (status ok, no health document)',
+    serve: { body: 'ok' },
+    running: 'true 0 false',
+    extra: { health: 'basic', healthPath: '/' },
+    outputs: { bootSeconds: 'number', status: 'ok', health: '' },
+    summary: /✅ ok in [\d.]+ s[\s\S]*\| Health \| `\/` \(basic\) answered \*\*ok\*\* after 1 attempt \|/,
+  },
+  {
+    name: 'json: a JSON object with no status passes as ok, the body is the health output',
+    serve: { body: { uptime: 3 } },
+    running: 'true 0 false',
+    extra: { health: 'json', healthPath: '/' },
+    outputs: { bootSeconds: 'number', status: 'ok', health: { uptime: 3 } },
+    summary: /✅ ok in [\d.]+ s/,
+  },
+  {
+    name: 'json: a body that is not JSON fails at once',
+    serve: { body: '<html>hi</html>' },
+    running: 'true 0 false',
+    extra: { health: 'json', healthPath: '/' },
+    failure:
+      /^app:1 answered http:\/\/127\.0\.0\.1:\d+\/, but the answer is not JSON \(it starts "<html>hi<\/html>"\)\.$/,
+    outputs: { bootSeconds: '', status: '', health: '' },
+    summary: /❌ invalid health document[\s\S]*`\/` \(json\): 1 attempt/,
+  },
 ];
 
 describe('bootTest against a scripted engine and a loopback health server', () => {
@@ -157,7 +184,7 @@ describe('bootTest against a scripted engine and a loopback health server', () =
     expect(deps.log.lines).toEqual(expect.arrayContaining(['group: Container logs', 'Killed']));
   });
 
-  it('network auto without a bridge probes the port on the host network; a plain /health accepts "ok"', async () => {
+  it('network auto without a bridge probes the port on the host network; a json /health accepts "ok"', async () => {
     const server = await healthServer(() => ({ body: { status: 'ok' } }));
     close = server.close;
     const port = Number(new URL(server.url).port);
@@ -165,7 +192,7 @@ describe('bootTest against a scripted engine and a loopback health server', () =
       env: { SLIPWAY_DOCKER: DOCKER },
       now: () => new Date(),
     });
-    const result = await bootTest({ ...options, port, healthPath: '/health' }, deps);
+    const result = await bootTest({ ...options, port, health: 'json', healthPath: '/health' }, deps);
     expect(result.failure, result.failure).toBeUndefined();
     expect(result.outputs.status).toBe('ok');
     expect(server.requests[0]?.path).toBe('/health');

@@ -13,6 +13,7 @@ import { readInputs } from '../../../src/actions/boot-test/inputs.js';
 const base: BootTestOptions = {
   image: 'app:1',
   port: 18789,
+  health: 'extended',
   healthPath: '/health/extended',
   expectStatus: ['healthy', 'degraded'],
   env: [['TOKEN', 's3cret-value']],
@@ -83,7 +84,7 @@ describe('boot-test docker run arguments', () => {
 
 // The judging itself is in test/unit/health/judge.test.ts; here, boot-test's words for it.
 describe("boot-test's words for a health answer", () => {
-  const extended = { acceptStatus: ['healthy'], extended: true };
+  const extended = { acceptStatus: ['healthy'], mode: 'extended' as const };
   it.each([
     ['only healthy when asked', 200, doc('degraded'), 'status degraded (accepted: healthy)'],
     ['accepted', 200, doc('healthy'), 'status healthy'],
@@ -92,9 +93,13 @@ describe("boot-test's words for a health answer", () => {
     const verdict = judgeHealth({ code, text: JSON.stringify(body) }, extended);
     expect(bootReason(verdict, code, extended.acceptStatus)).toBe(words);
   });
-  it('a status-less 2xx on a plain path is accepted by its code', () => {
-    const verdict = judgeHealth({ code: 204, text: '' }, { acceptStatus: ['healthy'], extended: false });
+  it('a status-less 2xx (basic) is accepted by its code', () => {
+    const verdict = judgeHealth({ code: 204, text: '' }, { acceptStatus: ['healthy'], mode: 'basic' });
     expect(bootReason(verdict, 204, ['healthy'])).toBe('status 204');
+  });
+  it('a json body that is not JSON fails, saying so', () => {
+    const verdict = judgeHealth({ code: 200, text: 'ok' }, { acceptStatus: ['healthy'], mode: 'json' });
+    expect(bootReason(verdict, 200, ['healthy'])).toBe('the answer is not JSON (it starts "ok")');
   });
 });
 
@@ -131,7 +136,8 @@ describe('polling and inputs', () => {
     const get = (m: Record<string, string>) => (n: string) => m[n] ?? '';
     expect(readInputs(get({ image: 'a' }))).toMatchObject({
       port: 18789,
-      healthPath: '/health/extended',
+      health: 'basic',
+      healthPath: '/',
       expectStatus: ['healthy', 'degraded'],
       memory: '4g',
       pidsLimit: 256,
@@ -140,6 +146,9 @@ describe('polling and inputs', () => {
       timeoutSeconds: 30,
     });
     expect(() => readInputs(get({}))).toThrow(/Input "image" is required/);
+    expect(() => readInputs(get({ image: 'a', health: 'full' }))).toThrow(
+      'Input "health" is "full": use one of basic, json, extended.',
+    );
     expect(() => readInputs(get({ image: 'a', port: '99999' }))).toThrow(
       'Input "port" is "99999": give a whole number from 1 to 65535.',
     );
@@ -147,5 +156,18 @@ describe('polling and inputs', () => {
       /give a path starting with \//,
     );
     expect(() => readInputs(get({ image: 'a', memory: 'lots' }))).toThrow(/give a docker memory size/);
+  });
+});
+
+describe('the health path by mode', () => {
+  const get = (m: Record<string, string>) => (n: string) => m[n] ?? '';
+  it.each([
+    [{}, 'basic', '/'],
+    [{ health: 'json' }, 'json', '/'],
+    [{ health: 'extended' }, 'extended', '/health/extended'],
+    [{ health: 'Extended', 'health-path': '/sandbox-health' }, 'extended', '/sandbox-health'],
+    [{ 'health-path': '/healthz' }, 'basic', '/healthz'],
+  ])('%j: %s on %s', (inputs, health, healthPath) => {
+    expect(readInputs(get({ image: 'a', ...inputs }))).toMatchObject({ health, healthPath });
   });
 });

@@ -220,7 +220,7 @@ describe('sizeBudget on a scripted engine: budget, warn-at and baseline', () => 
       deps.log.lines.some((line) => line.startsWith('group: Compressing')),
       'no layer compressed',
     ).toBe(false);
-    expect(result.summary).toContain('| Compressed (from the registry manifest) | 100000000 | 100 MB |');
+    expect(result.summary).toContain('| Compressed (from the registry manifest) | 100,000,000 | 100 MB |');
     expect(Object.keys(result.outputs).sort(), "every output the action's OUTPUTS names").toEqual(
       Object.keys(OUTPUTS).sort(),
     );

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { smokeTest, type SmokeOptions } from '../../../src/lib/smoke/index.js';
+import { smokeTest, unprovenVersion, type SmokeOptions } from '../../../src/lib/smoke/index.js';
 import { timeline } from '../../../src/lib/smoke/summary.js';
 import type { Attempt } from '../../../src/lib/smoke/probe.js';
 import { fakeDeps } from '../../harness/fakes.js';
 import { healthDoc, healthServer, type Reply } from '../../harness/health-server.js';
 
 const base: Omit<SmokeOptions, 'url'> = {
+  health: 'extended',
   path: '/health/extended',
   acceptStatus: ['healthy', 'degraded'],
   requireCapabilities: [],
@@ -68,6 +69,35 @@ const cases: Case[] = [
     failure: 'smoke-test failed on attempt 1: tool rg failed: exit 1 (GET URL/health/extended).',
     rows: ['| 1 | +0.0s | 200 | `v-test` | fail: tool rg failed: exit 1 |'],
   },
+  {
+    name: 'basic: any 2xx (status ok, no document)',
+    script: () => ({ body: 'ok' }),
+    extra: { health: 'basic', path: '/' },
+    outputs: { healthy: true, attempts: 1, elapsedSeconds: 0, status: 'ok' },
+    rows: ['| 1 | +0.0s | 200 | – | ok |'],
+  },
+  {
+    name: 'basic: another version in the header, until the deadline: fails naming both',
+    script: () => ({ body: 'ok', headers: { 'x-version': 'v1' } }),
+    extra: { health: 'basic', path: '/', proof: { header: 'x-version' }, expectVersion: 'v2' },
+    outputs: { healthy: false, attempts: 4, elapsedSeconds: 2, status: '' },
+    failure:
+      'smoke-test: not healthy within 2s (4 attempts); last: version v1 answered (header x-version), not the expected v2 (GET URL/).',
+    rows: ['| 1 | +0.0s | 200 | `v1` | retry: version v1 answered (header x-version), not the expected v2 |'],
+  },
+  {
+    name: 'json: the version at a pointer, after an old one',
+    script: (n) => ({ body: { status: 'pass', build: { version: n < 2 ? 'v1' : 'v2' } } }),
+    extra: {
+      health: 'json',
+      path: '/',
+      acceptStatus: ['pass'],
+      proof: { pointer: '/build/version' },
+      expectVersion: 'v2',
+    },
+    outputs: { healthy: true, attempts: 2, elapsedSeconds: 0.2, status: 'pass' },
+    rows: ['| 2 | +0.2s | 200 | `v2` | ok |'],
+  },
 ];
 
 describe('smokeTest against a loopback health server, on a clock that moves when it sleeps', () => {
@@ -93,7 +123,7 @@ describe('smokeTest against a loopback health server, on a clock that moves when
     expect(result.attempts).toHaveLength(c.outputs.attempts);
     for (const row of c.rows) expect(result.summary).toContain(row);
     expect(result.summary).toContain(c.failure ? '❌ not healthy' : '✅ healthy after');
-    if (c.outputs.status)
+    if (c.outputs.status && c.extra?.health !== 'basic')
       expect(JSON.parse(result.outputs.health)).toMatchObject({ status: c.outputs.status });
     else expect(result.outputs.health).toBe('');
     expect(deps.log.secrets).toEqual(['Bearer secret-1234']);
@@ -117,5 +147,41 @@ describe('smokeTest against a loopback health server, on a clock that moves when
     expect(lines[11]).toBe('| 10 | +9.0s | – | – | retry: connection failed: ECONNREFUSED |');
     expect(lines[12]).toContain('5 attempts not shown');
     expect(lines[13]).toMatch(/^\| 16 \| \+15\.0s /);
+  });
+});
+
+describe('an expected version the service cannot prove (basic or json, no version proof)', () => {
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await close?.();
+    close = undefined;
+  });
+  const run = async (extra: Partial<SmokeOptions>) => {
+    const server = await healthServer(() => ({ body: 'ok' }));
+    close = server.close;
+    const deps = fakeDeps([], { now: () => new Date() });
+    return { result: await smokeTest({ ...base, url: server.url, ...extra }, deps), deps };
+  };
+  it('passes on a 2xx; the summary says the version was not proven and which Worker version was deployed', async () => {
+    const { result, deps } = await run({ health: 'basic', path: '/', expectVersion: 'v9' });
+    expect(result.failure).toBeUndefined();
+    const note =
+      'Version not proven by the service: with health basic and no version-header, its answers do not say which version serves them, so they were not compared with the expected version v9 (expect-version). The Worker version deployed is v9; that it is the one answering is not shown.';
+    expect(result.summary).toContain(`⚠️ ${note}`);
+    expect(deps.log.lines).toContain(note);
+  });
+  it('an expected image that cannot be proven is a warning', async () => {
+    const { result, deps } = await run({ health: 'json', path: '/', expectImage: 'app:v9' });
+    expect(result.failure).toMatch(/the answer is not JSON/);
+    expect(deps.log.lines.join()).toContain(
+      'warning: Version not proven by the service: with health json and no version-header or version-path, its answers do not say which version serves them, so they were not compared with the expected image app:v9 (expect-image).',
+    );
+  });
+  it.each<Partial<SmokeOptions>>([
+    { health: 'extended', expectVersion: 'v9' },
+    { health: 'basic', proof: { header: 'x-version' }, expectVersion: 'v9' },
+    { health: 'basic' },
+  ])('nothing to say for %j', (extra) => {
+    expect(unprovenVersion({ ...base, url: 'http://x', ...extra })).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHeaders } from '../../../src/actions/smoke-test/inputs.js';
+import { parseHeaders, readInputs } from '../../../src/actions/smoke-test/inputs.js';
 import { smokeTest, versionOverrideHeader, type SmokeOptions } from '../../../src/lib/smoke/index.js';
 import { fakeDeps } from '../../harness/fakes.js';
 import { backoffDelay } from '../../../src/lib/core/backoff.js';
@@ -59,10 +59,68 @@ describe('inputs', () => {
   });
 });
 
+describe('inputs: the health mode, its path and its version proof', () => {
+  const read = (inputs: Record<string, string>) =>
+    readInputs((name) => ({ url: 'https://app.example.workers.dev', ...inputs })[name] ?? '');
+  it.each<[Record<string, string>, Partial<ReturnType<typeof read>>]>([
+    [{}, { health: 'basic', path: '/', proof: undefined, acceptStatus: ['healthy', 'degraded'] }],
+    [{ health: 'extended' }, { health: 'extended', path: '/health/extended' }],
+    [
+      { health: 'json', path: '/healthz' },
+      { health: 'json', path: '/healthz' },
+    ],
+    [{ 'version-header': 'X-Version' }, { health: 'basic', proof: { header: 'X-Version' } }],
+    [{ health: 'json', 'version-path': '/build/id' }, { proof: { pointer: '/build/id' } }],
+    [{ health: 'json', 'accept-status': 'pass,UP' }, { acceptStatus: ['pass', 'UP'] }],
+    [
+      { health: 'extended', 'require-capabilities': 'semanticSearch', 'require-tools': 'rg' },
+      { requireCapabilities: ['semanticSearch'], requireTools: ['rg'] },
+    ],
+  ])('%j', (inputs, options) => expect(read(inputs)).toMatchObject(options));
+  it.each<[Record<string, string>, string]>([
+    [{ health: 'full' }, 'Input "health" is "full": use one of basic, json, extended.'],
+    [
+      { 'version-path': '/version' },
+      'Input "version-path" needs health: json (basic does not read the body): give version-header, or health: json.',
+    ],
+    [
+      { health: 'extended', 'version-header': 'x-version' },
+      'Input "version-header" is for health basic or json: the extended document names its version in version.id.',
+    ],
+    [
+      { health: 'json', 'version-header': 'x-version', 'version-path': '/version' },
+      'Inputs "version-header" and "version-path" are both given: give one place the version is read from.',
+    ],
+    [
+      { 'version-header': 'x version' },
+      'Input "version-header" is "x version": give a header name such as x-version.',
+    ],
+    [
+      { health: 'json', 'version-path': 'version' },
+      'Input "version-path" is "version": give a JSON pointer into the body, such as /version or /build/id.',
+    ],
+    [
+      { 'require-capabilities': 'semanticSearch' },
+      'Input "require-capabilities" needs health: extended (a basic answer names no capabilities or tools).',
+    ],
+    [
+      { health: 'json', 'require-tools': 'rg' },
+      'Input "require-tools" needs health: extended (a json answer names no capabilities or tools).',
+    ],
+    [
+      { health: 'extended', 'accept-status': 'healthy,ok' },
+      'Input "accept-status" has ok: use healthy, degraded, unhealthy (comma-separated).',
+    ],
+  ])('%j is refused in one line', (inputs, message) => {
+    expect(() => read(inputs)).toThrow(message);
+  });
+});
+
 describe('a URL or path that would leak credentials or leave the host is refused before any request', () => {
   const canary = 'sk_live_url_canary';
   const options = (url: string, path = '/health/extended'): SmokeOptions => ({
     url,
+    health: 'extended',
     path,
     acceptStatus: ['healthy'],
     requireCapabilities: [],
