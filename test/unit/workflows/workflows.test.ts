@@ -16,9 +16,11 @@ import { ROOT } from '../../harness/runner.js';
 type Yaml = Record<string, unknown>;
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 const yaml = (rel: string) => parse(read(rel)) as Yaml;
+/** The starters users copy: the kit's own and the example project's. */
+const STARTER_DIRS = ['workflows', 'examples/hello-container/workflows'];
 const WORKFLOWS = [
   ...readdirSync(join(ROOT, '.github/workflows')).map((f) => `.github/workflows/${f}`),
-  ...readdirSync(join(ROOT, 'workflows')).map((f) => `workflows/${f}`),
+  ...STARTER_DIRS.flatMap((dir) => readdirSync(join(ROOT, dir)).map((f) => `${dir}/${f}`)),
 ].filter((f) => f.endsWith('.yml'));
 const ACTIONS = ['action.yml', ...readdirSync(join(ROOT, 'actions')).map((a) => `actions/${a}/action.yml`)];
 const REUSABLE = '.github/workflows/cloudflare-deploy.yml';
@@ -234,7 +236,7 @@ describe('inputs and outputs agree across the files', () => {
 
   it('the starter workflows call the reusable workflow with inputs and secrets it declares', () => {
     const call = (yaml(REUSABLE).on as Yaml).workflow_call as { inputs: Yaml; secrets: Yaml };
-    for (const rel of WORKFLOWS.filter((w) => w.startsWith('workflows/'))) {
+    for (const rel of WORKFLOWS.filter((w) => !w.startsWith('.github/'))) {
       for (const [, job] of jobs(rel)) {
         expect(job.uses).toMatch(/^slipway\/slipway\/\.github\/workflows\/cloudflare-deploy\.yml@/);
         for (const k of Object.keys(job.with ?? {}))
