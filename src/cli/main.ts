@@ -1,14 +1,23 @@
 import { parseArgs } from 'node:util';
 import { describeError, UserError } from '../lib/core/errors.js';
 import { execRunner } from '../lib/core/exec.js';
+import type { BundleRun, LineSink } from './bundle.js';
+import { deployCommand, rollbackCommand } from './deploy.js';
 import { doctor, readDistro, type Check } from './doctor.js';
+import { renderMarkdown } from './render.js';
 
 const USAGE = `Usage: slipway <command> [options]
 
 Commands:
   doctor [--registry host:port]   check the engine (docker, else podman), its builder, Node,
                                   wrangler and a registry; say how to install what is missing
+  deploy [--dir .] [--config f] [--env name] [--image ref] [--message text] [--secrets-file f]
+                                  deploy with the deploy action's code against Cloudflare, recording
+                                  what it replaced in .slipway/deploys/<worker>.json
+  rollback [--dir .] [--worker name | --to version] [--force]
+                                  restore what the last deploy replaced, and verify it
 
+deploy and rollback read CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment.
 Environment: NO_COLOR turns colour off (so does output that is not a terminal).`;
 
 /** Colour only on a terminal, and never with NO_COLOR (https://no-color.org). */
@@ -48,11 +57,32 @@ async function runDoctor(args: string[]): Promise<number> {
   return checks.some((check) => check.required && !check.ok) ? 1 : 0;
 }
 
+/** The bundle's lines on the terminal: errors and warnings marked, groups as headings. */
+function terminalSink(): LineSink {
+  const paint = painter(process.stdout, process.env);
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  return {
+    info: (text) => out(paint.dim(text)),
+    error: (text) => out(paint.red(`✗ ${text}`)),
+    warning: (text) => out(paint.yellow(`! ${text}`)),
+    group: (title) => out(paint.bold(`▸ ${title}`)),
+  };
+}
+
+/** The job summary the bundle wrote, rendered for the terminal; its exit code. */
+function show(run: BundleRun): number {
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  if (run.summary.trim()) process.stdout.write(`\n${renderMarkdown(run.summary, color)}`);
+  return run.code;
+}
+
 /** `slipway <command>`: the exit code; a problem is one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'doctor') return await runDoctor(rest);
+    if (command === 'deploy') return show(await deployCommand(rest, terminalSink()));
+    if (command === 'rollback') return show(await rollbackCommand(rest, terminalSink()));
     if (!command || command === 'help' || command === '--help' || command === '-h') {
       process.stdout.write(`${USAGE}\n`);
       return command ? 0 : 2;
