@@ -15,6 +15,8 @@ import { ActionsCacheService } from '../tools/actions-cache/server.js';
 import { runComposite, type CompositeRun } from '../tools/local-runner/composite.js';
 import { hostedRunner } from '../tools/local-runner/hosted.js';
 import { DOCKER, removeImageTags } from '../test/harness/docker.js';
+import { painter } from '../src/cli/main.js';
+import { renderMarkdown } from '../src/cli/render.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER = 'loa-gateway-rehearsal';
@@ -31,35 +33,11 @@ const breakIt: 'image' | 'worker' | undefined = breakArg
           throw new Error(`${breakArg}: use --break=image or --break=worker`);
         })()
   : undefined;
-const tty = process.stdout.isTTY;
-const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
-const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
-
-/** Markdown (the job summary) for a terminal: headings bold, tables aligned, code marks dropped. */
-export function renderSummary(md: string): string {
-  const out: string[] = [];
-  const lines = md.replace(/`|\*\*/g, '').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.startsWith('|')) {
-      const rows: string[][] = [];
-      for (; i < lines.length && lines[i]!.startsWith('|'); i++) {
-        const cells = lines[i]!.slice(1, -1)
-          .split(/(?<!\\)\|/)
-          .map((c) => c.trim().replace(/\\\|/g, '|'));
-        if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
-      }
-      i--;
-      const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-      for (const r of rows) out.push(`  ${r.map((c, j) => c.padEnd(widths[j]!)).join('  ')}`.trimEnd());
-    } else if (/^#+ /.test(line)) {
-      out.push('', bold(line.replace(/^#+ /, '')));
-    } else {
-      out.push(line);
-    }
-  }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n');
-}
+const paint = painter(process.stdout, process.env);
+const { dim, bold } = paint;
+/** A job summary for this terminal (marked-terminal; plain without a TTY or with NO_COLOR). */
+const renderSummary = (md: string) =>
+  renderMarkdown(md, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR).trimEnd();
 
 /**
  * The root action's inputs and environment for deploy/ against the Cloudflare emulator: the
