@@ -4,7 +4,7 @@
  * which these machines forbid; this shim instead asks the emulator (over loopback) to run the live
  * container application's image on the host network, and sends `getTcpPort(port).fetch` to
  * 127.0.0.1:<port> through the emulator's relay (/__containers/proxy), where image faults apply
- * (an `unhealthy` image answers /health/extended with status "unhealthy"). Its errors carry the phrases @cloudflare/containers recognises ("the container
+ * (an `unhealthy` image fault spoils its health answers). Its errors carry the phrases @cloudflare/containers recognises ("the container
  * is not listening", "container exited with unexpected exit code: N").
  *
  * Kept as module source: it runs inside workerd, not in Node. ADMIN and SCRIPT are prepended by

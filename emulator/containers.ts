@@ -59,7 +59,12 @@ export interface ImageFault {
   seconds?: number;
   /** stuck-at-step: the step (from 1) a rollout to the image never completes. */
   step?: number;
+  /** unhealthy: the request paths it applies to, a regular expression (default ^/health/extended$). */
+  path?: string;
 }
+
+/** The paths an unhealthy fault spoils when it names none: the extended-health document's. */
+export const UNHEALTHY_DEFAULT_PATH = '^/health/extended$';
 
 /** Memory and CPU of Cloudflare's instance types, applied to the local container. */
 const INSTANCE_LIMITS: Record<string, { memory: string; cpus: string }> = {
@@ -151,6 +156,7 @@ export function imageFault(body: Partial<ImageFault>): ImageFault {
     throw new Error('kind must be unhealthy, crash-after or stuck-at-step');
   if (!body.image && !body.regex) throw new Error('a container fault needs "image" or "regex"');
   if (body.regex) new RegExp(body.regex);
+  if (body.path) new RegExp(body.path);
   if (body.kind === 'crash-after' && !(typeof body.seconds === 'number' && body.seconds >= 0))
     throw new Error('crash-after needs "seconds"');
   if (body.kind === 'stuck-at-step' && !(Number.isInteger(body.step) && body.step! >= 1))

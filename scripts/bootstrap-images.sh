@@ -20,7 +20,7 @@ revision() { $DOCKER image inspect --format '{{ index .Config.Labels "slipway.bo
 # so npm inside builds reaches the registry as the host does. Public images need none of this.
 host_cas() { cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; }
 # Bump when what an image holds changes: an older image (or one made for other CAs) is rebuilt.
-NODE_IMAGE_REV="4-$(host_cas | sha256sum | cut -c1-12)"
+NODE_IMAGE_REV="5-$(host_cas | sha256sum | cut -c1-12)"
 
 mirror() {
   # The first Debian mirror apt is configured with (deb822 or one-line sources).
@@ -63,6 +63,9 @@ if have "$NODE_IMAGE" && [ "$(revision "$NODE_IMAGE")" = "$NODE_IMAGE_REV" ]; th
   log "reusing $NODE_IMAGE"
 else
   ctx=$(mktemp -d /tmp/slipway-node.XXXXXX)
+  # The official node images' user, as their Dockerfile makes it (docker-library/node: groupadd
+  # --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node), so a
+  # Dockerfile written for node:*-slim (USER node) runs on this stand-in too.
   # COPY keeps the mode: a RUN chmod would store the ~100 MB binary a second time in its own layer.
   install -m 0755 "$(readlink -f "$(command -v node)")" "$ctx/node"
   npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
@@ -76,7 +79,8 @@ COPY host-ca.crt /usr/local/share/ca-certificates/slipway-host-ca.crt
 ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/slipway-host-ca.crt
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
- && node --version && npm --version
+ && node --version && npm --version \\
+ && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 LABEL slipway.bootstrap=$NODE_IMAGE_REV
 DOCKERFILE
   DOCKER_BUILDKIT=1 $DOCKER build --network host -q -t "$NODE_IMAGE" "$ctx" >/dev/null

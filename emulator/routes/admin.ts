@@ -1,5 +1,11 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { faultMatches, imageFault, type ImageFault, type RolloutOptions } from '../containers.js';
+import {
+  faultMatches,
+  imageFault,
+  UNHEALTHY_DEFAULT_PATH,
+  type ImageFault,
+  type RolloutOptions,
+} from '../containers.js';
 import { send, readJson, type Call, type Fault, type Router } from '../router.js';
 import type { WorkerFault } from '../workers.js';
 import type { Emulated } from './context.js';
@@ -51,38 +57,47 @@ function passOn(headers: IncomingHttpHeaders): Record<string, string | string[]>
   );
 }
 
-/** The extended-health document with its status set to "unhealthy" (the `unhealthy` image fault). */
-function unhealthyBody(body: Buffer): Buffer {
+/** A JSON object with its status set to "unhealthy" (the `unhealthy` image fault); undefined for anything else. */
+function unhealthyBody(body: Buffer): Buffer | undefined {
   try {
-    const doc = JSON.parse(body.toString()) as Record<string, unknown>;
+    const doc = JSON.parse(body.toString()) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
     return Buffer.from(JSON.stringify({ ...doc, status: 'unhealthy' }));
   } catch {
-    return body;
+    return undefined;
   }
 }
 
-/** Answers the shim with the container's response, rewritten when an `unhealthy` fault applies. */
+/**
+ * Answers the shim with the container's response, spoiled when an `unhealthy` fault applies: a JSON
+ * object gets `"status": "unhealthy"` (what an extended or json health check reads); any other
+ * answer becomes a 503, so a basic check (any 2xx) fails too.
+ */
 function relay(call: Call, upstream: IncomingMessage, unhealthy: boolean): Promise<void> {
   const headers = passOn(upstream.headers);
-  if (!unhealthy || !String(upstream.headers['content-type'] ?? '').includes('json')) {
+  if (!unhealthy) {
     call.res.writeHead(upstream.statusCode ?? 502, headers);
     upstream.pipe(call.res);
     return new Promise((resolve) => call.res.on('close', resolve));
   }
+  const json = String(upstream.headers['content-type'] ?? '').includes('json');
   const chunks: Buffer[] = [];
   upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
   return new Promise((resolve) =>
     upstream.on('end', () => {
-      const body = unhealthyBody(Buffer.concat(chunks));
-      call.res.writeHead(upstream.statusCode ?? 502, { ...headers, 'content-length': body.length });
+      const spoiled = json ? unhealthyBody(Buffer.concat(chunks)) : undefined;
+      const body = spoiled ?? Buffer.from('unhealthy (emulator image fault)\n');
+      const status = spoiled ? (upstream.statusCode ?? 502) : 503;
+      const type = spoiled ? {} : { 'content-type': 'text/plain' };
+      call.res.writeHead(status, { ...headers, ...type, 'content-length': body.length });
       call.res.end(body, resolve);
     }),
   );
 }
 
 /**
- * The shim's getTcpPort(port).fetch, relayed to 127.0.0.1:<port>. /health/extended from a
- * container whose image has an `unhealthy` fault answers `"status": "unhealthy"`. A connection
+ * The shim's getTcpPort(port).fetch, relayed to 127.0.0.1:<port>. A request on a path of an
+ * `unhealthy` fault of the container's image (default /health/extended) is spoiled. A connection
  * failure answers 502 with x-slipway-proxy-error, which the shim turns into its usual
  * "The container is not listening on port N (...)" error.
  */
@@ -90,10 +105,15 @@ async function proxyToContainer({ containers }: Emulated, call: Call): Promise<v
   const query = call.url.searchParams;
   const path = query.get('path') || '/';
   const image = containers.imageOf(query.get('container') ?? '');
+  const pathname = new URL(path, 'http://container').pathname;
   const unhealthy =
-    new URL(path, 'http://container').pathname === '/health/extended' &&
     image !== undefined &&
-    containers.faults.some((fault) => fault.kind === 'unhealthy' && faultMatches(fault, image));
+    containers.faults.some(
+      (fault) =>
+        fault.kind === 'unhealthy' &&
+        faultMatches(fault, image) &&
+        new RegExp(fault.path ?? UNHEALTHY_DEFAULT_PATH).test(pathname),
+    );
   await new Promise<void>((resolve) => {
     const outgoing = httpRequest(
       {

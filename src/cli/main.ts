@@ -4,11 +4,17 @@ import { execRunner } from '../lib/core/exec.js';
 import type { BundleRun, LineSink } from './bundle.js';
 import { deployCommand, rollbackCommand } from './deploy.js';
 import { doctor, readDistro, type Check } from './doctor.js';
+import { rehearseCommand } from './rehearse.js';
 import { renderMarkdown } from './render.js';
 
 const USAGE = `Usage: slipway <command> [options]
 
 Commands:
+  rehearse [--dir .] [--service name] [--config f] [--env name] [--with input=value]
+           [--break=image|worker]
+                                  run the whole pipeline on this project against the local engine,
+                                  the Cloudflare emulator and real wrangler: v1, v2, and with
+                                  --break a v3 that fails in production and is rolled back
   doctor [--registry host:port]   check the engine (docker, else podman), its builder, Node,
                                   wrangler and a registry; say how to install what is missing
   deploy [--dir .] [--config f] [--env name] [--image ref] [--message text] [--secrets-file f]
@@ -81,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'doctor') return await runDoctor(rest);
+    if (command === 'rehearse')
+      return await rehearseCommand(rest, (text) => process.stdout.write(`${text}\n`));
     if (command === 'deploy') return show(await deployCommand(rest, terminalSink()));
     if (command === 'rollback') return show(await rollbackCommand(rest, terminalSink()));
     if (!command || command === 'help' || command === '--help' || command === '-h') {

@@ -45,11 +45,19 @@ describe('slipway doctor', () => {
   });
 
   it('an unknown command or option: one line on stderr, exit 2, no stack trace', () => {
-    for (const args of [['deploy-all'], ['doctor', '--nope']]) {
+    for (const args of [
+      ['deploy-all'],
+      ['doctor', '--nope'],
+      ['rehearse', '--break=everything'],
+      ['rehearse', '--dir', 'no/such/dir'],
+      ['rehearse', '--dir', 'examples/hello-container', '--with', 'colour=red'],
+      ['rehearse', '--dir', 'examples/hello-container', '--service', 'other'],
+    ]) {
       const r = slipway(args);
       expect(r.code).toBe(2);
       expect(r.err.trim().split('\n')).toHaveLength(1);
-      expect(r.err).toMatch(/^slipway: /);
+      expect(r.err, args.join(' ')).toMatch(/^slipway: /);
+      expect(r.err).not.toMatch(/\n\s+at /);
     }
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployPipeline } from '../../scripts/rehearse.js';
+import { deployPipeline } from '../harness/deploy-pipeline.js';
 import { CloudflareEmulator } from '../../emulator/server.js';
 import { ActionsCacheService } from '../../tools/actions-cache/server.js';
 import { runComposite, type CompositeRun } from '../../tools/local-runner/composite.js';

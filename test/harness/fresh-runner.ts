@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployPipeline } from '../../scripts/rehearse.js';
+import { deployPipeline } from './deploy-pipeline.js';
 import type { ActionsCacheService } from '../../tools/actions-cache/server.js';
 import { runComposite, type CompositeRun } from '../../tools/local-runner/composite.js';
 import { hostedRunner } from '../../tools/local-runner/hosted.js';
@@ -70,6 +70,7 @@ export async function freshCheckRun(o: {
       github: {
         token: runner.token,
         event_name: 'pull_request',
+        ref: 'refs/pull/7/merge',
         sha: '0123456789abcdef0123456789abcdef01234567',
       },
       onLine: (step, line) => lines.push(`${step}: ${line}`),

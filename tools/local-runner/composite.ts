@@ -154,13 +154,38 @@ export async function runComposite(
   }
 }
 
+/**
+ * The github context's values every step gets as GITHUB_<KEY> (GITHUB_SHA, GITHUB_REF, …): the
+ * runner's allow-list (actions/runner src/Runner.Worker/GitHubContext.cs, _contextEnvAllowlist and
+ * GetRuntimeEnvironmentVariables: strings as they are, booleans as C#'s True/False). The token is
+ * not on it.
+ */
+const CONTEXT_ENV_ALLOWLIST = new Set(
+  (
+    'action_path action_ref action_repository action actor actor_id api_url base_ref env event_name ' +
+    'event_path graphql_url head_ref job output path ref_name ref_protected ref_type ref repository ' +
+    'repository_id repository_owner repository_owner_id retention_days run_attempt run_id run_number ' +
+    'server_url sha state step_summary triggering_actor workflow workflow_ref workflow_sha workspace'
+  ).split(' '),
+);
+
+export function contextVariables(github: Record<string, Value>): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const [key, value] of Object.entries(github)) {
+    if (!CONTEXT_ENV_ALLOWLIST.has(key.toLowerCase())) continue;
+    if (typeof value === 'string') variables[`GITHUB_${key.toUpperCase()}`] = value;
+    else if (typeof value === 'boolean') variables[`GITHUB_${key.toUpperCase()}`] = value ? 'True' : 'False';
+  }
+  return variables;
+}
+
 function newJob(options: CompositeOptions): Job {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-job-'));
   const baseEnv = jobEnv(options.env ?? process.env);
   const runnerTemp = baseEnv.RUNNER_TEMP ?? join(dir, 'temp');
   mkdirSync(runnerTemp, { recursive: true });
   const workspace = baseEnv.GITHUB_WORKSPACE ?? options.workspace ?? process.cwd();
-  Object.assign(baseEnv, {
+  Object.assign(baseEnv, contextVariables(options.github ?? {}), {
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     RUNNER_TEMP: runnerTemp,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { UserError } from '../core/errors.js';
+import { registryHost } from '../core/links.js';
 
 /** The wrangler configuration file: `config` when given, else wrangler's own lookup order. */
 export function findWranglerConfig(cwd: string, config?: string): string {
@@ -25,8 +26,7 @@ export function findWranglerConfig(cwd: string, config?: string): string {
  * tells them from local tags.
  */
 export function isRegistryReference(image: string): boolean {
-  const host = image.split('/')[0]!;
-  return image.includes('/') && (/[.:]/.test(host) || host === 'localhost');
+  return registryHost(image) !== '';
 }
 
 interface ConfigDoc {
@@ -104,16 +104,57 @@ export function hasBuildCommand(configPath: string, environment?: string): boole
 /**
  * The Worker's name and its newest Durable Object migration tag as the config gives them for an
  * environment: an environment's own `name`, else `<name>-<env>` (wrangler's naming of environments
- * without one); its own `migrations`, else the top-level ones. undefined for a TOML config (not read).
+ * without one); its own `migrations`, else the top-level ones; whether the config has that
+ * environment. undefined for a TOML config (not read).
  */
 export function workerSettings(
   configPath: string,
   environment?: string,
-): { name?: string; migrationTag?: string } | undefined {
+): { name?: string; migrationTag?: string; hasEnvironment: boolean } | undefined {
   if (!/\.jsonc?$/.test(configPath)) return undefined;
   const doc = readConfig(configPath).doc as WorkerDoc;
   const envDoc = environment ? doc.env?.[environment] : undefined;
   const name = envDoc?.name ?? (environment && doc.name ? `${doc.name}-${environment}` : doc.name);
   const migrations = envDoc?.migrations ?? doc.migrations ?? [];
-  return { name, migrationTag: migrations.at(-1)?.tag };
+  return { name, migrationTag: migrations.at(-1)?.tag, hasEnvironment: envDoc !== undefined };
+}
+
+interface ContainerDoc {
+  image?: string;
+  image_build_context?: string;
+  image_vars?: Record<string, string>;
+  instance_type?: string;
+}
+
+/** What wrangler would build for the environment's first container; undefined when it has none or pulls an image. */
+export interface ContainerBuild {
+  dockerfile: string;
+  context: string;
+  /** image_vars, as NAME=value lines (wrangler passes them to the build as build arguments). */
+  buildArgs: string[];
+  instanceType?: string;
+}
+
+/**
+ * The Dockerfile, build context and build arguments wrangler builds the environment's first
+ * container from, by wrangler's own rules (wrangler-dist/cli.js, validateContainerApp and
+ * isDockerfile): `containers` is not inherited by an environment; `image` is a Dockerfile when it
+ * names a file relative to the config; `image_build_context` is relative to the config and defaults
+ * to the Dockerfile's directory. undefined for a TOML config, no containers or a registry image.
+ */
+export function containerBuild(configPath: string, environment?: string): ContainerBuild | undefined {
+  if (!/\.jsonc?$/.test(configPath)) return undefined;
+  const [container] = (containersOf(readConfig(configPath).doc, environment) ?? []) as ContainerDoc[];
+  if (!container?.image) return undefined;
+  const base = dirname(configPath);
+  const dockerfile = resolve(base, container.image);
+  if (!existsSync(dockerfile)) return undefined;
+  return {
+    dockerfile,
+    context: container.image_build_context
+      ? resolve(base, container.image_build_context)
+      : dirname(dockerfile),
+    buildArgs: Object.entries(container.image_vars ?? {}).map(([name, value]) => `${name}=${value}`),
+    instanceType: container.instance_type,
+  };
 }

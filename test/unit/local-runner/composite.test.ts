@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  contextVariables,
   runComposite,
   type CompositeOptions,
   type CompositeRun,
@@ -8,6 +9,23 @@ import {
 import { ROOT } from '../../harness/runner.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/composite');
+
+describe('the github context as GITHUB_* variables (actions/runner GitHubContext.cs)', () => {
+  it.each([
+    [
+      { sha: 'abc', ref: 'refs/heads/main', event_name: 'push' },
+      { GITHUB_SHA: 'abc', GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push' },
+    ],
+    [{ token: 'ghs_secret', event: 'x' }, {}],
+    [{ ref_protected: true }, { GITHUB_REF_PROTECTED: 'True' }],
+    [
+      { run_id: '42', workflow_sha: 'def', server_url: 'https://github.com' },
+      { GITHUB_RUN_ID: '42', GITHUB_WORKFLOW_SHA: 'def', GITHUB_SERVER_URL: 'https://github.com' },
+    ],
+  ])('%j → %j', (github, variables) => {
+    expect(contextVariables(github as never)).toEqual(variables);
+  });
+});
 
 describe('the local composite runner', () => {
   it('passes outputs and GITHUB_ENV along, runs success() steps, skips failure() steps', async () => {
