@@ -40140,7 +40140,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3403);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1088);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4576);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -40150,7 +40150,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1088:
+/***/ 4576:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40208,6 +40208,91 @@ function formatSeconds(seconds) {
     return seconds >= 60
         ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
         : `${seconds.toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/core/links.ts
+
+/**
+ * The run's page, `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`: the
+ * form of a workflow run's `html_url` (GitHub REST "Get a workflow run",
+ * docs.github.com/rest/actions/workflow-runs#get-a-workflow-run: "https://github.com/octo-org/
+ * octo-repo/actions/runs/30433642"). Undefined when any of the three is missing (outside a runner).
+ * The attempt is not in it: GitHub documents `/attempts/{n}` only for REST routes, not for pages.
+ */
+function runUrl(env) {
+    const server = env.GITHUB_SERVER_URL?.replace(/\/+$/, '');
+    const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}`;
+}
+/**
+ * "[run #12](…/actions/runs/…)": the run's page (`url`, else runUrl) under its number as GitHub's
+ * pages show it (GITHUB_RUN_NUMBER); undefined when there is no page.
+ */
+function runLink(env, url = runUrl(env)) {
+    if (!url)
+        return undefined;
+    return link(env.GITHUB_RUN_NUMBER ? `run #${env.GITHUB_RUN_NUMBER}` : 'the run', url);
+}
+/**
+ * The registry host of an image name or reference, '' when it has none (Docker Hub): the first
+ * path component when it holds a "." or ":" or is "localhost", as docker reads a name
+ * (distribution/reference, splitDockerDomain).
+ */
+function registryHost(reference) {
+    const slash = reference.indexOf('/');
+    if (slash <= 0)
+        return '';
+    const first = reference.slice(0, slash);
+    return /[.:]/.test(first) || first === 'localhost' ? first : '';
+}
+/** The repository of a reference: no registry host, tag or digest ("ghcr.io/acme/app:1" → "acme/app"). */
+function repositoryPath(reference) {
+    const host = registryHost(reference);
+    const name = (host ? reference.slice(host.length + 1) : reference).replace(/@.*$/, '');
+    return name.replace(/:[^/]*$/, '');
+}
+/** Docker Hub's hosts for an image name (docker.io is what docker adds to a name without one). */
+const DOCKER_HUB = ['', 'docker.io', 'index.docker.io'];
+/**
+ * The public page of a pushed image, or undefined when its registry has none the kit can name:
+ * - Docker Hub: https://hub.docker.com/r/<namespace>/<name>, and https://hub.docker.com/_/<name>
+ *   for an official image (library/<name>, or a bare name: "nginx" is docker.io/library/nginx,
+ *   Docker Docs "Build, tag, and publish an image"; official images' pages are hub.docker.com/_/<name>).
+ * - ghcr.io/<owner>/<name>: https://github.com/users/<owner>/packages/container/package/<name>, or
+ *   /orgs/ for an organization: the `html_url` GitHub's REST API gives a container package
+ *   ("Get a package for a user|an organization", docs.github.com/rest/packages/packages, e.g.
+ *   https://github.com/orgs/github/packages/container/package/super-linter; a name with "/" is
+ *   URL-encoded). Which of the two depends on the account's type, known only for the repository's
+ *   owner: another owner's package gets no link.
+ * - Any other registry (registry.cloudflare.com, a local one): none.
+ */
+function imagePage(reference, owner) {
+    const host = registryHost(reference).toLowerCase();
+    const path = repositoryPath(reference).split('/');
+    if (DOCKER_HUB.includes(host)) {
+        const [namespace, name] = path.length === 1 ? ['library', path[0]] : path;
+        if (path.length > 2 || !namespace || !name)
+            return undefined;
+        return namespace === 'library'
+            ? `https://hub.docker.com/_/${name}`
+            : `https://hub.docker.com/r/${namespace}/${name}`;
+    }
+    if (host !== 'ghcr.io' || path.length < 2 || !owner)
+        return undefined;
+    const [account, ...rest] = path;
+    if (account.toLowerCase() !== owner.login.toLowerCase())
+        return undefined;
+    const kind = owner.type === 'Organization' ? 'orgs' : 'users';
+    return `https://github.com/${kind}/${account}/packages/container/package/${encodeURIComponent(rest.join('/'))}`;
+}
+/** The image's name (no tag or digest) linked to its public page, or as code when it has none. */
+function imageLink(reference, owner) {
+    const host = registryHost(reference);
+    const name = `${host ? `${host}/` : ''}${repositoryPath(reference)}`;
+    const page = imagePage(reference, owner);
+    return page ? markdown_link(name, page) : `\`${name}\``;
 }
 
 // EXTERNAL MODULE: external "node:os"
@@ -40270,6 +40355,7 @@ var main = __nccwpck_require__(9547);
 
 
 
+
 /** The wrangler configuration file: `config` when given, else wrangler's own lookup order. */
 function findWranglerConfig(cwd, config) {
     if (config) {
@@ -40290,8 +40376,7 @@ function findWranglerConfig(cwd, config) {
  * tells them from local tags.
  */
 function isRegistryReference(image) {
-    const host = image.split('/')[0];
-    return image.includes('/') && (/[.:]/.test(host) || host === 'localhost');
+    return registryHost(image) !== '';
 }
 function readConfig(configPath) {
     const text = (0,external_node_fs_.readFileSync)(configPath, 'utf8');
@@ -40347,7 +40432,8 @@ function hasBuildCommand(configPath, environment) {
 /**
  * The Worker's name and its newest Durable Object migration tag as the config gives them for an
  * environment: an environment's own `name`, else `<name>-<env>` (wrangler's naming of environments
- * without one); its own `migrations`, else the top-level ones. undefined for a TOML config (not read).
+ * without one); its own `migrations`, else the top-level ones; whether the config has that
+ * environment. undefined for a TOML config (not read).
  */
 function workerSettings(configPath, environment) {
     if (!/\.jsonc?$/.test(configPath))
@@ -40356,12 +40442,39 @@ function workerSettings(configPath, environment) {
     const envDoc = environment ? doc.env?.[environment] : undefined;
     const name = envDoc?.name ?? (environment && doc.name ? `${doc.name}-${environment}` : doc.name);
     const migrations = envDoc?.migrations ?? doc.migrations ?? [];
-    return { name, migrationTag: migrations.at(-1)?.tag };
+    return { name, migrationTag: migrations.at(-1)?.tag, hasEnvironment: envDoc !== undefined };
+}
+/**
+ * The Dockerfile, build context and build arguments wrangler builds the environment's first
+ * container from, by wrangler's own rules (wrangler-dist/cli.js, validateContainerApp and
+ * isDockerfile): `containers` is not inherited by an environment; `image` is a Dockerfile when it
+ * names a file relative to the config; `image_build_context` is relative to the config and defaults
+ * to the Dockerfile's directory. undefined for a TOML config, no containers or a registry image.
+ */
+function containerBuild(configPath, environment) {
+    if (!/\.jsonc?$/.test(configPath))
+        return undefined;
+    const [container] = (containersOf(readConfig(configPath).doc, environment) ?? []);
+    if (!container?.image)
+        return undefined;
+    const base = dirname(configPath);
+    const dockerfile = resolve(base, container.image);
+    if (!existsSync(dockerfile))
+        return undefined;
+    return {
+        dockerfile,
+        context: container.image_build_context
+            ? resolve(base, container.image_build_context)
+            : dirname(dockerfile),
+        buildArgs: Object.entries(container.image_vars ?? {}).map(([name, value]) => `${name}=${value}`),
+        instanceType: container.instance_type,
+    };
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var io = __nccwpck_require__(8701);
 ;// CONCATENATED MODULE: ./src/lib/engine/engine.ts
+
 
 
 
@@ -40388,6 +40501,18 @@ function builderEnv(builder) {
     if (builder === 'classic')
         return { DOCKER_BUILDKIT: '0' };
     return {};
+}
+/**
+ * The client's global option for debug output, on a run with debug logging on (RUNNER_DEBUG=1, see
+ * debugLogging), else none: docker's "-D, --debug: Enable debug mode" (Docker Docs, CLI reference
+ * "docker", docs.docker.com/reference/cli/docker/; a plugin such as buildx reads the same global
+ * flags), podman's "--log-level=level" with debug (podman(1), GLOBAL OPTIONS,
+ * docs.podman.io/en/latest/markdown/podman.1.html). Global options go before the command.
+ */
+function debugArgs(kind, env) {
+    if (!debugLogging(env))
+        return [];
+    return kind === 'podman' ? ['--log-level=debug'] : ['--debug'];
 }
 /**
  * Finds the container engine (SLIPWAY_DOCKER, else docker, else podman), checks that its daemon
@@ -40622,6 +40747,17 @@ function errorDetail(text) {
         return text.replace(/(\s*\[code: \d+\])+$/, '');
     }
     return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/lib/core/io.ts
+/**
+ * Whether the run has debug logging on: a re-run with "Enable debug logging" sets RUNNER_DEBUG,
+ * which "is set only if debug logging is enabled, and always has the value of 1" (GitHub Docs,
+ * "Variables reference", default environment variables). The tools the kit starts then say more
+ * (wrangler's debug log, the engine client's debug output) and their runs are shown.
+ */
+function io_debugLogging(env) {
+    return env.RUNNER_DEBUG === '1';
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -40923,6 +41059,7 @@ async function runWrangler(run, bin, args, opts) {
 
 
 
+
 /**
  * Checks the connection inputs, masks the token, picks the wrangler to run and returns the commands
  * deploy and rollback share. `needsCredentials` is false only for a dry run.
@@ -40944,7 +41081,7 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         ...debugEnv(deps.env),
     };
     // With debug logging on, every wrangler run is shown, not only the deploy itself.
-    const debug = deps.env.RUNNER_DEBUG === '1';
+    const debug = io_debugLogging(deps.env);
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent: silent && !debug });
     const deployment = () => readDeployment(run, common);
     return {
@@ -40963,7 +41100,7 @@ async function openWrangler(connection, deps, needsCredentials = true) {
  * "omitted" (wrangler's debugWithSanitization, WRANGLER_LOG_SANITIZE defaulting to true).
  */
 function debugEnv(env) {
-    return env.RUNNER_DEBUG === '1' ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
+    return io_debugLogging(env) ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
 }
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
 function checkConnection(connection, needsCredentials) {
@@ -41433,6 +41570,7 @@ function shortImage(image) {
 
 
 
+
 /** The default message: the commit subject and short sha, cut to the API's 100 bytes. */
 function defaultMessage(commit) {
     if (!commit?.subject)
@@ -41468,7 +41606,9 @@ async function deploy(options, deps) {
         const target = await shipImage(options, deploying);
         derivedConfig = target.derivedConfig;
         const args = deployArguments(options, target.args, workDir);
-        return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(options, args, deploying);
+        if (options.dryRun)
+            return await dryRun(args, deploying);
+        return await deployAndReadBack(options, { args, image: target.image }, deploying);
     }
     finally {
         for (const forget of cancelScope)
@@ -41522,7 +41662,8 @@ async function openDeploySession(session, deps, workDir) {
 /**
  * Ships the image that was built and tested, not a rebuild: with an `image` input and a config with
  * containers, a copy of the config points them at the image (pushed first when it is local). Returns
- * the `--config`/`--env` arguments to deploy with, and the copy to remove afterwards.
+ * the `--config`/`--env` arguments to deploy with, the copy to remove afterwards, and the reference
+ * the containers run.
  */
 async function shipImage(options, deploying) {
     const { session, deps } = deploying;
@@ -41541,6 +41682,7 @@ async function shipImage(options, deploying) {
     return {
         args: [`--config=${derivedConfig}`, ...(options.environment ? [`--env=${options.environment}`] : [])],
         derivedConfig,
+        image: reference,
     };
 }
 /** `wrangler deploy`'s arguments; the secrets go into a 0600 file in `workDir`. */
@@ -41597,7 +41739,7 @@ async function dryRun(args, deploying) {
  * an irreversible deploy unless allowed, deploys, reads back what is live now (never assumed) and
  * waits for the container rollouts the deploy started.
  */
-async function deployAndReadBack(options, args, deploying) {
+async function deployAndReadBack(options, { args, image }, deploying) {
     const { session, deps } = deploying;
     const api = cloudflareApi(session.connection, deps);
     const before = await readProduction(session, api, deps.log);
@@ -41613,7 +41755,7 @@ async function deployAndReadBack(options, args, deploying) {
     const after = await readProduction(session, api, deps.log).catch(() => NOTHING_LIVE);
     const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
     const recorded = irreversible ? { ...before, irreversible } : before;
-    return deployResult(result, recorded, after, rollouts);
+    return deployResult(result, recorded, after, { ...rollouts, image });
 }
 /** The deploy's outputs, production's state in words, and its failure (wrangler's or a rollout's). */
 function deployResult(result, before, after, rollouts) {
@@ -41636,7 +41778,11 @@ function deployResult(result, before, after, rollouts) {
     const state = productionState(previous, live, versionId);
     const wranglerFailed = result.code !== 0 || !versionId || live !== versionId;
     const failure = wranglerFailed ? deployFailure(result, state) : rollouts.failure;
-    return { outputs, failure, summary: deploySummary(outputs, state, rollouts.rows, failure) };
+    return {
+        outputs,
+        failure,
+        summary: deploySummary(outputs, state, { rolloutRows: rollouts.rows, image: rollouts.image, failure }),
+    };
 }
 /** Nothing was deployed: the deploy would make a Worker rollback impossible and was not allowed to. */
 function refuseIrreversible(before, why) {
@@ -41654,7 +41800,7 @@ function refuseIrreversible(before, why) {
         deployedState: JSON.stringify(before),
         reversible: false,
     };
-    return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', [], failure) };
+    return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', { failure }) };
 }
 /**
  * Waits for each application whose image the deploy changed: its newest rollout, when that rollout
@@ -41694,13 +41840,29 @@ function deployFailure(result, state) {
         .join(' ');
     return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
 }
-function deploySummary(outputs, state, rolloutRows, failure) {
+/**
+ * The Worker in the Cloudflare dashboard, as a deeplink: `/?to=/:account/…` lets the dashboard fill
+ * in the account (Cloudflare Docs style guide, "DashButton": "a Cloudflare dashboard deeplink",
+ * e.g. "/?to=/:account/home"). The Worker's page is `workers/services/view/:worker/production`, the
+ * path Cloudflare's changelog links a Worker's Metrics tab under ("Track memory usage for Workers
+ * and Durable Objects in the dashboard", 2026-06-30: https://dash.cloudflare.com/?to=/:account/
+ * workers/services/view/:worker/production/metrics).
+ */
+function workerDashboardUrl(worker) {
+    return `https://dash.cloudflare.com/?to=/:account/workers/services/view/${encodeURIComponent(worker)}/production`;
+}
+function deploySummary(outputs, state, details) {
+    const { rolloutRows = [], image, failure } = details;
     const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
     const rows = [
         ['Version', `\`${outputs.versionId || '–'}\``],
         ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
         ...recordedRows(outputs.previousState),
         ['URL', outputs.deploymentUrl ? markdown_link(outputs.deploymentUrl, outputs.deploymentUrl) : '–'],
+        ...(outputs.workerName
+            ? [['Dashboard', markdown_link(outputs.workerName, workerDashboardUrl(outputs.workerName))]]
+            : []),
+        ...(image ? [['Image', imageLink(image)]] : []),
         ['Production', cell(state)],
         ...rolloutRows.map(([label, text]) => [label, cell(text)]),
         ...(outputs.reversible
@@ -99078,6 +99240,7 @@ const exec_exec = async (command, args, options = {}) => {
 
 ;// CONCATENATED MODULE: ./src/lib/build/tags.ts
 
+
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
 /** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
 function sanitizeTag(text) {
@@ -99124,9 +99287,8 @@ const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 /** Checks an image name (no tag): registry host optional, path components lower-case. */
 function validateImageName(image) {
     const name = image.trim();
-    const slash = name.indexOf('/');
-    const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
-    const path = host ? name.slice(slash + 1) : name;
+    const host = registryHost(name);
+    const path = host ? name.slice(host.length + 1) : name;
     if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
         throw new UserError(`Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`);
     }
@@ -99172,7 +99334,15 @@ function tags_runContextFrom(env, payload) {
             (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
         serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
         repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+        ...ownerOf(event.repository?.owner),
     };
+}
+/** The repository owner as the event's payload gives it (login, and type "User" or "Organization"). */
+function ownerOf(owner) {
+    const type = owner?.type;
+    if (!owner?.login || (type !== 'User' && type !== 'Organization'))
+        return {};
+    return { owner: { login: owner.login, type } };
 }
 /** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
 function sourceDate(epoch) {

@@ -42140,7 +42140,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3216);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7013);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6741);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -42150,7 +42150,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7013:
+/***/ 6741:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42206,6 +42206,91 @@ function formatSeconds(seconds) {
         : `${seconds.toFixed(1)} s`;
 }
 
+;// CONCATENATED MODULE: ./src/lib/core/links.ts
+
+/**
+ * The run's page, `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`: the
+ * form of a workflow run's `html_url` (GitHub REST "Get a workflow run",
+ * docs.github.com/rest/actions/workflow-runs#get-a-workflow-run: "https://github.com/octo-org/
+ * octo-repo/actions/runs/30433642"). Undefined when any of the three is missing (outside a runner).
+ * The attempt is not in it: GitHub documents `/attempts/{n}` only for REST routes, not for pages.
+ */
+function runUrl(env) {
+    const server = env.GITHUB_SERVER_URL?.replace(/\/+$/, '');
+    const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}`;
+}
+/**
+ * "[run #12](…/actions/runs/…)": the run's page (`url`, else runUrl) under its number as GitHub's
+ * pages show it (GITHUB_RUN_NUMBER); undefined when there is no page.
+ */
+function runLink(env, url = runUrl(env)) {
+    if (!url)
+        return undefined;
+    return markdown_link(env.GITHUB_RUN_NUMBER ? `run #${env.GITHUB_RUN_NUMBER}` : 'the run', url);
+}
+/**
+ * The registry host of an image name or reference, '' when it has none (Docker Hub): the first
+ * path component when it holds a "." or ":" or is "localhost", as docker reads a name
+ * (distribution/reference, splitDockerDomain).
+ */
+function registryHost(reference) {
+    const slash = reference.indexOf('/');
+    if (slash <= 0)
+        return '';
+    const first = reference.slice(0, slash);
+    return /[.:]/.test(first) || first === 'localhost' ? first : '';
+}
+/** The repository of a reference: no registry host, tag or digest ("ghcr.io/acme/app:1" → "acme/app"). */
+function repositoryPath(reference) {
+    const host = registryHost(reference);
+    const name = (host ? reference.slice(host.length + 1) : reference).replace(/@.*$/, '');
+    return name.replace(/:[^/]*$/, '');
+}
+/** Docker Hub's hosts for an image name (docker.io is what docker adds to a name without one). */
+const DOCKER_HUB = (/* unused pure expression or super */ null && (['', 'docker.io', 'index.docker.io']));
+/**
+ * The public page of a pushed image, or undefined when its registry has none the kit can name:
+ * - Docker Hub: https://hub.docker.com/r/<namespace>/<name>, and https://hub.docker.com/_/<name>
+ *   for an official image (library/<name>, or a bare name: "nginx" is docker.io/library/nginx,
+ *   Docker Docs "Build, tag, and publish an image"; official images' pages are hub.docker.com/_/<name>).
+ * - ghcr.io/<owner>/<name>: https://github.com/users/<owner>/packages/container/package/<name>, or
+ *   /orgs/ for an organization: the `html_url` GitHub's REST API gives a container package
+ *   ("Get a package for a user|an organization", docs.github.com/rest/packages/packages, e.g.
+ *   https://github.com/orgs/github/packages/container/package/super-linter; a name with "/" is
+ *   URL-encoded). Which of the two depends on the account's type, known only for the repository's
+ *   owner: another owner's package gets no link.
+ * - Any other registry (registry.cloudflare.com, a local one): none.
+ */
+function imagePage(reference, owner) {
+    const host = registryHost(reference).toLowerCase();
+    const path = repositoryPath(reference).split('/');
+    if (DOCKER_HUB.includes(host)) {
+        const [namespace, name] = path.length === 1 ? ['library', path[0]] : path;
+        if (path.length > 2 || !namespace || !name)
+            return undefined;
+        return namespace === 'library'
+            ? `https://hub.docker.com/_/${name}`
+            : `https://hub.docker.com/r/${namespace}/${name}`;
+    }
+    if (host !== 'ghcr.io' || path.length < 2 || !owner)
+        return undefined;
+    const [account, ...rest] = path;
+    if (account.toLowerCase() !== owner.login.toLowerCase())
+        return undefined;
+    const kind = owner.type === 'Organization' ? 'orgs' : 'users';
+    return `https://github.com/${kind}/${account}/packages/container/package/${encodeURIComponent(rest.join('/'))}`;
+}
+/** The image's name (no tag or digest) linked to its public page, or as code when it has none. */
+function imageLink(reference, owner) {
+    const host = registryHost(reference);
+    const name = `${host ? `${host}/` : ''}${repositoryPath(reference)}`;
+    const page = imagePage(reference, owner);
+    return page ? link(name, page) : `\`${name}\``;
+}
+
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -42213,6 +42298,7 @@ var io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: ./src/lib/core/errors.ts
 var errors = __nccwpck_require__(560);
 ;// CONCATENATED MODULE: ./src/lib/engine/engine.ts
+
 
 
 
@@ -42239,6 +42325,18 @@ function builderEnv(builder) {
     if (builder === 'classic')
         return { DOCKER_BUILDKIT: '0' };
     return {};
+}
+/**
+ * The client's global option for debug output, on a run with debug logging on (RUNNER_DEBUG=1, see
+ * debugLogging), else none: docker's "-D, --debug: Enable debug mode" (Docker Docs, CLI reference
+ * "docker", docs.docker.com/reference/cli/docker/; a plugin such as buildx reads the same global
+ * flags), podman's "--log-level=level" with debug (podman(1), GLOBAL OPTIONS,
+ * docs.podman.io/en/latest/markdown/podman.1.html). Global options go before the command.
+ */
+function debugArgs(kind, env) {
+    if (!debugLogging(env))
+        return [];
+    return kind === 'podman' ? ['--log-level=debug'] : ['--debug'];
 }
 /**
  * Finds the container engine (SLIPWAY_DOCKER, else docker, else podman), checks that its daemon
@@ -43553,6 +43651,7 @@ function tidy(createdBy) {
 
 
 
+
 /** GitHub refuses descriptions over 140 characters. */
 const MAX_DESCRIPTION = 140;
 function clip(text, limit = MAX_DESCRIPTION) {
@@ -43572,11 +43671,13 @@ async function reportToGitHub(options, deps) {
     if (!deps.github)
         throw new Error('reportToGitHub needs the github port (Deps.github)');
     const problems = [];
+    const targetUrl = options.targetUrl ?? runUrl(deps.env);
     const reporter = {
         github: deps.github,
-        options,
+        options: { ...options, targetUrl },
         attempt: bestEffort(deps.log, problems),
         log: deps.log,
+        run: runLink(deps.env, targetUrl),
     };
     const outputs = { commentId: '', deploymentId: '' };
     const reported = [await reportStatus(reporter)];
@@ -43591,7 +43692,7 @@ async function reportToGitHub(options, deps) {
         outputs.deploymentId = recorded.id;
         reported.push(recorded.row);
     }
-    return { outputs, summary: lib_report_renderSummary(reported, problems), problems };
+    return { outputs, summary: lib_report_renderSummary(reported, problems, reporter.run), problems };
 }
 async function reportStatus({ github, options, attempt }) {
     const set = await attempt('set the commit status', async () => {
@@ -43675,9 +43776,9 @@ async function findSizeComment({ github, options, log }, pullNumber) {
     return undefined;
 }
 /** The size comment: the one already carrying the marker is updated in place, else one is created. */
-async function upsertSizeComment({ github, options, log }, pullNumber, sizeReport) {
+async function upsertSizeComment({ github, options, log, run }, pullNumber, sizeReport) {
     const verdict = options.state === 'success' ? '✅' : '❌';
-    const body = `${report_renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
+    const body = `${report_renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`;
     const existing = await findSizeComment({ github, options, log }, pullNumber);
     if (existing) {
         await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
@@ -43725,8 +43826,9 @@ async function setDeploymentStatus({ github, options, log }, { environment, url,
     log.info(`GitHub deployment ${deploymentId} (${environment}): ${state}.`);
     return state;
 }
-function lib_report_renderSummary(reported, problems) {
-    const lines = ['### Slipway report', '', markdown_table(['reported', 'outcome'], reported)];
+function lib_report_renderSummary(reported, problems, run) {
+    const lines = ['### Slipway report', '', ...(run ? [`For ${run}.`, ''] : [])];
+    lines.push(markdown_table(['reported', 'outcome'], reported));
     if (problems.length)
         lines.push('', ...problems.map((problem) => `- ⚠️ ${markdown_cell(problem)}`));
     return `${lines.join('\n')}\n`;
@@ -43949,11 +44051,10 @@ async function run() {
     const result = await reportToGitHub(reportOptions(inputs, github.context, payload), deps);
     await (0,runner/* publish */.mk)(result, OUTPUTS);
 }
-/** The inputs with what the run's GitHub context says: which commit, which pull request, which run. */
+/** The inputs with what the run's GitHub context says: which commit, which pull request. */
 function reportOptions(inputs, context, payload) {
     const pullRequest = payload.pull_request;
-    const serverUrl = process.env.GITHUB_SERVER_URL;
-    const { owner, repo } = context.repo;
+    // The run's page (the status's link) comes from the runner's env in the lib (core/links.ts runUrl).
     return {
         repo: context.repo,
         // On a pull request, GITHUB_SHA is the merge commit; the status belongs on the head commit.
@@ -43962,7 +44063,6 @@ function reportOptions(inputs, context, payload) {
         state: inputs.state,
         statusContext: inputs.statusContext,
         description: inputs.description,
-        targetUrl: context.runId && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${context.runId}` : undefined,
         sizeReport: loadSizeReport(inputs.sizeReport),
         deployment: inputs.environment
             ? {
@@ -100929,6 +101029,7 @@ var errors = __nccwpck_require__(560);
 var core_exec = __nccwpck_require__(7210);
 ;// CONCATENATED MODULE: ./src/lib/build/tags.ts
 
+
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
 /** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
 function sanitizeTag(text) {
@@ -100975,9 +101076,8 @@ const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 /** Checks an image name (no tag): registry host optional, path components lower-case. */
 function validateImageName(image) {
     const name = image.trim();
-    const slash = name.indexOf('/');
-    const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
-    const path = host ? name.slice(slash + 1) : name;
+    const host = registryHost(name);
+    const path = host ? name.slice(host.length + 1) : name;
     if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
         throw new UserError(`Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`);
     }
@@ -101023,7 +101123,15 @@ function tags_runContextFrom(env, payload) {
             (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
         serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
         repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+        ...ownerOf(event.repository?.owner),
     };
+}
+/** The repository owner as the event's payload gives it (login, and type "User" or "Organization"). */
+function ownerOf(owner) {
+    const type = owner?.type;
+    if (!owner?.login || (type !== 'User' && type !== 'Organization'))
+        return {};
+    return { owner: { login: owner.login, type } };
 }
 /** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
 function sourceDate(epoch) {

@@ -38248,7 +38248,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(655);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8776);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8664);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -38258,7 +38258,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8776:
+/***/ 8664:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38445,6 +38445,17 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/lib/core/io.ts
+/**
+ * Whether the run has debug logging on: a re-run with "Enable debug logging" sets RUNNER_DEBUG,
+ * which "is set only if debug logging is enabled, and always has the value of 1" (GitHub Docs,
+ * "Variables reference", default environment variables). The tools the kit starts then say more
+ * (wrangler's debug log, the engine client's debug output) and their runs are shown.
+ */
+function debugLogging(env) {
+    return env.RUNNER_DEBUG === '1';
+}
+
 ;// CONCATENATED MODULE: ./src/lib/core/temp.ts
 
 
@@ -38767,6 +38778,7 @@ async function runWrangler(run, bin, args, opts) {
 
 
 
+
 /**
  * Checks the connection inputs, masks the token, picks the wrangler to run and returns the commands
  * deploy and rollback share. `needsCredentials` is false only for a dry run.
@@ -38788,7 +38800,7 @@ async function openWrangler(connection, deps, needsCredentials = true) {
         ...debugEnv(deps.env),
     };
     // With debug logging on, every wrangler run is shown, not only the deploy itself.
-    const debug = deps.env.RUNNER_DEBUG === '1';
+    const debug = debugLogging(deps.env);
     const run = (args, silent = true, extraEnv = {}) => runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent: silent && !debug });
     const deployment = () => readDeployment(run, common);
     return {
@@ -38807,7 +38819,7 @@ async function openWrangler(connection, deps, needsCredentials = true) {
  * "omitted" (wrangler's debugWithSanitization, WRANGLER_LOG_SANITIZE defaulting to true).
  */
 function debugEnv(env) {
-    return env.RUNNER_DEBUG === '1' ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
+    return debugLogging(env) ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
 }
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */
 function checkConnection(connection, needsCredentials) {
@@ -96774,6 +96786,7 @@ const exec_exec = async (command, args, options = {}) => {
 
 ;// CONCATENATED MODULE: ./src/lib/build/tags.ts
 
+
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
 /** A string made safe as a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
 function sanitizeTag(text) {
@@ -96820,9 +96833,8 @@ const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 /** Checks an image name (no tag): registry host optional, path components lower-case. */
 function validateImageName(image) {
     const name = image.trim();
-    const slash = name.indexOf('/');
-    const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
-    const path = host ? name.slice(slash + 1) : name;
+    const host = registryHost(name);
+    const path = host ? name.slice(host.length + 1) : name;
     if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
         throw new UserError(`Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`);
     }
@@ -96868,7 +96880,15 @@ function tags_runContextFrom(env, payload) {
             (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
         serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
         repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+        ...ownerOf(event.repository?.owner),
     };
+}
+/** The repository owner as the event's payload gives it (login, and type "User" or "Organization"). */
+function ownerOf(owner) {
+    const type = owner?.type;
+    if (!owner?.login || (type !== 'User' && type !== 'Organization'))
+        return {};
+    return { owner: { login: owner.login, type } };
 }
 /** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */
 function sourceDate(epoch) {

@@ -214,6 +214,8 @@ async function runVersion(o: RehearsalOptions, s: Services, n: number, broken: b
       exitOnError: false,
     },
   ).run();
+  // The job summary as GitHub would show it, beside the log (a picture of one: docs/job-summary.png).
+  writeFileSync(join(dirname(o.logFile), `rehearsal-v${n}.md`), run!.summary);
   o.out(renderMarkdown(run!.summary, o.color).trimEnd().replace(/^/gm, '    '));
   return run!;
 }

@@ -22,11 +22,10 @@ export async function run(): Promise<void> {
   await publish(result, OUTPUTS);
 }
 
-/** The inputs with what the run's GitHub context says: which commit, which pull request, which run. */
+/** The inputs with what the run's GitHub context says: which commit, which pull request. */
 function reportOptions(inputs: ReportInputs, context: Context, payload: EventPayload): ReportOptions {
   const pullRequest = payload.pull_request as { number: number; head: { sha: string } } | undefined;
-  const serverUrl = process.env.GITHUB_SERVER_URL;
-  const { owner, repo } = context.repo;
+  // The run's page (the status's link) comes from the runner's env in the lib (core/links.ts runUrl).
   return {
     repo: context.repo,
     // On a pull request, GITHUB_SHA is the merge commit; the status belongs on the head commit.
@@ -35,8 +34,6 @@ function reportOptions(inputs: ReportInputs, context: Context, payload: EventPay
     state: inputs.state,
     statusContext: inputs.statusContext,
     description: inputs.description,
-    targetUrl:
-      context.runId && serverUrl ? `${serverUrl}/${owner}/${repo}/actions/runs/${context.runId}` : undefined,
     sizeReport: loadSizeReport(inputs.sizeReport),
     deployment: inputs.environment
       ? {

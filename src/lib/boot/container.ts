@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { Deps } from '../core/io.js';
+import { debugLogging, type Deps } from '../core/io.js';
 import { lastLine } from '../core/text.js';
 import type { BootTestOptions } from './index.js';
 
@@ -14,6 +14,8 @@ export interface Boot {
   name: string;
   /** When the container was started (ms since the epoch, by deps.now). */
   started: number;
+  /** Set once the container's log was printed (showLogs), so it is printed once. */
+  logsShown?: boolean;
 }
 
 /** Seconds since the container was started. */
@@ -91,10 +93,21 @@ export async function startContainer(boot: Boot): Promise<{ url: string } | { fa
   return { url: `http://127.0.0.1:${hostPort}${options.healthPath}` };
 }
 
-/** The container's last log lines, stdout and stderr together. */
+/**
+ * The container's last log lines, stdout and stderr together; with debug logging on (RUNNER_DEBUG=1)
+ * its whole log (`logs` without --tail: docker's and podman's default is every line).
+ */
 export async function lastLogs(boot: Boot, count = 20): Promise<string[]> {
-  const logs = await boot.deps.run(boot.bin, ['logs', '--tail', String(count), boot.name], { silent: true });
+  const tail = debugLogging(boot.deps.env) ? [] : ['--tail', String(count)];
+  const logs = await boot.deps.run(boot.bin, ['logs', ...tail, boot.name], { silent: true });
   return `${logs.stdout}${logs.stderr}`.trim().split('\n').filter(Boolean);
+}
+
+/** Prints the container's log lines in a "Container logs" group, once. */
+export async function showLogs(boot: Boot, lines: string[]): Promise<void> {
+  const { log } = boot.deps;
+  boot.logsShown = true;
+  await log.group('Container logs', async () => lines.forEach((line) => log.info(line)));
 }
 
 /** The last five log lines, for a one-line failure. */
@@ -115,7 +128,6 @@ export async function exitedMessage(boot: Boot, url: string): Promise<string | u
   const [running, exitCode, oom] = state.stdout.trim().split(' ');
   if (running === 'true') return undefined;
   const lines = await lastLogs(boot);
-  const { log } = boot.deps;
-  await log.group('Container logs', async () => lines.forEach((line) => log.info(line)));
+  await showLogs(boot, lines);
   return `The container of ${boot.options.image} exited with code ${exitCode}${oom === 'true' ? ' (killed: out of memory)' : ''} after ${elapsed(boot).toFixed(1)} s, before ${url} answered. Last log lines: ${quoteLogs(lines)}`;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { backoffDelay, noJitter } from '../core/backoff.js';
-import type { ActionResult, Deps } from '../core/io.js';
+import { debugLogging, type ActionResult, type Deps } from '../core/io.js';
 import { plural } from '../core/text.js';
 import { detectEngine } from '../engine/engine.js';
 import { ownedContainer } from '../engine/owned.js';
@@ -14,6 +14,7 @@ import {
   requireImage,
   settleNetwork,
   shouldMask,
+  showLogs,
   startContainer,
   type Boot,
 } from './container.js';
@@ -125,7 +126,10 @@ async function startAndWait(boot: Boot): Promise<BootResult> {
   deps.log.info(
     `Booting ${options.image} as ${boot.name} (${options.readOnly ? 'read-only, ' : ''}memory ${options.memory}, pids ${options.pidsLimit}, no capabilities); polling ${started.url} for ${wanted}.`,
   );
-  return waitForHealth(boot, started.url);
+  const result = await waitForHealth(boot, started.url);
+  // With debug logging on, the container's whole log is printed however the boot ended.
+  if (debugLogging(deps.env) && !boot.logsShown) await showLogs(boot, await lastLogs(boot));
+  return result;
 }
 
 /** Polls until an accepted answer, the container's exit, an invalid document or the deadline. */

@@ -87,7 +87,7 @@ export async function buildImage(options: BuildImageOptions, deps: Deps): Promis
   );
   const cache = planCache(options.cache, engine, deps.env, plan.image, options.run);
   cache.warnings.forEach((warning) => deps.log.warning(warning));
-  const client = new DockerClient(engine, deps.run);
+  const client = new DockerClient(engine, deps.run, deps.env);
   const tmp = makeTempDir(deps.env, 'slipway-build-');
   const forgetTmp = deps.onCancel?.('the build secrets (the work directory)', () =>
     rmSync(tmp, { recursive: true, force: true }),
@@ -275,6 +275,7 @@ function finish(job: BuildJob, end: BuildEnd): BuildImageResult {
     engine: job.engine,
     stageCache: job.stages.reports,
     pushed: job.options.push,
+    owner: job.options.run.owner,
     failure: end.failure,
   });
   const result = { outputs, summary, engine: job.engine, references, stageCache: job.stages.reports };

@@ -1,4 +1,5 @@
 import { formatBytes } from '../core/bytes.js';
+import { imageLink, type GitHubOwner } from '../core/links.js';
 import { cell, facts, formatSeconds, section, table } from '../core/markdown.js';
 import { describeBuilder } from '../engine/build-command.js';
 import type { Engine } from '../engine/engine.js';
@@ -19,6 +20,8 @@ export interface BuildReport {
   engine: Engine;
   stageCache: StageReport[];
   pushed: boolean;
+  /** The repository's owner: a ghcr.io image of theirs links to its package page. */
+  owner?: GitHubOwner;
   /** Why the build failed, when it did. */
   failure?: string;
 }
@@ -65,6 +68,10 @@ function factRows(report: BuildReport, built: boolean): Array<[string, string]> 
     ['Cached steps', `${cached} / ${total}${percent}`],
     ['Duration', formatSeconds(report.durationSeconds)],
     ...(report.failure ? [] : [['Pushed', pushed] as [string, string]]),
+    // Where the pushed image can be seen: its registry's page when it has one (imageLink).
+    ...(report.pushed && !report.failure
+      ? [['Registry', imageLink(report.image, report.owner)] as [string, string]]
+      : []),
   ];
 }
 

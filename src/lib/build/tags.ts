@@ -1,4 +1,5 @@
 import { UserError } from '../core/errors.js';
+import { registryHost, type GitHubOwner } from '../core/links.js';
 
 /** What tagging needs to know about the run; the entry fills it from the runner's context. */
 export interface RunContext {
@@ -17,6 +18,8 @@ export interface RunContext {
   /** https://github.com and owner/name, for the source label. */
   serverUrl?: string;
   repository?: string;
+  /** The repository's owner and whether it is a user or an organization (the event's repository.owner). */
+  owner?: GitHubOwner;
 }
 
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
@@ -72,9 +75,8 @@ const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 /** Checks an image name (no tag): registry host optional, path components lower-case. */
 export function validateImageName(image: string): string {
   const name = image.trim();
-  const slash = name.indexOf('/');
-  const host = slash > 0 && /[.:]|^localhost$/.test(name.slice(0, slash)) ? name.slice(0, slash) : '';
-  const path = host ? name.slice(slash + 1) : name;
+  const host = registryHost(name);
+  const path = host ? name.slice(host.length + 1) : name;
   if (!path || !NAME.test(path) || /:[^/]*$/.test(path) || name.includes('@')) {
     throw new UserError(
       `Input "image" is "${image}": give an image name without tag, lower-case, like ghcr.io/owner/app or app (put tags in "tags").`,
@@ -114,7 +116,7 @@ export function ociLabels(ctx: RunContext, version: string, now: Date): Array<[s
 /** The run context from the runner's environment and the event payload (GITHUB_EVENT_PATH). */
 export function runContextFrom(env: Record<string, string | undefined>, payload: unknown): RunContext {
   const event = (payload ?? {}) as {
-    repository?: { default_branch?: string; full_name?: string };
+    repository?: { default_branch?: string; full_name?: string; owner?: { login?: string; type?: string } };
     pull_request?: { number?: number };
     number?: number;
     head_commit?: { timestamp?: string };
@@ -131,7 +133,15 @@ export function runContextFrom(env: Record<string, string | undefined>, payload:
       (env.GITHUB_EVENT_NAME?.startsWith('pull_request') ? event.number : undefined),
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
     repository: env.GITHUB_REPOSITORY || event.repository?.full_name,
+    ...ownerOf(event.repository?.owner),
   };
+}
+
+/** The repository owner as the event's payload gives it (login, and type "User" or "Organization"). */
+function ownerOf(owner: { login?: string; type?: string } | undefined): { owner?: GitHubOwner } {
+  const type = owner?.type;
+  if (!owner?.login || (type !== 'User' && type !== 'Organization')) return {};
+  return { owner: { login: owner.login, type } };
 }
 
 /** SOURCE_DATE_EPOCH (reproducible-builds.org: seconds since the epoch) as ISO; undefined when unset or bad. */

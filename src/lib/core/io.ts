@@ -19,6 +19,16 @@ export interface Log {
 export type Env = Record<string, string | undefined>;
 
 /**
+ * Whether the run has debug logging on: a re-run with "Enable debug logging" sets RUNNER_DEBUG,
+ * which "is set only if debug logging is enabled, and always has the value of 1" (GitHub Docs,
+ * "Variables reference", default environment variables). The tools the kit starts then say more
+ * (wrangler's debug log, the engine client's debug output) and their runs are shown.
+ */
+export function debugLogging(env: Env): boolean {
+  return env.RUNNER_DEBUG === '1';
+}
+
+/**
  * A cache that outlives the runner: GitHub's Actions cache (@actions/cache) on a runner that has the
  * service, absent elsewhere. One path per entry. Saving a key that already exists is not an error
  * (another job saved the same content first).

@@ -2,6 +2,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
+import { imageLink } from '../core/links.js';
 import { cell, facts, link } from '../core/markdown.js';
 import { makeTempDir } from '../core/temp.js';
 import { lastLine } from '../core/text.js';
@@ -105,7 +106,8 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
     const target = await shipImage(options, deploying);
     derivedConfig = target.derivedConfig;
     const args = deployArguments(options, target.args, workDir);
-    return options.dryRun ? await dryRun(args, deploying) : await deployAndReadBack(options, args, deploying);
+    if (options.dryRun) return await dryRun(args, deploying);
+    return await deployAndReadBack(options, { args, image: target.image }, deploying);
   } finally {
     for (const forget of cancelScope) forget();
     rmSync(workDir, { recursive: true, force: true });
@@ -174,12 +176,13 @@ async function openDeploySession(
 /**
  * Ships the image that was built and tested, not a rebuild: with an `image` input and a config with
  * containers, a copy of the config points them at the image (pushed first when it is local). Returns
- * the `--config`/`--env` arguments to deploy with, and the copy to remove afterwards.
+ * the `--config`/`--env` arguments to deploy with, the copy to remove afterwards, and the reference
+ * the containers run.
  */
 async function shipImage(
   options: DeployOptions,
   deploying: DeploySession,
-): Promise<{ args: string[]; derivedConfig?: string }> {
+): Promise<{ args: string[]; derivedConfig?: string; image?: string }> {
   const { session, deps } = deploying;
   const config = options.image ? findWranglerConfig(session.cwd, options.config) : undefined;
   const notApplicable = config && imageNotApplicable(config, options.environment);
@@ -197,6 +200,7 @@ async function shipImage(
   return {
     args: [`--config=${derivedConfig}`, ...(options.environment ? [`--env=${options.environment}`] : [])],
     derivedConfig,
+    image: reference,
   };
 }
 
@@ -256,7 +260,7 @@ async function dryRun(args: string[], deploying: DeploySession): Promise<DeployR
  */
 async function deployAndReadBack(
   options: DeployOptions,
-  args: string[],
+  { args, image }: { args: string[]; image?: string },
   deploying: DeploySession,
 ): Promise<DeployResult> {
   const { session, deps } = deploying;
@@ -273,7 +277,7 @@ async function deployAndReadBack(
   const after = await readProduction(session, api, deps.log).catch(() => NOTHING_LIVE);
   const rollouts = await awaitRollouts(before, after, options.rolloutTimeoutMs, api, deps);
   const recorded = irreversible ? { ...before, irreversible } : before;
-  return deployResult(result, recorded, after, rollouts);
+  return deployResult(result, recorded, after, { ...rollouts, image });
 }
 
 /** The deploy's outputs, production's state in words, and its failure (wrangler's or a rollout's). */
@@ -281,7 +285,7 @@ function deployResult(
   result: WranglerRunResult,
   before: ProductionState,
   after: ProductionState,
-  rollouts: RolloutReport,
+  rollouts: RolloutReport & { image?: string },
 ): DeployResult {
   const versionId = result.outcome.versionId ?? '';
   const previous = before.versions[0]?.version_id ?? '';
@@ -304,7 +308,11 @@ function deployResult(
   const state = productionState(previous, live, versionId);
   const wranglerFailed = result.code !== 0 || !versionId || live !== versionId;
   const failure = wranglerFailed ? deployFailure(result, state) : rollouts.failure;
-  return { outputs, failure, summary: deploySummary(outputs, state, rollouts.rows, failure) };
+  return {
+    outputs,
+    failure,
+    summary: deploySummary(outputs, state, { rolloutRows: rollouts.rows, image: rollouts.image, failure }),
+  };
 }
 
 /** Nothing was deployed: the deploy would make a Worker rollback impossible and was not allowed to. */
@@ -323,7 +331,7 @@ function refuseIrreversible(before: ProductionState, why: string): DeployResult 
     deployedState: JSON.stringify(before),
     reversible: false,
   };
-  return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', [], failure) };
+  return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', { failure }) };
 }
 
 interface RolloutReport {
@@ -377,18 +385,38 @@ function deployFailure(result: WranglerRunResult, state: string): string {
   return `wrangler deploy failed${failed?.code ? ` (code ${failed.code})` : ''}: ${said || 'no message'}; ${state}.`;
 }
 
-function deploySummary(
-  outputs: DeployOutputs,
-  state: string,
-  rolloutRows: Array<[string, string]>,
-  failure?: string,
-): string {
+/** What the summary tells besides the outputs: the rollouts, the image shipped, the failure. */
+interface SummaryDetails {
+  rolloutRows?: Array<[string, string]>;
+  /** The reference the containers run when the image input was shipped: linked to its registry's page. */
+  image?: string;
+  failure?: string;
+}
+
+/**
+ * The Worker in the Cloudflare dashboard, as a deeplink: `/?to=/:account/…` lets the dashboard fill
+ * in the account (Cloudflare Docs style guide, "DashButton": "a Cloudflare dashboard deeplink",
+ * e.g. "/?to=/:account/home"). The Worker's page is `workers/services/view/:worker/production`, the
+ * path Cloudflare's changelog links a Worker's Metrics tab under ("Track memory usage for Workers
+ * and Durable Objects in the dashboard", 2026-06-30: https://dash.cloudflare.com/?to=/:account/
+ * workers/services/view/:worker/production/metrics).
+ */
+function workerDashboardUrl(worker: string): string {
+  return `https://dash.cloudflare.com/?to=/:account/workers/services/view/${encodeURIComponent(worker)}/production`;
+}
+
+function deploySummary(outputs: DeployOutputs, state: string, details: SummaryDetails): string {
+  const { rolloutRows = [], image, failure } = details;
   const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
   const rows: Array<[string, string]> = [
     ['Version', `\`${outputs.versionId || '–'}\``],
     ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
     ...recordedRows(outputs.previousState),
     ['URL', outputs.deploymentUrl ? link(outputs.deploymentUrl, outputs.deploymentUrl) : '–'],
+    ...(outputs.workerName
+      ? [['Dashboard', link(outputs.workerName, workerDashboardUrl(outputs.workerName))] as [string, string]]
+      : []),
+    ...(image ? [['Image', imageLink(image)] as [string, string]] : []),
     ['Production', cell(state)],
     ...rolloutRows.map(([label, text]): [string, string] => [label, cell(text)]),
     ...(outputs.reversible

@@ -3,28 +3,38 @@ import { createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { childEnv, type Runner } from '../core/exec.js';
+import type { Env } from '../core/io.js';
 import { lastLine } from '../core/text.js';
 import { buildArgEnv, buildArgs, type BuildSpec } from './build-command.js';
-import { builderEnv, type Engine } from './engine.js';
+import { builderEnv, debugArgs, type Engine } from './engine.js';
 
 export interface BuildResult {
   code: number;
   output: string;
 }
 
-/** The engine operations build-image needs, over a Runner. */
+/**
+ * The engine operations build-image needs, over a Runner. With debug logging on (`env`), the
+ * commands it echoes (build, push) carry the client's debug option and none is silent.
+ */
 export class DockerClient {
+  /** The client's global debug option, or none (debugArgs). */
+  private readonly debug: string[];
+
   constructor(
     readonly engine: Engine,
     private readonly run: Runner,
-  ) {}
+    env: Env = {},
+  ) {
+    this.debug = debugArgs(engine.kind, env);
+  }
 
   /** Runs a build, echoing its output to the log and capturing it (BuildKit writes to stderr). */
   async build(spec: BuildSpec, options: { silent?: boolean } = {}): Promise<BuildResult> {
     const lines: string[] = [];
-    const result = await this.run(this.engine.bin, buildArgs(this.engine.builder, spec), {
+    const result = await this.run(this.engine.bin, [...this.debug, ...buildArgs(this.engine.builder, spec)], {
       env: { ...buildArgEnv(spec), ...builderEnv(this.engine.builder), ...spec.cache?.gha?.runtime },
-      silent: options.silent,
+      silent: options.silent && !this.debug.length,
       onLine: (line) => void lines.push(line),
     });
     return { code: result.code, output: lines.join('\n') };
@@ -68,7 +78,7 @@ export class DockerClient {
   }
 
   async push(ref: string): Promise<void> {
-    const result = await this.run(this.engine.bin, ['push', ref], {});
+    const result = await this.run(this.engine.bin, [...this.debug, 'push', ref], {});
     if (result.code !== 0)
       throw new Error(`push of ${ref} failed: ${lastLine(result.stderr || result.stdout)}`);
   }

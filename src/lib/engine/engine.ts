@@ -1,7 +1,7 @@
 import { which } from '@actions/io';
 import { UserError } from '../core/errors.js';
 import type { Runner } from '../core/exec.js';
-import type { Env } from '../core/io.js';
+import { debugLogging, type Env } from '../core/io.js';
 import { lastLine } from '../core/text.js';
 
 /**
@@ -50,6 +50,18 @@ export function builderEnv(builder: Builder): Record<string, string> {
   if (builder === 'buildkit') return { DOCKER_BUILDKIT: '1' };
   if (builder === 'classic') return { DOCKER_BUILDKIT: '0' };
   return {};
+}
+
+/**
+ * The client's global option for debug output, on a run with debug logging on (RUNNER_DEBUG=1, see
+ * debugLogging), else none: docker's "-D, --debug: Enable debug mode" (Docker Docs, CLI reference
+ * "docker", docs.docker.com/reference/cli/docker/; a plugin such as buildx reads the same global
+ * flags), podman's "--log-level=level" with debug (podman(1), GLOBAL OPTIONS,
+ * docs.podman.io/en/latest/markdown/podman.1.html). Global options go before the command.
+ */
+export function debugArgs(kind: Engine['kind'], env: Env): string[] {
+  if (!debugLogging(env)) return [];
+  return kind === 'podman' ? ['--log-level=debug'] : ['--debug'];
 }
 
 interface VersionDoc {

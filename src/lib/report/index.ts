@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ActionResult, Deps, GitHubRequest, Log } from '../core/io.js';
+import { runLink, runUrl } from '../core/links.js';
 import { cell, table } from '../core/markdown.js';
 import { COMMENT_MARKER, readReport, renderComment, type SizeReport } from '../size/index.js';
 
@@ -13,7 +14,7 @@ export interface ReportOptions {
   state: RunState;
   statusContext: string;
   description: string;
-  /** The run's page: the status's and the deployment's link. */
+  /** The run's page: the status's and the deployment's link; by default from the runner's env (runUrl). */
   targetUrl?: string;
   /** The size-budget report (JSON), rendered as the pull request comment. */
   sizeReport?: SizeReport;
@@ -51,6 +52,8 @@ interface Reporter {
   options: ReportOptions;
   attempt: Attempt;
   log: Log;
+  /** The run as a Markdown link, for the comment and the summary; undefined without its page. */
+  run?: string;
 }
 
 /** GitHub refuses descriptions over 140 characters. */
@@ -74,11 +77,13 @@ export function loadSizeReport(path: string | undefined): SizeReport | undefined
 export async function reportToGitHub(options: ReportOptions, deps: Deps): Promise<ReportResult> {
   if (!deps.github) throw new Error('reportToGitHub needs the github port (Deps.github)');
   const problems: string[] = [];
+  const targetUrl = options.targetUrl ?? runUrl(deps.env);
   const reporter: Reporter = {
     github: deps.github,
-    options,
+    options: { ...options, targetUrl },
     attempt: bestEffort(deps.log, problems),
     log: deps.log,
+    run: runLink(deps.env, targetUrl),
   };
   const outputs: ReportOutputs = { commentId: '', deploymentId: '' };
   const reported: Reported[] = [await reportStatus(reporter)];
@@ -93,7 +98,7 @@ export async function reportToGitHub(options: ReportOptions, deps: Deps): Promis
     outputs.deploymentId = recorded.id;
     reported.push(recorded.row);
   }
-  return { outputs, summary: renderSummary(reported, problems), problems };
+  return { outputs, summary: renderSummary(reported, problems, reporter.run), problems };
 }
 
 async function reportStatus({ github, options, attempt }: Reporter): Promise<Reported> {
@@ -197,12 +202,12 @@ async function findSizeComment(
 
 /** The size comment: the one already carrying the marker is updated in place, else one is created. */
 async function upsertSizeComment(
-  { github, options, log }: Reporter,
+  { github, options, log, run }: Reporter,
   pullNumber: number,
   sizeReport: SizeReport,
 ): Promise<{ id: number; change: 'created' | 'updated' }> {
   const verdict = options.state === 'success' ? '✅' : '❌';
-  const body = `${renderComment(sizeReport)}\n${verdict} ${options.description}\n`;
+  const body = `${renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`;
   const existing = await findSizeComment({ github, options, log }, pullNumber);
   if (existing) {
     await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
@@ -260,8 +265,9 @@ async function setDeploymentStatus(
   return state;
 }
 
-function renderSummary(reported: Reported[], problems: string[]): string {
-  const lines = ['### Slipway report', '', table(['reported', 'outcome'], reported)];
+function renderSummary(reported: Reported[], problems: string[], run?: string): string {
+  const lines = ['### Slipway report', '', ...(run ? [`For ${run}.`, ''] : [])];
+  lines.push(table(['reported', 'outcome'], reported));
   if (problems.length) lines.push('', ...problems.map((problem) => `- ⚠️ ${cell(problem)}`));
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { lastLine } from '../core/text.js';
 import { UserError } from '../core/errors.js';
-import type { Deps } from '../core/io.js';
+import { debugLogging, type Deps } from '../core/io.js';
 import { resolveWrangler, runWrangler, type WranglerRunResult } from './cli.js';
 import { deploymentFrom, type VersionShare } from './output.js';
 
@@ -70,7 +70,7 @@ export async function openWrangler(
     ...debugEnv(deps.env),
   };
   // With debug logging on, every wrangler run is shown, not only the deploy itself.
-  const debug = deps.env.RUNNER_DEBUG === '1';
+  const debug = debugLogging(deps.env);
   const run = (args: string[], silent = true, extraEnv: Record<string, string> = {}) =>
     runWrangler(deps.run, tool.bin, args, { cwd, env: { ...extraEnv, ...env }, silent: silent && !debug });
   const deployment = () => readDeployment(run, common);
@@ -91,7 +91,7 @@ export async function openWrangler(
  * "omitted" (wrangler's debugWithSanitization, WRANGLER_LOG_SANITIZE defaulting to true).
  */
 export function debugEnv(env: Record<string, string | undefined>): Record<string, string> {
-  return env.RUNNER_DEBUG === '1' ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
+  return debugLogging(env) ? { WRANGLER_LOG: 'debug', WRANGLER_LOG_SANITIZE: 'true' } : {};
 }
 
 /** The working directory, resolved; bad or missing connection inputs throw one clear line. */

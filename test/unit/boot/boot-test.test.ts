@@ -37,6 +37,8 @@ function engine(hostPort: number, container: { running: string; logs?: string; b
     { match: / port slipway-boot-\w+ 18789\/tcp$/, result: { stdout: `0.0.0.0:${hostPort}\n` } },
     { match: / inspect --format \{\{\.State\.Running\}\}/, result: { stdout: `${container.running}\n` } },
     { match: / logs --tail 20 /, result: { stdout: container.logs ?? '' } },
+    // The whole log (no --tail): what debug logging reads.
+    { match: / logs slipway-boot-\w+$/, result: { stdout: container.logs ?? '' } },
     { match: / rm -f -v slipway-boot-\w+$/ },
   ];
 }
@@ -182,6 +184,42 @@ describe('bootTest against a scripted engine and a loopback health server', () =
     const result = await bootTest(options, deps);
     expect(result.failure).toMatch(/exited with code 137 \(killed: out of memory\) after/);
     expect(deps.log.lines).toEqual(expect.arrayContaining(['group: Container logs', 'Killed']));
+  });
+
+  describe('with debug logging (RUNNER_DEBUG=1) the whole container log is printed, once', () => {
+    const LOG = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join('\n');
+    const boot = async (env: Record<string, string>, running: string) => {
+      const server = await healthServer(() => ({ body: healthDoc() }));
+      close = server.close;
+      const port = Number(new URL(server.url).port);
+      const deps = fakeDeps(engine(port, { running, logs: LOG }), {
+        env: { SLIPWAY_DOCKER: DOCKER, ...env },
+        now: () => new Date(),
+      });
+      const result = await bootTest(options, deps);
+      const logCalls = deps.run.calls.filter((call) => call.args[0] === 'logs').map((c) => c.args.join(' '));
+      return { result, logCalls, lines: deps.log.lines };
+    };
+
+    it.each([
+      ['an accepted boot, debug', { RUNNER_DEBUG: '1' }, 'true 0 false', 30],
+      ['an exited container, debug', { RUNNER_DEBUG: '1' }, 'false 3 false', 30],
+      ['an exited container, no debug: the last 20 lines', {}, 'false 3 false', 20],
+      ['an accepted boot, no debug: no log', {}, 'true 0 false', 0],
+    ])('%s', async (_, env, running, shown) => {
+      const { logCalls, lines } = await boot(env, running);
+      const groups = lines.filter((line) => line === 'group: Container logs');
+      expect(groups, 'printed once, or not at all').toHaveLength(shown ? 1 : 0);
+      // The scripted engine answers the whole log either way: what is shown is what was asked for.
+      if (shown === 20) expect(logCalls).toEqual([expect.stringMatching(/^logs --tail 20 slipway-boot-/)]);
+      if (shown === 30) {
+        expect(
+          logCalls.every((call) => /^logs slipway-boot-\w+$/.test(call)),
+          logCalls.join('; '),
+        ).toBe(true);
+        expect(lines).toEqual(expect.arrayContaining(['line 1', 'line 30']));
+      }
+    });
   });
 
   it('network auto without a bridge probes the port on the host network; a json /health accepts "ok"', async () => {

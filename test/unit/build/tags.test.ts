@@ -106,6 +106,16 @@ describe('tags from real event payloads', () => {
   it('outside a runner: dev-local', () => {
     expect(planTags(runContextFrom({}, {}))).toEqual({ tags: ['dev-local'], version: 'dev-local' });
   });
+
+  it.each([
+    ['an organization', { login: 'acme', type: 'Organization' }, { login: 'acme', type: 'Organization' }],
+    ['a user', { login: 'octocat', type: 'User' }, { login: 'octocat', type: 'User' }],
+    ['a type the package pages do not have', { login: 'bot', type: 'Bot' }, undefined],
+    ['no login', { type: 'User' }, undefined],
+    ['no owner', undefined, undefined],
+  ])("the repository's owner from the event (for the image's package page): %s", (_, owner, expected) => {
+    expect(runContextFrom({}, { repository: { full_name: 'x/y', owner } }).owner).toEqual(expected);
+  });
 });
 
 describe('image names, references and labels', () => {

@@ -548,3 +548,78 @@ describe('deploy', () => {
     });
   });
 });
+
+describe('deploy summary: links to the Worker in the dashboard and to the image shipped', () => {
+  let project: ReturnType<typeof fakeProject>;
+  beforeAll(() => {
+    project = fakeProject();
+    // A Worker with a container: the image input points it at the image built and tested.
+    writeFileSync(
+      join(project.dir, 'wrangler.jsonc'),
+      JSON.stringify({ name: 'slipway-fixture', containers: [{ class_name: 'App', image: './Dockerfile' }] }),
+    );
+  });
+  afterAll(() => project.remove());
+
+  const DASHBOARD =
+    '| Dashboard | [slipway-fixture](https://dash.cloudflare.com/?to=/:account/workers/services/view/slipway-fixture/production) |';
+
+  it.each([
+    {
+      name: 'a Docker Hub image: linked to its Hub page',
+      image: 'docker.io/acme/gateway:v1',
+      row: '| Image | [docker.io/acme/gateway](https://hub.docker.com/r/acme/gateway) |',
+    },
+    {
+      name: 'an image in a local registry: named, no link',
+      image: '127.0.0.1:5000/gateway:1',
+      row: '| Image | `127.0.0.1:5000/gateway` |',
+    },
+    { name: 'no image input: no Image row', image: undefined, row: undefined },
+  ])('$name', async ({ image, row }) => {
+    const deps = scriptedDeps(
+      [...liveVersions(OURS, NEW), { match: / deploy /, result: answer({ entries: [deployed(NEW)] }) }],
+      project.runnerTemp,
+    );
+    const result = await deploy(
+      {
+        ...connection(project.dir),
+        message: 'ship it',
+        image,
+        secrets: [],
+        vars: [],
+        dryRun: false,
+        rolloutTimeoutMs: 600_000,
+        allowIrreversible: false,
+      },
+      deps,
+    );
+    const lines = result.summary.split('\n');
+    expect(result.failure, result.summary).toBeUndefined();
+    expect(lines, result.summary).toContain(DASHBOARD);
+    if (row) expect(lines, result.summary).toContain(row);
+    else expect(result.summary).not.toContain('| Image |');
+    expect(readdirSync(project.runnerTemp), 'temporary files left behind').toEqual([]);
+  });
+
+  it('a deploy that reports no Worker name has no dashboard link', async () => {
+    const deps = scriptedDeps(
+      [...liveVersions(OURS, OURS), { match: / deploy /, result: answer(apiFailure('down')) }],
+      project.runnerTemp,
+    );
+    const result = await deploy(
+      {
+        ...connection(project.dir),
+        message: 'ship it',
+        secrets: [],
+        vars: [],
+        dryRun: false,
+        rolloutTimeoutMs: 600_000,
+        allowIrreversible: false,
+      },
+      deps,
+    );
+    expect(result.outputs.workerName).toBe('');
+    expect(result.summary).not.toContain('dash.cloudflare.com');
+  });
+});
