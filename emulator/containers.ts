@@ -13,6 +13,7 @@ import {
   type Rollout,
   type Slot,
 } from './rollouts.js';
+import { dockerLimits, instanceType } from '../src/lib/core/instance-types.js';
 
 /** A container application as the API stores it (the fields wrangler sends and reads). */
 export interface ApplicationInput {
@@ -66,17 +67,6 @@ export interface ImageFault {
 /** The paths an unhealthy fault spoils when it names none: the extended-health document's. */
 export const UNHEALTHY_DEFAULT_PATH = '^/health/extended$';
 
-/** Memory and CPU of Cloudflare's instance types, applied to the local container. */
-const INSTANCE_LIMITS: Record<string, { memory: string; cpus: string }> = {
-  dev: { memory: '256m', cpus: '0.0625' },
-  lite: { memory: '256m', cpus: '0.0625' },
-  basic: { memory: '1g', cpus: '0.25' },
-  'standard-1': { memory: '4g', cpus: '0.5' },
-  'standard-2': { memory: '6g', cpus: '1' },
-  'standard-3': { memory: '8g', cpus: '2' },
-  'standard-4': { memory: '12g', cpus: '4' },
-};
-
 interface Running {
   id: string;
   applicationId: string;
@@ -112,7 +102,8 @@ function runArgs(
   envNames: string[],
   entrypoint: string[] | undefined,
 ): string[] {
-  const limits = INSTANCE_LIMITS[configuration.instance_type ?? 'dev'] ?? INSTANCE_LIMITS.dev!;
+  // The instance type's memory and CPU (one table: src/lib/core/instance-types.ts, from Cloudflare's limits page).
+  const limits = dockerLimits(instanceType(configuration.instance_type ?? '') ?? 'lite');
   return [
     'run',
     '-d',

@@ -104,6 +104,13 @@ describe('boot-test, end to end through the bundle', () => {
     expect(bootContainers()).toBe('');
   });
 
+  it("with instance-type lite it boots under lite's 256 MiB and 1/16 vCPU, and the summary says so", async () => {
+    const r = await boot({ image: ROOT_ONLY, 'instance-type': 'lite', timeout: '60s' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.summary).toContain('| Limits | memory 256m, cpus 0.0625 (instance type lite), pids 256,');
+    expect(bootContainers()).toBe('');
+  });
+
   it('by default the /healthz-only service is asked on /: its 404 is waited on, then the timeout names it', async () => {
     const r = await boot({ image: HEALTHZ, timeout: '3s' });
     expect(r.code).toBe(1);

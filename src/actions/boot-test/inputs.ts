@@ -1,11 +1,14 @@
 import {
   DEFAULT_HEALTH_MODE,
   HEALTH_MODES,
+  bootLimits,
   defaultHealthPath,
+  type BootLimits,
   type BootOutputs,
   type BootTestOptions,
 } from '../../lib/boot/index.js';
 import { UserError } from '../../lib/core/errors.js';
+import { parseInstanceType } from '../../lib/core/instance-types.js';
 import {
   oneLineInputs,
   parseBoolean,
@@ -28,6 +31,7 @@ export const INPUTS = {
   expectStatus: 'expect-status',
   env: 'env',
   secretEnv: 'secret-env',
+  instanceType: 'instance-type',
   memory: 'memory',
   cpus: 'cpus',
   pidsLimit: 'pids-limit',
@@ -59,12 +63,6 @@ export function readInputs(raw: (name: string) => string): BootTestOptions {
     );
   const health = parseChoice(INPUTS.health, get(INPUTS.health), HEALTH_MODES, DEFAULT_HEALTH_MODE);
   const path = parsePath(INPUTS.healthPath, get(INPUTS.healthPath), defaultHealthPath(health));
-  const memory = get(INPUTS.memory).trim() || '4g';
-  if (!/^\d+(\.\d+)?[bkmg]?$/i.test(memory))
-    throw new UserError(`Input "memory" is "${memory}": give a docker memory size such as 4g or 512m.`);
-  const cpus = get(INPUTS.cpus).trim();
-  if (cpus && !/^\d+(\.\d+)?$/.test(cpus))
-    throw new UserError(`Input "cpus" is "${cpus}": give a number of CPUs such as 1 or 0.5.`);
   return {
     image,
     port: parseNumber(INPUTS.port, get(INPUTS.port), 18789, 1, 65535, true),
@@ -73,12 +71,23 @@ export function readInputs(raw: (name: string) => string): BootTestOptions {
     expectStatus: parseList(get(INPUTS.expectStatus) || 'healthy,degraded', { commas: true }),
     env: parseKeyValues(INPUTS.env, get(INPUTS.env)),
     secretEnv: parseKeyValues(INPUTS.secretEnv, get(INPUTS.secretEnv)),
-    memory,
-    cpus: cpus || undefined,
+    ...readLimits(get),
     pidsLimit: parseNumber(INPUTS.pidsLimit, get(INPUTS.pidsLimit), 256, 1, 1_000_000, true),
     readOnly: parseBoolean(INPUTS.readOnly, get(INPUTS.readOnly), true),
     user: get(INPUTS.user).trim() || undefined,
     network: get(INPUTS.network).trim() || 'auto',
     timeoutSeconds: parseDuration(INPUTS.timeout, get(INPUTS.timeout), 30),
   };
+}
+
+/** memory and cpus as given (validated), else the instance type's, else memory 4g and no CPU limit. */
+function readLimits(get: (name: string) => string): BootLimits {
+  const memory = get(INPUTS.memory).trim();
+  if (memory && !/^\d+(\.\d+)?[bkmg]?$/i.test(memory))
+    throw new UserError(`Input "memory" is "${memory}": give a docker memory size such as 4g or 512m.`);
+  const cpus = get(INPUTS.cpus).trim();
+  if (cpus && !/^\d+(\.\d+)?$/.test(cpus))
+    throw new UserError(`Input "cpus" is "${cpus}": give a number of CPUs such as 1 or 0.5.`);
+  const given = { ...(memory ? { memory } : {}), ...(cpus ? { cpus } : {}) };
+  return bootLimits(given, parseInstanceType(get(INPUTS.instanceType)));
 }

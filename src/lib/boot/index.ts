@@ -18,9 +18,11 @@ import {
   startContainer,
   type Boot,
 } from './container.js';
+import { describeLimits, type BootLimits } from './limits.js';
 import { acceptedSummary, failedSummary } from './summary.js';
 
 export { BOOT_LABEL, runArgs, shouldMask } from './container.js';
+export { bootLimits, describeLimits, DEFAULT_MEMORY, type BootLimits, type LimitSource } from './limits.js';
 export { DEFAULT_HEALTH_MODE, HEALTH_MODES, defaultHealthPath, type HealthMode } from '../health/mode.js';
 
 export interface BootTestOptions {
@@ -33,8 +35,14 @@ export interface BootTestOptions {
   env: Array<[string, string]>;
   /** Like env, but every value is masked however short or plain (env masks only what can be a secret). */
   secretEnv: Array<[string, string]>;
+  /** docker's --memory: the memory input, else the instance type's, else 4g (see bootLimits). */
   memory: string;
+  /** docker's --cpus: the cpus input, else the instance type's; none without either. */
   cpus?: string;
+  /** The instance type whose limits these are, when one was given. */
+  instanceType?: BootLimits['instanceType'];
+  /** Where memory and cpus came from, for the summary and the log. */
+  limitsFrom?: BootLimits['limitsFrom'];
   pidsLimit: number;
   readOnly: boolean;
   user?: string;
@@ -124,7 +132,7 @@ async function startAndWait(boot: Boot): Promise<BootResult> {
   const wanted =
     options.health === 'basic' ? 'any 2xx' : `${options.health} health, ${options.expectStatus.join(' or ')}`;
   deps.log.info(
-    `Booting ${options.image} as ${boot.name} (${options.readOnly ? 'read-only, ' : ''}memory ${options.memory}, pids ${options.pidsLimit}, no capabilities); polling ${started.url} for ${wanted}.`,
+    `Booting ${options.image} as ${boot.name} (${options.readOnly ? 'read-only, ' : ''}${describeLimits(options)}, pids ${options.pidsLimit}, no capabilities); polling ${started.url} for ${wanted}.`,
   );
   const result = await waitForHealth(boot, started.url);
   // With debug logging on, the container's whole log is printed however the boot ended.

@@ -1,6 +1,7 @@
 import { cell, facts } from '../core/markdown.js';
 import { plural } from '../core/text.js';
 import type { BootTestOptions } from './index.js';
+import { describeLimits } from './limits.js';
 
 interface ShownDoc {
   version?: { id?: string };
@@ -10,7 +11,7 @@ interface ShownDoc {
 
 /** The production limits the container ran under, in words. */
 function limits(options: BootTestOptions): string {
-  return `memory ${options.memory}, pids ${options.pidsLimit}${options.cpus ? `, cpus ${options.cpus}` : ''}, ${options.readOnly ? 'read-only root, ' : ''}all capabilities dropped, no-new-privileges`;
+  return `${describeLimits(options)}, pids ${options.pidsLimit}, ${options.readOnly ? 'read-only root, ' : ''}all capabilities dropped, no-new-privileges`;
 }
 
 /** Version, tools and capabilities of an extended-health document, as rows (none for a plain one). */

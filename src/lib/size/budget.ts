@@ -1,19 +1,14 @@
-import { UserError } from '../core/errors.js';
+import { INSTANCE_TYPE_LIMITS, INSTANCE_TYPES, type InstanceType } from '../core/instance-types.js';
+
+export { INSTANCE_TYPES, parseInstanceType, type InstanceType } from '../core/instance-types.js';
 
 export type Measure = 'compressed' | 'uncompressed' | 'cloudflare';
 export const MEASURES: readonly Measure[] = ['compressed', 'uncompressed', 'cloudflare'];
 
-/** Cloudflare Containers instance types and their disk, in decimal MB (wrangler's disk_mb). */
-export const INSTANCE_DISK_MB = {
-  lite: 2000,
-  basic: 4000,
-  'standard-1': 8000,
-  'standard-2': 12000,
-  'standard-3': 16000,
-  'standard-4': 20000,
-} as const;
-export type InstanceType = keyof typeof INSTANCE_DISK_MB;
-export const INSTANCE_TYPES = Object.keys(INSTANCE_DISK_MB) as InstanceType[];
+/** Each instance type's disk, in decimal MB (wrangler's disk_mb), from the one table in core/. */
+export const INSTANCE_DISK_MB = Object.fromEntries(
+  INSTANCE_TYPES.map((type) => [type, INSTANCE_TYPE_LIMITS[type].diskMb]),
+) as Record<InstanceType, number>;
 
 const MiB = 1024 * 1024;
 
@@ -27,14 +22,6 @@ export function cloudflareBytes(uncompressedBytes: number, layers: number): numb
 
 export function instanceDiskBytes(type: InstanceType): number {
   return INSTANCE_DISK_MB[type] * 1e6;
-}
-
-export function parseInstanceType(value: string): InstanceType | undefined {
-  const name = value.trim().toLowerCase();
-  if (!name) return undefined;
-  if (name === 'standard') return 'standard-1';
-  if ((INSTANCE_TYPES as string[]).includes(name)) return name as InstanceType;
-  throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bootReason,
+  describeLimits,
   pollDelay,
   runArgs,
   shouldMask,
@@ -9,6 +10,7 @@ import {
 import { judgeHealth } from '../../../src/lib/health/judge.js';
 import { parseDuration } from '../../../src/lib/core/inputs.js';
 import { readInputs } from '../../../src/actions/boot-test/inputs.js';
+import { acceptedSummary } from '../../../src/lib/boot/summary.js';
 
 const base: BootTestOptions = {
   image: 'app:1',
@@ -169,5 +171,56 @@ describe('the health path by mode', () => {
     [{ 'health-path': '/healthz' }, 'basic', '/healthz'],
   ])('%j: %s on %s', (inputs, health, healthPath) => {
     expect(readInputs(get({ image: 'a', ...inputs }))).toMatchObject({ health, healthPath });
+  });
+});
+
+describe('the limits a boot runs under: the inputs, else the instance type, else 4g and no CPU limit', () => {
+  const get = (m: Record<string, string>) => (n: string) => m[n] ?? '';
+  it.each<[Record<string, string>, string, string | undefined, string]>([
+    [{}, '4g', undefined, 'memory 4g, no CPU limit (defaults)'],
+    [{ 'instance-type': 'lite' }, '256m', '0.0625', 'memory 256m, cpus 0.0625 (instance type lite)'],
+    [{ 'instance-type': 'dev' }, '256m', '0.0625', 'memory 256m, cpus 0.0625 (instance type lite)'],
+    [{ 'instance-type': 'basic' }, '1g', '0.25', 'memory 1g, cpus 0.25 (instance type basic)'],
+    [{ 'instance-type': 'Standard-1' }, '4g', '0.5', 'memory 4g, cpus 0.5 (instance type standard-1)'],
+    [{ 'instance-type': 'standard-2' }, '6g', '1', 'memory 6g, cpus 1 (instance type standard-2)'],
+    [{ 'instance-type': 'standard-3' }, '8g', '2', 'memory 8g, cpus 2 (instance type standard-3)'],
+    [{ 'instance-type': 'standard-4' }, '12g', '4', 'memory 12g, cpus 4 (instance type standard-4)'],
+    [
+      { 'instance-type': 'lite', memory: '512m' },
+      '512m',
+      '0.0625',
+      'memory 512m (memory input), cpus 0.0625 (instance type lite)',
+    ],
+    [
+      { 'instance-type': 'basic', cpus: '1' },
+      '1g',
+      '1',
+      'memory 1g (instance type basic), cpus 1 (cpus input)',
+    ],
+    [{ 'instance-type': 'lite', memory: '2g', cpus: '2' }, '2g', '2', 'memory 2g, cpus 2 (inputs)'],
+    [{ memory: '512m' }, '512m', undefined, 'memory 512m (memory input), no CPU limit (default)'],
+    [{ cpus: '0.5' }, '4g', '0.5', 'memory 4g (default), cpus 0.5 (cpus input)'],
+  ])('%j: memory %s, cpus %s', (inputs, memory, cpus, words) => {
+    const options = readInputs(get({ image: 'a', ...inputs }));
+    expect(options.memory).toBe(memory);
+    expect(options.cpus).toBe(cpus);
+    expect(describeLimits(options)).toBe(words);
+    const args = runArgs({ ...options, network: 'host' }, 'c1');
+    expect(args.slice(args.indexOf('--memory'), args.indexOf('--memory') + 2)).toEqual(['--memory', memory]);
+    expect(args.includes('--cpus') && args[args.indexOf('--cpus') + 1]).toBe(cpus ?? false);
+  });
+
+  it('the summary says where the limits came from', () => {
+    const options = readInputs(get({ image: 'a', 'instance-type': 'lite' }));
+    const summary = acceptedSummary(options, { seconds: 1, attempts: 1, status: 'ok', body: undefined });
+    expect(summary).toContain(
+      '| Limits | memory 256m, cpus 0.0625 (instance type lite), pids 256, read-only root, all capabilities dropped, no-new-privileges |',
+    );
+  });
+
+  it.each([['huge'], ['standard-5'], ['4g']])('instance-type %j is one line listing the types', (value) => {
+    expect(() => readInputs(get({ image: 'a', 'instance-type': value }))).toThrow(
+      `Input "instance-type" is "${value}": use one of lite, basic, standard-1, standard-2, standard-3, standard-4.`,
+    );
   });
 });

@@ -8,8 +8,10 @@ import {
   instanceDiskBytes,
   parseInstanceType,
   resolveBudget,
+  INSTANCE_DISK_MB,
   INSTANCE_TYPES,
 } from '../../../src/lib/size/budget.js';
+import { INSTANCE_TYPE_LIMITS } from '../../../src/lib/core/instance-types.js';
 import { ParallelGzipSizer } from '../../../src/lib/size/compress.js';
 import { checkPolicy, findItem, type FileIndex } from '../../../src/lib/size/policy.js';
 import {
@@ -79,6 +81,7 @@ describe("Cloudflare's gate and budgets", () => {
   ] as const)('instance type %s has %d bytes of disk', (type, bytes) => {
     expect(instanceDiskBytes(type)).toBe(bytes);
     expect(resolveBudget(undefined, type).bytes).toBe(bytes);
+    expect(INSTANCE_DISK_MB[type]).toBe(INSTANCE_TYPE_LIMITS[type].diskMb);
   });
   it('max-size wins over the instance type; lite is the default', () => {
     expect(resolveBudget(5, 'basic')).toEqual({ bytes: 5, source: 'max-size' });
@@ -86,9 +89,10 @@ describe("Cloudflare's gate and budgets", () => {
       /instance type lite \(2 GB disk\), the default/,
     );
   });
-  it('reads instance types, and the old "standard" as standard-1', () => {
+  it('reads instance types, and the old "standard" and "dev" as standard-1 and lite', () => {
     expect(parseInstanceType('Standard-2')).toBe('standard-2');
     expect(parseInstanceType('standard')).toBe('standard-1');
+    expect(parseInstanceType('dev')).toBe('lite');
     expect(parseInstanceType('')).toBeUndefined();
     expect(() => parseInstanceType('huge')).toThrow(
       `Input "instance-type" is "huge": use one of ${INSTANCE_TYPES.join(', ')}.`,
