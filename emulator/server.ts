@@ -6,6 +6,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerContainerRoutes } from './routes/containers.js';
 import type { Emulated } from './routes/context.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
+import { registerGraphqlRoutes } from './routes/graphql.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerScriptRoutes } from './routes/scripts.js';
 import { registerSubdomainRoutes } from './routes/subdomain.js';
@@ -36,6 +37,7 @@ const ROUTE_MODULES = [
   registerSubdomainRoutes,
   registerNamespaceRoutes,
   registerContainerRoutes,
+  registerGraphqlRoutes,
   registerAdminRoutes,
 ];
 
@@ -75,7 +77,7 @@ export class CloudflareEmulator {
     this.faults = this.router.faults;
     this.requests = this.router.requests;
     this.unknown = this.router.unknown;
-    const emulated: Emulated = { state: this.state, workers: this.workers, containers: this.containers };
+    const emulated: Emulated = { state: this.state, workers: this.workers, containers: this.containers, log };
     for (const register of ROUTE_MODULES) register(this.router, emulated);
   }
 

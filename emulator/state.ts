@@ -12,6 +12,8 @@ export interface Version {
   createdOn: string;
   message?: string;
   tag?: string;
+  /** The upload's `workers/alias` annotation: `versions upload --preview-alias` (cli.js 303211-303215). */
+  alias?: string;
   mainModule: string;
   modules: Module[];
   bindings: Array<Record<string, unknown>>;
@@ -45,7 +47,7 @@ export interface Script {
   /** Newest first, as the API lists them. */
   deployments: Deployment[];
   workersDev: boolean;
-  /** Preview URLs on workers.dev (the subdomain's previews_enabled). */
+  /** Preview URLs on workers.dev (the subdomain's previews_enabled); unset: as workersDev. */
   previewsEnabled?: boolean;
   /** The newest Durable Object migration applied (wrangler sends only newer ones). */
   migrationTag?: string;

@@ -1,27 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
+import type { Invocation, InvocationStatus } from './analytics.js';
 import { containerShimModule } from './container-shim.js';
+import { answerException, FRONT_WORKER, FRONT_WORKER_SCRIPT, THREW_HEADER } from './exceptions.js';
 import { readBody } from './router.js';
 import type { Deployment, Module, Script, Version } from './state.js';
 import { OVERRIDES_HEADER, routeRequest, VERSION_KEY_HEADER, type Route } from './traffic.js';
+import { takeFault, type ActiveFault, type WorkerFault } from './worker-faults.js';
 
-/** A fault on a served Worker's responses (the smoke test's adversary). */
-export interface WorkerFault {
-  /** Worker name; any when absent. */
-  script?: string;
-  /** Regular expression matched against the request path; any when absent. */
-  path?: string;
-  /** Only on requests this version serves; or only on those any other version serves (a broken next deploy). */
-  version?: string;
-  notVersion?: string;
-  /** unhealthy: status "unhealthy" in a JSON body; wrong-version: another version.id; status: answer it. */
-  kind: 'unhealthy' | 'slow' | 'wrong-version' | 'status';
-  status?: number;
-  latencyMs?: number;
-  /** How many matching requests it applies to (default: every one until cleared). */
-  times?: number;
-}
+export type { WorkerFault } from './worker-faults.js';
 
 type ModuleType = 'ESModule' | 'CommonJS' | 'Text' | 'Data' | 'CompiledWasm';
 
@@ -161,7 +149,14 @@ function steeringHeaders(req: IncomingMessage): { overrides?: string; versionKey
  * gradual deployments route it (traffic.ts: by share, by the Cloudflare-Workers-Version-Key header,
  * or to the version a Cloudflare-Workers-Version-Overrides header names). A version's instance starts
  * on its first request and is disposed when a deployment leaves it out. Faults can be injected on the
- * responses: unhealthy, slow, wrong version, a status.
+ * responses: unhealthy, slow, wrong version, a status, an exception (worker-faults.ts).
+ *
+ * Every request a version serves is recorded in `invocations` (the data of Workers analytics,
+ * analytics.ts): `scriptThrewException` when the Worker threw (or dispatchFetch rejected, or an
+ * `exception` fault hit it), answered with Cloudflare's 1101 page (exceptions.ts); `internalError`
+ * when its Miniflare would not start; `clientDisconnected` when the client left before the answer
+ * was sent; else `success`, whatever the HTTP status the Worker answered (a `status` fault is a
+ * Worker's own answer too). A request to a Worker with no live version is no invocation.
  *
  * Not emulated: Cloudflare gives each Durable Object one version per deployment, whichever version
  * the calling Worker runs (gradual deployments docs, "Gradual deployments for Durable Objects"); here
@@ -170,7 +165,9 @@ function steeringHeaders(req: IncomingMessage): { overrides?: string; versionKey
  */
 export class WorkerHost {
   private readonly served = new Map<string, Served>();
-  readonly faults: Array<WorkerFault & { used: number }> = [];
+  readonly faults: ActiveFault[] = [];
+  /** Every request a version served, oldest first. */
+  readonly invocations: Invocation[] = [];
   /** Binding types seen in uploads that the host does not emulate (loud, like unknown routes). */
   readonly unsupported: string[] = [];
 
@@ -275,18 +272,30 @@ export class WorkerHost {
     const containerClasses = version.containerClasses.filter((className) =>
       Object.values(durableObjects).some((durableObject) => durableObject.className === className),
     );
-    return {
+    const compatibilityDate = version.compatibilityDate ?? '2025-01-01';
+    // The front Worker gets every request first and marks the version's exceptions (exceptions.ts).
+    const front = {
+      name: FRONT_WORKER,
+      modules: true,
+      script: FRONT_WORKER_SCRIPT,
+      compatibilityDate,
+      serviceBindings: { WORKER: script.name },
+    };
+    const worker = {
       name: script.name,
+      modulesRoot: '/worker',
+      modules: this.miniflareModules(script, version, containerClasses),
+      compatibilityDate,
+      compatibilityFlags: version.compatibilityFlags,
+      bindings: bindings as MiniflareOptions['bindings'],
+      durableObjects,
+    };
+    return {
       host: '127.0.0.1',
       port: 0,
       log: new Log(LogLevel.WARN),
       cf: false,
-      modulesRoot: '/worker',
-      modules: this.miniflareModules(script, version, containerClasses),
-      compatibilityDate: version.compatibilityDate ?? '2025-01-01',
-      compatibilityFlags: version.compatibilityFlags,
-      bindings: bindings as MiniflareOptions['bindings'],
-      durableObjects,
+      workers: [front, worker],
     } as MiniflareOptions;
   }
 
@@ -341,11 +350,46 @@ export class WorkerHost {
     }
     const instance = this.instance(served, current.script, version);
     instance.inFlight++;
+    const datetime = Date.now();
+    let status: InvocationStatus = 'success';
     try {
-      await this.serve(served, await instance.ready, version.id, req, res);
+      status = await this.invoke(served, instance, version.id, req, res);
     } finally {
       instance.inFlight--;
       if (!instance.inFlight && served.retiring.delete(instance)) void instance.dispose();
+      // Closed before the whole answer was written: the client left (metrics-and-analytics.mdx).
+      if (status === 'success' && res.destroyed && !res.writableFinished) status = 'clientDisconnected';
+      this.invocations.push({ datetime, scriptName: served.name, scriptVersion: version.id, status });
+    }
+  }
+
+  /**
+   * Serves the request from the version's instance. A Worker that threw, or whose dispatchFetch
+   * rejected, is answered as Cloudflare answers an exception (scriptThrewException). A Miniflare that
+   * would not start is the runtime failing, not the Worker's code: `internalError` ("Workers runtime
+   * encountered an error", metrics-and-analytics.mdx), answered with the reason for whoever debugs it.
+   */
+  private async invoke(
+    served: Served,
+    instance: Instance,
+    versionId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<InvocationStatus> {
+    let miniflare: Miniflare;
+    try {
+      miniflare = await instance.ready;
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`emulator: ${served.name} version ${versionId} would not start: ${(err as Error).message}`);
+      return 'internalError';
+    }
+    try {
+      return await this.serve(served, miniflare, versionId, req, res);
+    } catch (err) {
+      this.log(`${served.name} version ${versionId} could not serve ${req.url}: ${(err as Error).message}`);
+      answerException(req, res);
+      return 'scriptThrewException';
     }
   }
 
@@ -368,14 +412,19 @@ export class WorkerHost {
     versionId: string,
     req: IncomingMessage,
     res: ServerResponse,
-  ): Promise<void> {
+  ): Promise<InvocationStatus> {
     const requestBody = await readBody(req);
-    const fault = this.takeFault(served.name, versionId, new URL(req.url ?? '/', 'http://x').pathname);
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const fault = takeFault(this.faults, { script: served.name, versionId, path });
     if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+    if (fault?.kind === 'exception') {
+      answerException(req, res);
+      return 'scriptThrewException';
+    }
     if (fault?.kind === 'status') {
       res.writeHead(fault.status ?? 503, { 'content-type': 'text/plain' });
       res.end(`injected ${fault.status ?? 503}`);
-      return;
+      return 'success';
     }
     const method = req.method ?? 'GET';
     const response = await miniflare.dispatchFetch(`http://${served.name}.workers.dev${req.url ?? '/'}`, {
@@ -384,26 +433,13 @@ export class WorkerHost {
       body: method === 'GET' || method === 'HEAD' ? undefined : requestBody,
       redirect: 'manual',
     });
-    const body = faultedBody(fault, Buffer.from(await response.arrayBuffer()));
-    writeResponse(res, response, body, method);
-  }
-
-  /** The first fault in force for this Worker, the version serving the request, and path, counted as used. */
-  private takeFault(
-    name: string,
-    versionId: string,
-    path: string,
-  ): (WorkerFault & { used: number }) | undefined {
-    const fault = this.faults.find(
-      (candidate) =>
-        (candidate.times === undefined || candidate.used < candidate.times) &&
-        (!candidate.script || candidate.script === name) &&
-        (!candidate.version || candidate.version === versionId) &&
-        (!candidate.notVersion || candidate.notVersion !== versionId) &&
-        (!candidate.path || new RegExp(candidate.path).test(path)),
-    );
-    if (fault) fault.used++;
-    return fault;
+    if (response.headers.has(THREW_HEADER)) {
+      this.log(`${served.name} version ${versionId} threw on ${req.url}: ${await response.text()}`);
+      answerException(req, res);
+      return 'scriptThrewException';
+    }
+    writeResponse(res, response, faultedBody(fault, Buffer.from(await response.arrayBuffer())), method);
+    return 'success';
   }
 
   async stop(): Promise<void> {

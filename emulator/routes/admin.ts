@@ -7,7 +7,7 @@ import {
   type RolloutOptions,
 } from '../containers.js';
 import { send, readJson, type Call, type Fault, type Router } from '../router.js';
-import type { WorkerFault } from '../workers.js';
+import { workerFault, type WorkerFault } from '../worker-faults.js';
 import type { Emulated } from './context.js';
 
 const OK = { ok: true };
@@ -197,14 +197,22 @@ export function registerAdminRoutes(router: Router, emulated: Emulated): void {
     router.faults.length = 0;
     send(call.res, 200, OK);
   });
+  // A Worker fault (worker-faults.ts): 400 with the reason when it is not one.
   router.admin('POST', '/__admin/worker-faults', (call) => {
-    workers.faults.push({ ...readJson<WorkerFault>(call), used: 0 });
+    try {
+      workers.faults.push({ ...workerFault(readJson<Partial<WorkerFault>>(call)), used: 0, seen: 0 });
+    } catch (err) {
+      return send(call.res, 400, { error: (err as Error).message });
+    }
     send(call.res, 200, OK);
   });
+  router.admin('GET', '/__admin/worker-faults', (call) => send(call.res, 200, workers.faults));
   router.admin('DELETE', '/__admin/worker-faults', (call) => {
     workers.faults.length = 0;
     send(call.res, 200, OK);
   });
+  // What Workers analytics answers from (analytics.ts): every request a Worker version served.
+  router.admin('GET', '/__admin/invocations', (call) => send(call.res, 200, workers.invocations));
   router.admin('GET', '/__admin/workers', (call) => send(call.res, 200, workers.list()));
   registerContainerAdminRoutes(router, emulated);
   registerShimRoutes(router, emulated);

@@ -11,6 +11,8 @@ export interface Emulated {
   state: CloudflareState;
   workers: WorkerHost;
   containers: ContainerRuntime;
+  /** The emulator's log (EmulatorOptions.log). */
+  log?: (message: string) => void;
 }
 
 /** The script the path's :name names, or the API's 10007 when the account has none by that name. */

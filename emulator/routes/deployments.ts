@@ -2,7 +2,8 @@ import { CloudflareApiError, readJson, reply, type Call, type Router } from '../
 import type { CloudflareState, Deployment, Script, Version } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
 
-interface DeploymentRequest {
+export interface DeploymentRequest {
+  strategy?: unknown;
   versions?: Deployment['versions'];
   annotations?: Record<string, string>;
 }
@@ -19,14 +20,56 @@ function deploymentResult(deployment: Deployment) {
   };
 }
 
-/** The API's 10021: every version must exist and the percentages must add up to 100. */
-function checkVersions(script: Script, versions: Deployment['versions']): void {
+/**
+ * "A deployment can consist of one or two versions of a Worker" (the API's own description, as the
+ * cloudflare SDK wrangler bundles carries it: cli.js 120310-120313, workers.scripts.deployments).
+ * wrangler refuses more client-side ("You must select at most 2 versions to deploy.", cli.js
+ * 301517-301521; its hidden --max-versions "(when server-side limitation is lifted, we can update this
+ * default …)", 301474-301479).
+ */
+const MAX_VERSIONS = 2;
+/** wrangler's validateTrafficSubtotal allows the sum to miss 100 by EPSILON = 1e-3 (cli.js 301386-301392, 301422). */
+const EPSILON = 1e-3;
+
+/**
+ * The body's strategy and versions, or the API's 10021 (validation error, as the emulator answers
+ * every refused deployment; the API's own codes and words for these cases are in no source found).
+ * wrangler always sends `strategy: "percentage"` (createDeployment, cli.js 153130-153148), the only
+ * strategy there is.
+ */
+export function checkRequest(body: DeploymentRequest): Deployment['versions'] {
+  if (body.strategy !== 'percentage')
+    throw new CloudflareApiError(
+      400,
+      10021,
+      `strategy must be "percentage" (got ${JSON.stringify(body.strategy)})`,
+    );
+  const versions = body.versions;
+  if (!Array.isArray(versions) || versions.length < 1 || versions.length > MAX_VERSIONS)
+    throw new CloudflareApiError(400, 10021, `a deployment must have 1 or ${MAX_VERSIONS} versions`);
+  for (const entry of versions) {
+    const { version_id: id, percentage } = entry ?? {};
+    if (typeof id !== 'string' || typeof percentage !== 'number' || !(percentage >= 0 && percentage <= 100))
+      throw new CloudflareApiError(
+        400,
+        10021,
+        'each version needs a version_id and a percentage from 0 to 100',
+      );
+  }
+  if (new Set(versions.map((entry) => entry.version_id)).size !== versions.length)
+    throw new CloudflareApiError(400, 10021, 'a version may appear only once in a deployment');
+  return versions.map(({ version_id, percentage }) => ({ version_id, percentage }));
+}
+
+/** The API's 10021: every version must exist and the percentages must add up to 100 (within EPSILON). */
+export function checkVersions(script: Script, versions: Deployment['versions']): void {
   for (const entry of versions) {
     if (!script.versions.some((version) => version.id === entry.version_id))
       throw new CloudflareApiError(400, 10021, `version ${entry.version_id} does not exist`);
   }
-  if (versions.reduce((total, entry) => total + entry.percentage, 0) !== 100)
-    throw new CloudflareApiError(400, 10021, 'version percentages must add up to 100');
+  const sum = versions.reduce((total, entry) => total + entry.percentage, 0);
+  if (Math.abs(sum - 100) > EPSILON)
+    throw new CloudflareApiError(400, 10021, `version percentages must add up to 100 (got ${sum})`);
 }
 
 /** The names of the secrets whose values differ between two versions, sorted. */
@@ -128,7 +171,7 @@ async function createDeployment(emulated: Emulated, call: Call): Promise<void> {
   const { state, workers } = emulated;
   const script = requireScript(state, call);
   const body = readJson<DeploymentRequest>(call);
-  const versions = body.versions ?? [];
+  const versions = checkRequest(body);
   checkVersions(script, versions);
   const live = state.liveVersion(script);
   refuseRollbackLimits(state, script, rollbackTargets(script, live, versions));
@@ -139,7 +182,10 @@ async function createDeployment(emulated: Emulated, call: Call): Promise<void> {
   reply(call, deploymentResult(deployment));
 }
 
-/** Deployments: list them, and create one (a deploy, or a rollback when the version is older). */
+/**
+ * Deployments: list them (newest first, every one kept: a split's history reads back 10 → 50 → 100),
+ * and create one (a deploy, or a rollback when the version is older).
+ */
 export function registerDeploymentRoutes(router: Router, emulated: Emulated): void {
   const { state } = emulated;
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/deployments`, (call) =>

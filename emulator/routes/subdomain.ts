@@ -5,9 +5,14 @@ import { ACCOUNT, requireScript, type Emulated } from './context.js';
 /** The account's workers.dev subdomain, and whether a script is served on it. */
 export function registerSubdomainRoutes(router: Router, { state }: Emulated): void {
   router.on('GET', `${ACCOUNT}/workers/subdomain`, (call) => reply(call, { subdomain: state.subdomain }));
+  // previews_enabled follows workers.dev unless set: "If not given, `preview_urls = workers_dev` is
+  // the default" (cloudflare-docs workers/versions-and-deployments/preview-urls.mdx); wrangler omits
+  // it when the config has no preview_urls, "Undefined lets the API compute the default"
+  // (workers-sdk packages/wrangler/src/triggers/deploy.ts; cli.js 295166, 295244-295255), and warns
+  // that Preview URLs then follow the workers.dev route on each deploy (cli.js 295272-295285).
   const subdomainOf = (script: Script) => ({
     enabled: script.workersDev,
-    previews_enabled: script.previewsEnabled ?? false,
+    previews_enabled: script.previewsEnabled ?? script.workersDev,
   });
   router.on('GET', `${ACCOUNT}/workers/scripts/:name/subdomain`, (call) =>
     reply(call, subdomainOf(requireScript(state, call))),
@@ -16,7 +21,7 @@ export function registerSubdomainRoutes(router: Router, { state }: Emulated): vo
     const script = requireScript(state, call);
     const body = readJson<{ enabled?: boolean; previews_enabled?: boolean }>(call);
     script.workersDev = body.enabled ?? true;
-    if (body.previews_enabled !== undefined) script.previewsEnabled = body.previews_enabled;
+    script.previewsEnabled = body.previews_enabled ?? script.workersDev;
     reply(call, subdomainOf(script));
   });
   // The Worker as a resource (the Workers API's GET workers/workers/:id, by name or id): wrangler

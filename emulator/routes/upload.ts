@@ -222,6 +222,7 @@ export async function versionFromUpload(
   return state.addVersion(script, {
     message: annotations['workers/message'],
     tag: annotations['workers/tag'],
+    alias: annotations['workers/alias'],
     mainModule: String(metadata.main_module ?? modules[0]?.name ?? ''),
     modules,
     bindings,

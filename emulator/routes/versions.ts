@@ -3,7 +3,27 @@ import type { CloudflareState, Script, Version } from '../state.js';
 import { ACCOUNT, requireScript, type Emulated } from './context.js';
 import { answerUpload, versionFromUpload } from './upload.js';
 
-/** A version as the API returns it (secret values are never in it). */
+/**
+ * Whether the version gets preview URLs: "Preview URLs are not generated for Workers that implement
+ * a Durable Object, including Containers" (cloudflare-docs src/content/docs/workers/
+ * versions-and-deployments/preview-urls.mdx, "Limitations"; version-urls.mdx says the same). A
+ * version implements one when it binds a Durable Object class of its own script or has containers.
+ */
+export function hasPreview(script: Script, version: Version): boolean {
+  const ownDurableObject = version.bindings.some(
+    (binding) =>
+      binding.type === 'durable_object_namespace' &&
+      (!binding.script_name || binding.script_name === script.name),
+  );
+  return !ownDurableObject && version.containerClasses.length === 0;
+}
+
+/**
+ * A version as the API returns it (secret values are never in it). wrangler reads
+ * `metadata.has_preview` after an upload (cli.js 303290-303291) and prints preview URLs only when it
+ * is true and the script's subdomain has previews_enabled (cli.js 303367-303382); it sends the
+ * preview alias as the `workers/alias` annotation (cli.js 303211-303215), kept here.
+ */
 function versionResult(state: CloudflareState, script: Script, version: Version) {
   return {
     id: version.id,
@@ -14,11 +34,12 @@ function versionResult(state: CloudflareState, script: Script, version: Version)
       created_on: version.createdOn,
       modified_on: version.createdOn,
       source: 'wrangler',
-      hasPreview: false,
+      has_preview: hasPreview(script, version),
     },
     annotations: {
       ...(version.message ? { 'workers/message': version.message } : {}),
       ...(version.tag ? { 'workers/tag': version.tag } : {}),
+      ...(version.alias ? { 'workers/alias': version.alias } : {}),
       'workers/triggered_by': 'upload',
     },
     resources: {
