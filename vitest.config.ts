@@ -31,7 +31,7 @@ const E2E_GROUPS: string[][] = [
   ['boot-test', 'smoke-test', 'cancel', 'wrangler-range'],
   ['reference-system/full-image', 'rollback', 'deploy', 'hostile-inputs'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
-  ['build-image', 'emulator'],
+  ['build-image', 'emulator', 'gradual'],
   ['pipeline-cache', 'actions-cache', 'report', 'cli', 'annotations'],
 ];
 const LANES = Math.min(2, availableParallelism());

@@ -42140,7 +42140,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3216);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6741);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3347);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -42150,7 +42150,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6741:
+/***/ 3347:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42462,19 +42462,69 @@ function bytes_formatBytes(bytes) {
     return `${sign}${unit === 0 ? amount : amount.toFixed(digits)} ${units[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./src/lib/core/instance-types.ts
+
+/**
+ * Cloudflare Containers' predefined instance types, the kit's one table of them (size-budget's disk,
+ * boot-test's memory and CPU, the emulator's container limits).
+ *
+ * Cloudflare's figures: https://developers.cloudflare.com/containers/platform/limits/ ("Instance
+ * Types": lite 1/16 vCPU, 256 MiB, 2 GB; basic 1/4, 1 GiB, 4 GB; standard-1 1/2, 4 GiB, 8 GB;
+ * standard-2 1, 6 GiB, 12 GB; standard-3 2, 8 GiB, 16 GB; standard-4 4, 12 GiB, 20 GB). wrangler
+ * 4.86.0 holds the same in `instanceTypes` (node_modules/wrangler/wrangler-dist/cli.js, line 139327:
+ * vcpu, memory_mib, disk_mb), the table it checks images and account limits against.
+ */
+const INSTANCE_TYPE_LIMITS = {
+    lite: { vcpu: 0.0625, memoryMib: 256, diskMb: 2000 },
+    basic: { vcpu: 0.25, memoryMib: 1024, diskMb: 4000 },
+    'standard-1': { vcpu: 0.5, memoryMib: 4096, diskMb: 8000 },
+    'standard-2': { vcpu: 1, memoryMib: 6144, diskMb: 12000 },
+    'standard-3': { vcpu: 2, memoryMib: 8192, diskMb: 16000 },
+    'standard-4': { vcpu: 4, memoryMib: 12288, diskMb: 20000 },
+};
+const INSTANCE_TYPES = Object.keys(INSTANCE_TYPE_LIMITS);
+/**
+ * wrangler's old names, which it still accepts with a warning that they were renamed: dev is lite,
+ * standard is standard-1 (cli.js line 37763, ALLOWED_INSTANCE_TYPES; the warnings at line 31443).
+ */
+const INSTANCE_TYPE_ALIASES = {
+    dev: 'lite',
+    standard: 'standard-1',
+};
+/** The type a name means (a type or one of wrangler's old names, any case); undefined for anything else. */
+function instanceType(name) {
+    const key = name.trim().toLowerCase();
+    if (INSTANCE_TYPES.includes(key))
+        return key;
+    return INSTANCE_TYPE_ALIASES[key];
+}
+/** The `instance-type` input: empty is undefined, anything not a type is one line listing the types. */
+function parseInstanceType(value) {
+    if (!value.trim())
+        return undefined;
+    const type = instanceType(value);
+    if (type)
+        return type;
+    throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
+}
+/**
+ * A type's memory and CPU (or a custom type's vcpu and memory) as `docker run` takes them:
+ * --memory 256m, --cpus 0.0625.
+ */
+function dockerLimits(type) {
+    const { memoryMib, vcpu } = typeof type === 'string' ? INSTANCE_TYPE_LIMITS[type] : type;
+    return {
+        memory: memoryMib % 1024 === 0 ? `${memoryMib / 1024}g` : `${memoryMib}m`,
+        cpus: String(vcpu),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/lib/size/budget.ts
 
+
 const MEASURES = (/* unused pure expression or super */ null && (['compressed', 'uncompressed', 'cloudflare']));
-/** Cloudflare Containers instance types and their disk, in decimal MB (wrangler's disk_mb). */
-const INSTANCE_DISK_MB = {
-    lite: 2000,
-    basic: 4000,
-    'standard-1': 8000,
-    'standard-2': 12000,
-    'standard-3': 16000,
-    'standard-4': 20000,
-};
-const INSTANCE_TYPES = Object.keys(INSTANCE_DISK_MB);
+/** Each instance type's disk, in decimal MB (wrangler's disk_mb), from the one table in core/. */
+const INSTANCE_DISK_MB = Object.fromEntries(INSTANCE_TYPES.map((type) => [type, INSTANCE_TYPE_LIMITS[type].diskMb]));
 const MiB = (/* unused pure expression or super */ null && (1024 * 1024));
 /**
  * wrangler's own gate before it pushes a container image: the image's uncompressed size plus 10%,
@@ -42485,16 +42535,6 @@ function budget_cloudflareBytes(uncompressedBytes, layers) {
 }
 function instanceDiskBytes(type) {
     return INSTANCE_DISK_MB[type] * 1e6;
-}
-function parseInstanceType(value) {
-    const name = value.trim().toLowerCase();
-    if (!name)
-        return undefined;
-    if (name === 'standard')
-        return 'standard-1';
-    if (INSTANCE_TYPES.includes(name))
-        return name;
-    throw new UserError(`Input "instance-type" is "${value}": use one of ${INSTANCE_TYPES.join(', ')}.`);
 }
 /**
  * The budget in bytes, and where it comes from: max-size when given, else the instance type's disk

@@ -38880,18 +38880,47 @@ function cloudflareApi(connection, deps) {
         'content-type': 'application/json',
     };
     const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
-    return {
-        async call(method, path, body) {
-            for (let attempt = 1;; attempt++) {
-                const outcome = await once(fetcher, method, base + path, headers, body);
-                if (outcome.ok)
-                    return outcome.result;
-                if (!outcome.retry || attempt >= RETRIES)
-                    throw outcome.error;
-                await sleep(1000 * attempt);
-            }
-        },
+    const retried = async (attemptOnce) => {
+        for (let attempt = 1;; attempt++) {
+            const outcome = await attemptOnce();
+            if (outcome.ok)
+                return outcome.result;
+            if (!outcome.retry || attempt >= RETRIES)
+                throw outcome.error;
+            await sleep(1000 * attempt);
+        }
     };
+    return {
+        call: (method, path, body) => retried(() => once(fetcher, method, base + path, headers, body)),
+        graphql: (query, variables) => retried(() => graphqlOnce(fetcher, `${apiBase(deps.env)}/graphql`, headers, { query, variables })),
+    };
+}
+/** One GraphQL request: `data`, or the first error's message (retried on 5xx and no answer). */
+async function graphqlOnce(fetcher, url, headers, body) {
+    let response;
+    try {
+        response = await fetcher(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    }
+    catch (err) {
+        return {
+            ok: false,
+            retry: true,
+            error: new errors/* UserError */.yo(`Cloudflare GraphQL API: ${err.message}`),
+        };
+    }
+    const text = await response.text();
+    let answer;
+    try {
+        answer = JSON.parse(text);
+    }
+    catch {
+        answer = undefined;
+    }
+    if (response.status < 400 && answer?.data && !answer.errors?.length)
+        return { ok: true, result: answer.data };
+    const said = answer?.errors?.[0]?.message ?? (text.trim().slice(0, 200) || 'no data');
+    const error = new api_CloudflareApiError(response.status, undefined, `Cloudflare GraphQL API failed (HTTP ${response.status}): ${said}`);
+    return { ok: false, retry: response.status >= 500, error };
 }
 /** One request: its result, or its error and whether a retry may help (5xx, no answer). */
 async function once(fetcher, method, url, headers, body) {

@@ -2,8 +2,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { ActionResult, Deps } from '../core/io.js';
-import { imageLink } from '../core/links.js';
-import { cell, facts, link } from '../core/markdown.js';
+import { cell, facts } from '../core/markdown.js';
 import { makeTempDir } from '../core/temp.js';
 import { lastLine } from '../core/text.js';
 import type { WranglerRunResult } from '../wrangler/cli.js';
@@ -19,15 +18,16 @@ import { cutBytes, errorDetail } from '../wrangler/output.js';
 import { openWrangler, type Connection, type WranglerSession } from '../wrangler/session.js';
 import { cloudflareApi, type CloudflareApi } from '../wrangler/api.js';
 import {
-  describeDeployment,
   logState,
   NOTHING_LIVE,
-  parseState,
   readProduction,
   sameDeployment,
   type ProductionState,
 } from './production.js';
 import { irreversibleChange } from './reversible.js';
+import { deploySummary } from './summary.js';
+import { gradualDeploy, gradualRefusal } from './deploy-gradual.js';
+import type { GradualOptions } from './gradual.js';
 import { shortImage, waitForRollout } from './rollout.js';
 
 export interface DeployOptions extends Connection {
@@ -49,6 +49,8 @@ export interface DeployOptions extends Connection {
   rolloutTimeoutMs: number;
   /** Deploy even when a Worker rollback will be impossible afterwards (a Durable Object migration). */
   allowIrreversible: boolean;
+  /** strategy gradual: the steps and gates; undefined: immediate (wrangler deploy). */
+  gradual?: GradualOptions;
 }
 
 /** deploy's outputs, keyed as src/actions/deploy/inputs.ts OUTPUTS names them. */
@@ -268,6 +270,12 @@ async function deployAndReadBack(
   const before = await readProduction(session, api, deps.log);
   logState(deps.log, 'Live before deploying', before);
   const irreversible = await irreversibleChange(session, api, before, options, deps.log);
+  if (options.gradual && before.versions.length) {
+    const refused = gradualRefusal(before, irreversible, image);
+    if (refused) return refuseDeploy(before, `Refusing to deploy: ${refused}. Production is unchanged.`);
+    const gradual = { ...options, gradual: options.gradual };
+    return gradualDeploy({ options: gradual, args, target: targetOf(args), ...deploying, api, before });
+  }
   if (irreversible && !options.allowIrreversible) return refuseIrreversible(before, irreversible);
   if (irreversible)
     deps.log.warning(`This deploy cannot be rolled back: ${irreversible} (allow-irreversible: true).`);
@@ -317,8 +325,18 @@ function deployResult(
 
 /** Nothing was deployed: the deploy would make a Worker rollback impossible and was not allowed to. */
 function refuseIrreversible(before: ProductionState, why: string): DeployResult {
-  const previous = before.versions[0]?.version_id ?? '';
   const failure = `Refusing to deploy: ${why}. If this is intended, re-run with allow-irreversible: true (a failure after it can then roll back container images but not the Worker). Production is unchanged.`;
+  return refuseDeploy(before, failure, false);
+}
+
+/** `--config=`/`--env=` among wrangler deploy's arguments: what every later command targets. */
+function targetOf(args: string[]): string[] {
+  return args.filter((arg) => arg.startsWith('--config=') || arg.startsWith('--env='));
+}
+
+/** Nothing was deployed, for the reason given: production as it was. */
+function refuseDeploy(before: ProductionState, failure: string, reversible = true): DeployResult {
+  const previous = before.versions[0]?.version_id ?? '';
   const outputs: DeployOutputs = {
     versionId: '',
     previousVersionId: previous,
@@ -329,7 +347,7 @@ function refuseIrreversible(before: ProductionState, why: string): DeployResult 
     productionChanged: false,
     previousState: JSON.stringify(before),
     deployedState: JSON.stringify(before),
-    reversible: false,
+    reversible,
   };
   return { outputs, failure, summary: deploySummary(outputs, 'production is unchanged', { failure }) };
 }
@@ -386,55 +404,6 @@ function deployFailure(result: WranglerRunResult, state: string): string {
 }
 
 /** What the summary tells besides the outputs: the rollouts, the image shipped, the failure. */
-interface SummaryDetails {
-  rolloutRows?: Array<[string, string]>;
-  /** The reference the containers run when the image input was shipped: linked to its registry's page. */
-  image?: string;
-  failure?: string;
-}
-
-/**
- * The Worker in the Cloudflare dashboard, as a deeplink: `/?to=/:account/…` lets the dashboard fill
- * in the account (Cloudflare Docs style guide, "DashButton": "a Cloudflare dashboard deeplink",
- * e.g. "/?to=/:account/home"). The Worker's page is `workers/services/view/:worker/production`, the
- * path Cloudflare's changelog links a Worker's Metrics tab under ("Track memory usage for Workers
- * and Durable Objects in the dashboard", 2026-06-30: https://dash.cloudflare.com/?to=/:account/
- * workers/services/view/:worker/production/metrics).
- */
-function workerDashboardUrl(worker: string): string {
-  return `https://dash.cloudflare.com/?to=/:account/workers/services/view/${encodeURIComponent(worker)}/production`;
-}
-
-function deploySummary(outputs: DeployOutputs, state: string, details: SummaryDetails): string {
-  const { rolloutRows = [], image, failure } = details;
-  const title = `### deploy: \`${outputs.workerName || 'worker'}\` ${outputs.deployed ? '✅ live' : '❌ not deployed'}`;
-  const rows: Array<[string, string]> = [
-    ['Version', `\`${outputs.versionId || '–'}\``],
-    ['Previous', `\`${outputs.previousVersionId || '(first deploy)'}\``],
-    ...recordedRows(outputs.previousState),
-    ['URL', outputs.deploymentUrl ? link(outputs.deploymentUrl, outputs.deploymentUrl) : '–'],
-    ...(outputs.workerName
-      ? [['Dashboard', link(outputs.workerName, workerDashboardUrl(outputs.workerName))] as [string, string]]
-      : []),
-    ...(image ? [['Image', imageLink(image)] as [string, string]] : []),
-    ['Production', cell(state)],
-    ...rolloutRows.map(([label, text]): [string, string] => [label, cell(text)]),
-    ...(outputs.reversible
-      ? []
-      : [['Reversible', 'no: the Worker cannot be rolled back after this deploy'] as [string, string]]),
-    ...(failure ? [['Error', cell(failure)] as [string, string]] : []),
-  ];
-  return `${title}\n\n${facts(rows)}\n`;
-}
-
-/** What a rollback would restore, when it is more than the previous version alone. */
-function recordedRows(previousState: string): Array<[string, string]> {
-  const recorded = previousState ? parseState('previous-state', previousState) : undefined;
-  if (!recorded || (recorded.versions.length < 2 && !recorded.applications.length)) return [];
-  const images = recorded.applications.map((app) => `${app.name} on ${shortImage(app.image)}`);
-  return [['Recorded', cell([`Worker ${describeDeployment(recorded.versions)}`, ...images].join('; '))]];
-}
-
 /**
  * Pushes a local image to the Cloudflare registry under a content-derived tag (the same image gets
  * the same reference, a changed one a new reference, so the container application rolls out exactly

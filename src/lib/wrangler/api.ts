@@ -22,6 +22,12 @@ interface Envelope<T> {
 export interface CloudflareApi {
   /** `path` under /accounts/<account>/, e.g. `containers/applications`. */
   call<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /**
+   * A query to the GraphQL analytics API (POST <base>/graphql, "Cloudflare API v4 doesn't allow GETs
+   * to /graphql": wrangler cli.js ~132834); its `data`. An answer with `errors` fails, even with HTTP
+   * 200 ("a 200 response can contain an error", cf-docs analytics/graphql-api/errors.mdx).
+   */
+  graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 }
 
 /**
@@ -52,16 +58,55 @@ export function cloudflareApi(
     'content-type': 'application/json',
   };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
-  return {
-    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await once<T>(fetcher, method, base + path, headers, body);
-        if (outcome.ok) return outcome.result;
-        if (!outcome.retry || attempt >= RETRIES) throw outcome.error;
-        await sleep(1000 * attempt);
-      }
-    },
+  const retried = async <T>(attemptOnce: () => Promise<Outcome<T>>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await attemptOnce();
+      if (outcome.ok) return outcome.result;
+      if (!outcome.retry || attempt >= RETRIES) throw outcome.error;
+      await sleep(1000 * attempt);
+    }
   };
+  return {
+    call: <T>(method: string, path: string, body?: unknown) =>
+      retried(() => once<T>(fetcher, method, base + path, headers, body)),
+    graphql: <T>(query: string, variables: Record<string, unknown>) =>
+      retried(() => graphqlOnce<T>(fetcher, `${apiBase(deps.env)}/graphql`, headers, { query, variables })),
+  };
+}
+
+/** One GraphQL request: `data`, or the first error's message (retried on 5xx and no answer). */
+async function graphqlOnce<T>(
+  fetcher: Fetch,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<Outcome<T>> {
+  let response: { status: number; text(): Promise<string> };
+  try {
+    response = await fetcher(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  } catch (err) {
+    return {
+      ok: false,
+      retry: true,
+      error: new UserError(`Cloudflare GraphQL API: ${(err as Error).message}`),
+    };
+  }
+  const text = await response.text();
+  let answer: { data?: T; errors?: Array<{ message?: string }> | null } | undefined;
+  try {
+    answer = JSON.parse(text) as typeof answer;
+  } catch {
+    answer = undefined;
+  }
+  if (response.status < 400 && answer?.data && !answer.errors?.length)
+    return { ok: true, result: answer.data };
+  const said = answer?.errors?.[0]?.message ?? (text.trim().slice(0, 200) || 'no data');
+  const error = new CloudflareApiError(
+    response.status,
+    undefined,
+    `Cloudflare GraphQL API failed (HTTP ${response.status}): ${said}`,
+  );
+  return { ok: false, retry: response.status >= 500, error };
 }
 
 type Outcome<T> = { ok: true; result: T } | { ok: false; retry: boolean; error: Error };
