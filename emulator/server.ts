@@ -66,6 +66,7 @@ export class CloudflareEmulator {
       (name) => this.liveWorker(name),
       () => this.base,
       log,
+      () => this.state.subdomain,
     );
     this.containers = new ContainerRuntime(
       options.docker ?? (process.env.SLIPWAY_DOCKER || 'docker'),

@@ -5,6 +5,7 @@ import type { Invocation, InvocationStatus } from './analytics.js';
 import { containerShimModule } from './container-shim.js';
 import { answerException, FRONT_WORKER, FRONT_WORKER_SCRIPT, THREW_HEADER } from './exceptions.js';
 import { readBody } from './router.js';
+import { previewHost, previewVersion } from './previews.js';
 import type { Deployment, Module, Script, Version } from './state.js';
 import { OVERRIDES_HEADER, routeRequest, VERSION_KEY_HEADER, type Route } from './traffic.js';
 import { takeFault, type ActiveFault, type WorkerFault } from './worker-faults.js';
@@ -121,11 +122,19 @@ class Instance {
   }
 }
 
+/** What a request to a served host goes to: a version of a script, or why there is nothing there. */
+type Target = { script: Script; version: Version } | { missing: string };
+
 interface Served {
+  /** The Worker's name (its invocations are recorded under it). */
   name: string;
+  /** The host name the Worker sees in request URLs. */
+  host: string;
   server: Server;
   url: string;
-  /** A Miniflare per version of the current deployment, made when a request first goes to it. */
+  /** The version a request goes to, decided per request. */
+  target: (req: IncomingMessage) => Target;
+  /** A Miniflare per version served (the current deployment's, or a preview's), made on first use. */
   instances: Map<string, Instance>;
   /** Versions that left the deployment while serving a request: disposed when it ends. */
   retiring: Set<Instance>;
@@ -148,7 +157,9 @@ function steeringHeaders(req: IncomingMessage): { overrides?: string; versionKey
  * secrets, version metadata and Durable Objects. Each request goes to a version as Cloudflare's
  * gradual deployments route it (traffic.ts: by share, by the Cloudflare-Workers-Version-Key header,
  * or to the version a Cloudflare-Workers-Version-Overrides header names). A version's instance starts
- * on its first request and is disposed when a deployment leaves it out. Faults can be injected on the
+ * on its first request and is disposed when a deployment leaves it out. A version's preview URLs
+ * (`<first 8 of its id>-<worker>`, `<alias>-<worker>`) get loopback URLs of their own through
+ * openPreview, serving that version whatever the split (previews.ts). Faults can be injected on the
  * responses: unhealthy, slow, wrong version, a status, an exception (worker-faults.ts).
  *
  * Every request a version serves is recorded in `invocations` (the data of Workers analytics,
@@ -165,6 +176,8 @@ function steeringHeaders(req: IncomingMessage): { overrides?: string; versionKey
  */
 export class WorkerHost {
   private readonly served = new Map<string, Served>();
+  /** Preview hosts (openPreview), by host name. */
+  private readonly previews = new Map<string, Served>();
   readonly faults: ActiveFault[] = [];
   /** Every request a version served, oldest first. */
   readonly invocations: Invocation[] = [];
@@ -176,6 +189,8 @@ export class WorkerHost {
     private readonly live: (name: string) => { script: Script; version?: Version } | undefined,
     private readonly adminBase: () => string,
     private readonly log: (message: string) => void,
+    /** The account's workers.dev subdomain (preview host names). */
+    private readonly subdomain: () => string = () => 'slipway-test',
   ) {}
 
   url(name: string): string | undefined {
@@ -209,9 +224,36 @@ export class WorkerHost {
   async open(name: string): Promise<string> {
     const existing = this.served.get(name);
     if (existing) {
-      this.retire(existing, this.currentDeployment(name));
+      this.retire(existing, this.keptVersions(this.currentDeployment(name)));
       return existing.url;
     }
+    const served = this.makeServed(name, `${name}.workers.dev`, (req) => this.productionTarget(served, req));
+    this.served.set(name, served);
+    return this.listen(served);
+  }
+
+  /**
+   * Opens a preview host on its own loopback URL (once): `<label>-<worker>`, where the label is a
+   * version id's first 8 characters or an alias (previews.ts). Each request goes to the version the
+   * label names now, whatever the deployment's split: an alias uploaded again serves its new version.
+   * A label Cloudflare would serve no preview at (unknown, an alias past the 1000 retained, a Worker
+   * with a Durable Object, preview URLs off) answers 404: Cloudflare's answer for a workers.dev host
+   * with nothing behind it is not documented (nor found in wrangler), so the emulator says so plainly.
+   * Its requests are recorded as invocations of that version, as the production host's are (whether
+   * Workers analytics counts preview requests is not documented either; "You cannot view logs for
+   * Preview URLs today", preview-urls.mdx, is about logs).
+   */
+  async openPreview(worker: string, label: string): Promise<string> {
+    const host = previewHost(worker, label, this.subdomain());
+    const existing = this.previews.get(host);
+    if (existing) return existing.url;
+    const served = this.makeServed(worker, host, () => this.previewTarget(served, label));
+    this.previews.set(host, served);
+    return this.listen(served);
+  }
+
+  /** A host's server, not yet listening: each request goes to `target`'s version. */
+  private makeServed(name: string, host: string, target: (req: IncomingMessage) => Target): Served {
     const server = createServer((req, res) => {
       this.handle(served, req, res).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -220,16 +262,42 @@ export class WorkerHost {
     });
     const served: Served = {
       name,
+      host,
       server,
       url: '',
+      target,
       instances: new Map(),
       retiring: new Set(),
       routedByShare: 0,
     };
-    this.served.set(name, served);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    served.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return served;
+  }
+
+  /** Listens on a loopback port; the served host's URL. */
+  private async listen(served: Served): Promise<string> {
+    await new Promise<void>((resolve) => served.server.listen(0, '127.0.0.1', resolve));
+    served.url = `http://127.0.0.1:${(served.server.address() as AddressInfo).port}`;
     return served.url;
+  }
+
+  /** The production host's version for a request: the current deployment's, by traffic.ts. */
+  private productionTarget(served: Served, req: IncomingMessage): Target {
+    const current = this.currentDeployment(served.name);
+    this.retire(served, this.keptVersions(current));
+    const route = current && this.route(served, current.deployment, req);
+    const version = route && current.script.versions.find((candidate) => candidate.id === route.versionId);
+    if (!current || !version)
+      return { missing: `There is nothing here yet: ${served.name} has no live version.` };
+    return { script: current.script, version };
+  }
+
+  /** A preview host's version: the one its label names now; the one it named before is stopped. */
+  private previewTarget(served: Served, label: string): Target {
+    const script = this.live(served.name)?.script;
+    const version = script && previewVersion(script, label);
+    this.retire(served, new Set(version ? [version.id] : []));
+    if (!script || !version) return { missing: `emulator: no preview at ${served.host} (404)` };
+    return { script, version };
   }
 
   /** The Worker's current deployment (the newest), when it has a live version. */
@@ -239,13 +307,17 @@ export class WorkerHost {
     return live?.version && deployment ? { script: live.script, deployment } : undefined;
   }
 
-  /** Disposes the instances of versions the deployment no longer has (after their requests end). */
-  private retire(served: Served, current: { deployment: Deployment } | undefined): void {
-    const kept = new Set(current?.deployment.versions.map((entry) => entry.version_id));
+  /** The versions of the current deployment, which the production host keeps running. */
+  private keptVersions(current: { deployment: Deployment } | undefined): Set<string> {
+    return new Set(current?.deployment.versions.map((entry) => entry.version_id));
+  }
+
+  /** Disposes the instances of versions the host no longer serves (after their requests end). */
+  private retire(served: Served, kept: Set<string>): void {
     for (const [versionId, instance] of served.instances) {
       if (kept.has(versionId)) continue;
       served.instances.delete(versionId);
-      this.log(`${served.name} version ${versionId} left the deployment: stopping it`);
+      this.log(`${served.host} no longer serves ${served.name} version ${versionId}: stopping it`);
       if (instance.inFlight) served.retiring.add(instance);
       else void instance.dispose();
     }
@@ -339,16 +411,14 @@ export class WorkerHost {
   }
 
   private async handle(served: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const current = this.currentDeployment(served.name);
-    this.retire(served, current);
-    const route = current && this.route(served, current.deployment, req);
-    const version = route && current.script.versions.find((candidate) => candidate.id === route.versionId);
-    if (!current || !version) {
+    const target = served.target(req);
+    if ('missing' in target) {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end(`There is nothing here yet: ${served.name} has no live version.`);
+      res.end(target.missing);
       return;
     }
-    const instance = this.instance(served, current.script, version);
+    const { script, version } = target;
+    const instance = this.instance(served, script, version);
     instance.inFlight++;
     const datetime = Date.now();
     let status: InvocationStatus = 'success';
@@ -427,7 +497,7 @@ export class WorkerHost {
       return 'success';
     }
     const method = req.method ?? 'GET';
-    const response = await miniflare.dispatchFetch(`http://${served.name}.workers.dev${req.url ?? '/'}`, {
+    const response = await miniflare.dispatchFetch(`http://${served.host}${req.url ?? '/'}`, {
       method,
       headers: requestHeaders(req) as never,
       body: method === 'GET' || method === 'HEAD' ? undefined : requestBody,
@@ -443,7 +513,7 @@ export class WorkerHost {
   }
 
   async stop(): Promise<void> {
-    for (const served of this.served.values()) {
+    for (const served of [...this.served.values(), ...this.previews.values()]) {
       const instances = [...served.instances.values(), ...served.retiring];
       served.instances.clear();
       served.retiring.clear();
@@ -451,5 +521,6 @@ export class WorkerHost {
       await new Promise<void>((resolve) => served.server.close(() => resolve()));
     }
     this.served.clear();
+    this.previews.clear();
   }
 }

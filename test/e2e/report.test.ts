@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMENT_MARKER } from '../../src/lib/size/report.js';
 import { SIZE_REPORT } from '../fixtures/size-report.js';
+import { fakeGitHub } from '../harness/github.js';
 import { ROOT, errorLines, runAction, workflowCommands, type ActionRun } from '../harness/runner.js';
 
 const TOKEN = 'ghs_slipwayTestToken0123456789abcdef';
@@ -13,103 +12,6 @@ const TOKEN = 'ghs_slipwayTestToken0123456789abcdef';
 /** The lines of a run's output that are a stack trace's frames ("    at fn (file:line)"). */
 const stackFrames = (r: ActionRun) => r.log.split('\n').filter((line) => /^\s+at /.test(line));
 const HEAD = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
-
-type Comment = { id: number; body: string };
-
-/**
- * One page of a list, as GitHub pages it ("Using pagination in the REST API",
- * docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api): `per_page` items (default
- * 30, at most 100) of page `page` (default 1), and a Link header naming the first, previous, next and
- * last pages where there are such.
- */
-function githubPage<T>(items: T[], url: URL): { items: T[]; link?: string } {
-  const perPage = Math.min(Math.max(Number(url.searchParams.get('per_page') ?? 30), 1), 100);
-  const page = Math.max(Number(url.searchParams.get('page') ?? 1), 1);
-  const last = Math.max(Math.ceil(items.length / perPage), 1);
-  const at = (n: number) => {
-    const link = new URL(url);
-    link.searchParams.set('per_page', String(perPage));
-    link.searchParams.set('page', String(n));
-    return link.href;
-  };
-  const rels: Array<[string, number]> = [];
-  if (page < last) rels.push(['next', page + 1], ['last', last]);
-  if (page > 1) rels.push(['first', 1], ['prev', Math.min(page - 1, last)]);
-  const link = rels.map(([rel, n]) => `<${at(n)}>; rel="${rel}"`).join(', ');
-  return { items: items.slice((page - 1) * perPage, page * perPage), ...(link ? { link } : {}) };
-}
-
-/** A local GitHub API: records every request and answers like GitHub for the calls the report makes. */
-function fakeGitHub() {
-  const requests: Array<{
-    method: string;
-    path: string;
-    query: string;
-    body: Record<string, unknown>;
-    auth?: string;
-  }> = [];
-  /** The comments on each pull request, by its number; created ones get ids from 7001. */
-  const issues = new Map<number, Comment[]>();
-  let nextId = 7001;
-  let deny = false;
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d: Buffer) => (raw += d.toString()));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-      const path = url.pathname;
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-      requests.push({
-        method: req.method ?? '',
-        path,
-        query: url.search,
-        body,
-        auth: req.headers.authorization,
-      });
-      const send = (status: number, data: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(JSON.stringify(data));
-      };
-      if (deny) return send(403, { message: 'Resource not accessible by integration' });
-      if (req.method === 'POST' && /\/statuses\/[0-9a-f]{40}$/.test(path))
-        return send(201, { id: 1, ...body });
-      const issue = /\/issues\/(\d+)\/comments$/.exec(path);
-      const comments = issue ? (issues.get(Number(issue[1])) ?? []) : [];
-      if (issue) issues.set(Number(issue[1]), comments);
-      if (req.method === 'GET' && issue) {
-        const { items, link } = githubPage(comments, url);
-        return send(200, items, link ? { link } : {});
-      }
-      if (req.method === 'POST' && issue) {
-        comments.push({ id: nextId++, body: String(body.body) });
-        return send(201, comments.at(-1));
-      }
-      const edit = /\/issues\/comments\/(\d+)$/.exec(path);
-      const edited = edit && [...issues.values()].flat().find((c) => c.id === Number(edit[1]));
-      if (req.method === 'PATCH' && edited) {
-        edited.body = String(body.body);
-        return send(200, edited);
-      }
-      if (req.method === 'POST' && path.endsWith('/deployments')) return send(201, { id: 555, ...body });
-      if (req.method === 'POST' && path.endsWith('/deployments/555/statuses'))
-        return send(201, { id: 1, ...body });
-      return send(404, { message: `fake GitHub has no ${req.method} ${path}` });
-    });
-  });
-  return {
-    requests,
-    /** The comments on a pull request (42 unless told), as the API holds them. */
-    comments: (pull = 42) => issues.get(pull) ?? [],
-    /** Puts comments on a pull request, as if others had written them. */
-    seed: (pull: number, comments: Comment[]) => issues.set(pull, comments),
-    denyAll: () => (deny = true),
-    start: () =>
-      new Promise<string>((r) =>
-        server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-      ),
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 describe('report action: GitHub statuses, the PR comment and deployments against a local API', () => {
   const gh = fakeGitHub();
@@ -284,5 +186,168 @@ describe('report action: GitHub statuses, the PR comment and deployments against
     expect(errorLines(r)).toEqual([]);
     expect(r.stdout).toContain('::warning::Could not set the commit status');
     expect(r.stdout).toContain('the token cannot write here: a fork, or missing permissions');
+  });
+});
+
+/**
+ * The preview job's report and the close workflow's, against the GitHub stand-in's deployments
+ * (test/harness/github.ts: the REST routes and rules GitHub documents, transient deployments never
+ * auto-inactivated).
+ */
+describe('report action: a pull request preview, its transient deployment, and closing it', () => {
+  const gh = fakeGitHub();
+  let api: string;
+  let dir: string;
+  let reportPath: string;
+  const SECOND = 'beef0000beef0000beef0000beef0000beef0000';
+  const ALIAS_URL = 'https://pr-42-gateway.acme.workers.dev';
+  const V1 = '11111111-1111-4111-8111-111111111111';
+  const V2 = '22222222-2222-4222-8222-222222222222';
+  /** The pull request event, its head at `sha` and with `action`. */
+  const event = (sha: string, action = 'synchronize') => {
+    const doc = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/events/pull-request.json'), 'utf8')) as {
+      action: string;
+      pull_request: { head: { sha: string } };
+    };
+    doc.action = action;
+    doc.pull_request.head.sha = sha;
+    const path = join(dir, `event-${sha.slice(0, 7)}-${action}.json`);
+    writeFileSync(path, JSON.stringify(doc));
+    return path;
+  };
+  const env = (eventPath: string) => ({
+    GITHUB_API_URL: api,
+    GITHUB_SERVER_URL: 'https://github.example',
+    GITHUB_REPOSITORY: 'acme/gateway',
+    GITHUB_SHA: '9999999999999999999999999999999999999999',
+    GITHUB_RUN_ID: '99',
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: eventPath,
+  });
+  const preview = (sha: string, inputs: Record<string, string>) =>
+    runAction(
+      'report',
+      {
+        token: TOKEN,
+        state: 'success',
+        'commit-status': 'false',
+        description: 'preview smoke-tested',
+        ...inputs,
+      },
+      { env: env(event(sha)) },
+    );
+
+  beforeAll(async () => {
+    api = await gh.start();
+    dir = mkdtempSync(join(tmpdir(), 'slipway-report-preview-'));
+    reportPath = join(dir, 'size.json');
+    writeFileSync(reportPath, JSON.stringify(SIZE_REPORT));
+  });
+  afterAll(async () => {
+    await gh.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the checks fail, the preview still deploys: the comment carries the URL beside the size table, and a transient deployment links it', async () => {
+    const checks = await runAction(
+      'report',
+      { token: TOKEN, state: 'failure', description: 'boot test failed', 'size-report': reportPath },
+      { env: env(event(HEAD)) },
+    );
+    expect(checks.code, checks.log).toBe(0);
+    gh.requests.length = 0;
+    const r = await preview(HEAD, { 'preview-url': ALIAS_URL, 'preview-version': V1 });
+    expect(r.code, r.log).toBe(0);
+    expect(
+      gh.requests.map((q) => `${q.method} ${q.path}`),
+      'no commit status',
+    ).not.toContain(`POST /repos/acme/gateway/statuses/${HEAD}`);
+    const comment = gh.comments(42);
+    expect(comment).toHaveLength(1);
+    expect(comment[0]!.body).toContain('| cloudflare | 566 MB | +6.00 MB |');
+    expect(comment[0]!.body).toContain('❌ boot test failed');
+    expect(comment[0]!.body).toContain(`**Preview** ✅ of version \`${V1}\`: [${ALIAS_URL}](${ALIAS_URL})`);
+    const [deployment] = gh.deployments;
+    expect(deployment).toMatchObject({
+      id: 555,
+      sha: HEAD,
+      environment: 'preview/pr-42',
+      transient_environment: true,
+      production_environment: false,
+      payload: { pullRequest: 42, versionId: V1, previewUrl: ALIAS_URL },
+    });
+    expect(gh.statuses(555)).toMatchObject([
+      {
+        state: 'success',
+        environment_url: ALIAS_URL,
+        log_url: 'https://github.example/acme/gateway/actions/runs/99',
+      },
+    ]);
+    expect(r.outputs).toMatchObject({ 'deployment-id': '555', deactivated: '0', 'comment-id': '7001' });
+    expect(r.log.replace(/::add-mask::.*\n/g, '')).not.toContain(TOKEN);
+  });
+
+  it('the next push: the earlier deployment is marked inactive (GitHub never auto-inactivates a transient one), a new one succeeds', async () => {
+    const r = await preview(SECOND, { 'preview-url': ALIAS_URL, 'preview-version': V2 });
+    expect(r.code, r.log).toBe(0);
+    expect(gh.deployments.map((d) => [d.id, d.sha, gh.latestState(d.id)])).toEqual([
+      [555, HEAD, 'inactive'],
+      [556, SECOND, 'success'],
+    ]);
+    expect(r.outputs).toMatchObject({ 'deployment-id': '556', deactivated: '1' });
+    expect(gh.comments(42)).toHaveLength(1);
+    expect(gh.comments(42)[0]!.body).toContain(`of version \`${V2}\``);
+    expect(gh.comments(42)[0]!.body).not.toContain(V1);
+    expect(gh.comments(42)[0]!.body, 'the size table is kept').toContain(
+      '| cloudflare | 566 MB | +6.00 MB |',
+    );
+  });
+
+  it('the checks report again: the size table is replaced, the preview kept', async () => {
+    const r = await runAction(
+      'report',
+      { token: TOKEN, state: 'success', description: 'checks passed', 'size-report': reportPath },
+      { env: env(event(SECOND)) },
+    );
+    expect(r.code, r.log).toBe(0);
+    const body = gh.comments(42)[0]!.body;
+    expect(body).toContain('✅ checks passed');
+    expect(body).not.toContain('boot test failed');
+    expect(body).toContain(`[${ALIAS_URL}](${ALIAS_URL})`);
+  });
+
+  it('closed: deactivate-environment marks every live deployment of the preview inactive, and does nothing else', async () => {
+    gh.requests.length = 0;
+    const r = await runAction(
+      'report',
+      { token: TOKEN, 'deactivate-environment': 'preview/pr-42' },
+      { env: env(event(SECOND, 'closed')) },
+    );
+    expect(r.code, r.log).toBe(0);
+    expect(gh.deployments.map((d) => gh.latestState(d.id))).toEqual(['inactive', 'inactive']);
+    expect(
+      gh.statuses(555).map((s) => s.state),
+      'the inactive one is not marked twice',
+    ).toEqual(['success', 'inactive']);
+    expect(r.outputs).toMatchObject({ deactivated: '1', 'comment-id': '', 'deployment-id': '' });
+    expect(gh.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      'GET /repos/acme/gateway/deployments',
+      'GET /repos/acme/gateway/deployments/556/statuses',
+      'POST /repos/acme/gateway/deployments/556/statuses',
+      'GET /repos/acme/gateway/deployments/555/statuses',
+    ]);
+    expect(new URLSearchParams(gh.requests[0]!.query).get('environment')).toBe('preview/pr-42');
+    expect(r.summary).toContain('| preview deployments | preview/pr-42: 1 marked inactive |');
+  });
+
+  it('a Worker with a Durable Object: no URL, the sentence in the comment, no deployment', async () => {
+    const note =
+      'Cloudflare generates no preview URL for a Worker that implements a Durable Object, including Containers.';
+    const before = gh.deployments.length;
+    const r = await preview(SECOND, { 'preview-version': V2, 'preview-note': note });
+    expect(r.code, r.log).toBe(0);
+    expect(gh.comments(42)[0]!.body).toContain(`**Preview** of version \`${V2}\`: no URL. ${note}`);
+    expect(gh.deployments).toHaveLength(before);
+    expect(r.outputs['deployment-id']).toBe('');
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '../../lib/core/inputs.js';
 import { UserError } from '../../lib/core/errors.js';
 import { parseErrorRate, parseSteps } from '../../lib/deploy/gradual-plan.js';
+import { parsePreviewAlias } from '../../lib/deploy/preview.js';
 import type { GradualOptions } from '../../lib/deploy/gradual.js';
 import { DEFAULT_HEALTH_MODE, defaultHealthPath, HEALTH_MODES } from '../../lib/health/mode.js';
 import { CONNECTION_INPUTS, readConnection } from '../shared/connection.js';
@@ -43,6 +44,7 @@ export const INPUTS = {
   healthPath: 'health-path',
   versionHeader: 'version-header',
   versionPath: 'version-path',
+  previewAlias: 'preview-alias',
 } as const;
 
 /** Output names, exactly as in action.yml, by the keys the lib returns them under. */
@@ -57,6 +59,9 @@ export const OUTPUTS = {
   previousState: 'previous-state',
   deployedState: 'deployed-state',
   reversible: 'reversible',
+  previewUrl: 'preview-url',
+  previewAliasUrl: 'preview-alias-url',
+  previewNote: 'preview-note',
 } as const satisfies OutputNames<DeployOutputs>;
 
 export function readInputs(raw: (name: string) => string): DeployOptions {
@@ -77,6 +82,7 @@ export function readInputs(raw: (name: string) => string): DeployOptions {
     rolloutTimeoutMs: parseDuration(INPUTS.rolloutTimeout, get(INPUTS.rolloutTimeout), 600) * 1000,
     allowIrreversible: parseBoolean(INPUTS.allowIrreversible, get(INPUTS.allowIrreversible), false),
     gradual: readGradual(get),
+    previewAlias: parsePreviewAlias(INPUTS.previewAlias, get(INPUTS.previewAlias)),
     containersRollout: parseChoice(
       INPUTS.containersRollout,
       get(INPUTS.containersRollout),

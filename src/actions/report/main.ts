@@ -43,5 +43,8 @@ function reportOptions(inputs: ReportInputs, context: Context, payload: EventPay
           rolledBack: inputs.rolledBack,
         }
       : undefined,
+    commitStatus: inputs.commitStatus,
+    preview: inputs.preview,
+    deactivateEnvironment: inputs.deactivateEnvironment,
   };
 }

@@ -108,8 +108,9 @@ export async function publish<O extends { [K in keyof O]: OutputValue }>(
   result: ActionResult<O>,
   names: OutputNames<O>,
 ): Promise<void> {
+  // An output the result leaves out (an optional one) is empty, as an output no step set is.
   for (const key of Object.keys(names) as Array<keyof O>)
-    core.setOutput(names[key], String(result.outputs[key]));
+    core.setOutput(names[key], String(result.outputs[key] ?? ''));
   // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
   // for it after a deploy went live would roll a good deploy back.
   if (result.summary)

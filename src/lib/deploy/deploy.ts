@@ -27,6 +27,7 @@ import {
 import { irreversibleChange } from './reversible.js';
 import { deploySummary } from './summary.js';
 import { gradualDeploy, gradualRefusal } from './deploy-gradual.js';
+import { previewRefusal, previewUpload } from './preview.js';
 import type { GradualOptions } from './gradual.js';
 import { shortImage, waitForRollout } from './rollout.js';
 
@@ -51,6 +52,8 @@ export interface DeployOptions extends Connection {
   allowIrreversible: boolean;
   /** strategy gradual: the steps and gates; undefined: immediate (wrangler deploy). */
   gradual?: GradualOptions;
+  /** A preview instead of a deploy: `wrangler versions upload --preview-alias <alias>` (preview.ts). */
+  previewAlias?: string;
 }
 
 /** deploy's outputs, keyed as src/actions/deploy/inputs.ts OUTPUTS names them. */
@@ -70,6 +73,10 @@ export interface DeployOutputs {
   deployedState: string;
   /** false when a Worker rollback is impossible after this deploy (a Durable Object migration). */
   reversible: boolean;
+  /** A preview (preview.ts): the version's preview URL, the alias's, and why there is none. */
+  previewUrl?: string;
+  previewAliasUrl?: string;
+  previewNote?: string;
 }
 
 /** deploy's result; `failure` says production's state. */
@@ -90,6 +97,7 @@ export function defaultMessage(commit?: { subject: string; sha: string }): strin
 export async function deploy(options: DeployOptions, deps: Deps): Promise<DeployResult> {
   const skipped = untrustedDryRunSkipped(options);
   if (skipped) return skipped;
+  previewRefusal(options);
   const session = await openWrangler(options, deps, !options.dryRun);
   for (const [, value] of options.secrets) deps.log.secret(value);
   const workDir = makeTempDir(deps.env, 'slipway-deploy-');
@@ -105,6 +113,14 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
   let derivedConfig: string | undefined;
   try {
     const deploying = await openDeploySession(session, { ...deps, onCancel }, workDir);
+    if (options.previewAlias) {
+      const args = deployArguments({ ...options, containersRollout: undefined }, session.common, workDir);
+      return await previewUpload({
+        ...deploying,
+        options: { ...options, previewAlias: options.previewAlias },
+        args,
+      });
+    }
     const target = await shipImage(options, deploying);
     derivedConfig = target.derivedConfig;
     const args = deployArguments(options, target.args, workDir);
@@ -143,7 +159,7 @@ function untrustedDryRunSkipped(options: DeployOptions): DeployResult | undefine
 }
 
 /** One deploy's wrangler session with the container engine wrangler builds and pushes images with. */
-interface DeploySession {
+export interface DeploySession {
   session: WranglerSession;
   deps: Deps;
   /** Runs wrangler with the engine's environment; silent unless told otherwise. */
@@ -270,11 +286,23 @@ async function deployAndReadBack(
   const before = await readProduction(session, api, deps.log);
   logState(deps.log, 'Live before deploying', before);
   const irreversible = await irreversibleChange(session, api, before, options, deps.log);
+  if (options.gradual && !before.versions.length)
+    deps.log.info(
+      'strategy gradual: nothing is live yet, so this first deploy goes out at once (wrangler deploy).',
+    );
   if (options.gradual && before.versions.length) {
-    const refused = gradualRefusal(before, irreversible, image);
+    const refused = gradualRefusal(before, irreversible, options.gradual.steps, image);
     if (refused) return refuseDeploy(before, `Refusing to deploy: ${refused}. Production is unchanged.`);
     const gradual = { ...options, gradual: options.gradual };
-    return gradualDeploy({ options: gradual, args, target: targetOf(args), ...deploying, api, before });
+    return gradualDeploy({
+      options: gradual,
+      args,
+      target: targetOf(args),
+      ...deploying,
+      api,
+      before,
+      image,
+    });
   }
   if (irreversible && !options.allowIrreversible) return refuseIrreversible(before, irreversible);
   if (irreversible)

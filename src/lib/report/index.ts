@@ -1,8 +1,21 @@
 import { existsSync } from 'node:fs';
-import type { ActionResult, Deps, GitHubRequest, Log } from '../core/io.js';
+import type { ActionResult, Deps, Log } from '../core/io.js';
 import { runLink, runUrl } from '../core/links.js';
 import { cell, table } from '../core/markdown.js';
 import { COMMENT_MARKER, readReport, renderComment, type SizeReport } from '../size/index.js';
+import { composeComment, previewSection } from './comment.js';
+import { deactivateOnly, reportPreview, type PreviewReport } from './preview.js';
+import {
+  clip,
+  MAX_PAGES,
+  PER_PAGE,
+  readPages,
+  type Attempt,
+  type Reported,
+  type Reporter,
+} from './reporter.js';
+
+export type { PreviewReport } from './preview.js';
 
 export type RunState = 'success' | 'failure' | 'pending' | 'error';
 
@@ -20,6 +33,12 @@ export interface ReportOptions {
   sizeReport?: SizeReport;
   /** A GitHub deployment to record: environment, URL, and whether the deploy was rolled back. */
   deployment?: DeploymentReport;
+  /** Set the commit status (default true; a preview job has no statuses permission). */
+  commitStatus?: boolean;
+  /** A pull request's preview: into the comment, and a transient GitHub deployment (preview.ts). */
+  preview?: PreviewReport;
+  /** Only mark this environment's deployments inactive (a closed pull request's preview): nothing else. */
+  deactivateEnvironment?: string;
 }
 
 export interface DeploymentReport {
@@ -33,35 +52,14 @@ export interface DeploymentReport {
 export interface ReportOutputs {
   commentId: string;
   deploymentId: string;
+  /** How many deployments were marked inactive (a preview's earlier ones, or a closed preview's). */
+  deactivated: number;
 }
 
 export type ReportResult = ActionResult<ReportOutputs> & {
   /** Calls that failed (a fork's read-only token, say): reported as warnings, never fatal. */
   problems: string[];
 };
-
-/** One line of the summary: what was reported, and how it went. */
-type Reported = [what: string, outcome: string];
-
-/** Runs one GitHub call; a failure becomes a warning and a problem entry, and the call's result undefined. */
-type Attempt = <T>(what: string, call: () => Promise<T>) => Promise<T | undefined>;
-
-/** What each reporting step works with. */
-interface Reporter {
-  github: GitHubRequest;
-  options: ReportOptions;
-  attempt: Attempt;
-  log: Log;
-  /** The run as a Markdown link, for the comment and the summary; undefined without its page. */
-  run?: string;
-}
-
-/** GitHub refuses descriptions over 140 characters. */
-const MAX_DESCRIPTION = 140;
-
-function clip(text: string, limit = MAX_DESCRIPTION): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
 
 /** The size-budget report a run wrote (report-path), when the file exists; it becomes the PR comment. */
 export function loadSizeReport(path: string | undefined): SizeReport | undefined {
@@ -70,9 +68,11 @@ export function loadSizeReport(path: string | undefined): SizeReport | undefined
 
 /**
  * Reports a run to GitHub: a commit status, the pull request comment (one, found again by its hidden
- * marker and updated in place), and for deploys a GitHub deployment with its environment URL and
- * status. Each call is best effort: a failure is a warning, since the run's own outcome stands; so the
- * result never carries a failure.
+ * marker and updated in place: the size table and the preview, each kept when only the other is
+ * reported), for deploys a GitHub deployment with its environment URL and status, for previews a
+ * transient one (preview.ts); or, alone, a closed preview's deployments marked inactive. Each call is
+ * best effort: a failure is a warning, since the run's own outcome stands; so the result never
+ * carries a failure.
  */
 export async function reportToGitHub(options: ReportOptions, deps: Deps): Promise<ReportResult> {
   if (!deps.github) throw new Error('reportToGitHub needs the github port (Deps.github)');
@@ -85,10 +85,21 @@ export async function reportToGitHub(options: ReportOptions, deps: Deps): Promis
     log: deps.log,
     run: runLink(deps.env, targetUrl),
   };
-  const outputs: ReportOutputs = { commentId: '', deploymentId: '' };
-  const reported: Reported[] = [await reportStatus(reporter)];
-  const { pullNumber, sizeReport, deployment } = options;
-  if (pullNumber && sizeReport) {
+  const outputs: ReportOutputs = { commentId: '', deploymentId: '', deactivated: 0 };
+  const reported: Reported[] = [];
+  if (options.deactivateEnvironment) {
+    const done = await deactivateOnly(reporter, options.deactivateEnvironment);
+    Object.assign(outputs, { deactivated: done.count });
+    reported.push(done.row);
+  } else await reportRun(reporter, outputs, reported);
+  return { outputs, summary: renderSummary(reported, problems, reporter.run), problems };
+}
+
+/** A run's report: the status, the comment, the deployment, the preview's deployment. */
+async function reportRun(reporter: Reporter, outputs: ReportOutputs, reported: Reported[]): Promise<void> {
+  const { pullNumber, sizeReport, deployment, preview, commitStatus = true } = reporter.options;
+  if (commitStatus) reported.push(await reportStatus(reporter));
+  if (pullNumber && (sizeReport || preview)) {
     const comment = await reportComment(reporter, pullNumber, sizeReport);
     outputs.commentId = comment.id;
     reported.push(comment.row);
@@ -98,7 +109,12 @@ export async function reportToGitHub(options: ReportOptions, deps: Deps): Promis
     outputs.deploymentId = recorded.id;
     reported.push(recorded.row);
   }
-  return { outputs, summary: renderSummary(reported, problems, reporter.run), problems };
+  if (preview) {
+    const recorded = await reportPreview(reporter, preview);
+    outputs.deploymentId ||= recorded.id;
+    outputs.deactivated += recorded.deactivated;
+    reported.push(...recorded.rows);
+  }
 }
 
 async function reportStatus({ github, options, attempt }: Reporter): Promise<Reported> {
@@ -119,10 +135,10 @@ async function reportStatus({ github, options, attempt }: Reporter): Promise<Rep
 async function reportComment(
   reporter: Reporter,
   pullNumber: number,
-  sizeReport: SizeReport,
+  sizeReport: SizeReport | undefined,
 ): Promise<{ id: string; row: Reported }> {
   const comment = await reporter.attempt('update the pull request comment', () =>
-    upsertSizeComment(reporter, pullNumber, sizeReport),
+    upsertComment(reporter, pullNumber, sizeReport),
   );
   const id = comment ? String(comment.id) : '';
   return { id, row: ['pull request comment', comment ? `${comment.change} (${id})` : 'not written'] };
@@ -161,54 +177,44 @@ function bestEffort(log: Log, problems: string[]): Attempt {
 }
 
 /**
- * Comments asked for per page: GitHub's most. "List issue comments"
- * (https://docs.github.com/rest/issues/comments#list-issue-comments) takes `per_page` ("The number
- * of results per page (max 100)", default 30) and `page` (default 1), oldest comment first.
+ * The first comment on the pull request that carries the marker, read page by page (100 a page,
+ * "List issue comments", https://docs.github.com/rest/issues/comments#list-issue-comments: `per_page`
+ * "max 100", oldest comment first) until it is found or a page comes back short: a busy pull request
+ * has more comments than one page holds, and missing the marked one would post a duplicate.
  */
-const COMMENTS_PER_PAGE = 100;
-
-/** Pages read at most (5,000 comments): a server that never ends its list cannot keep the step forever. */
-const MAX_COMMENT_PAGES = 50;
-
-/**
- * The first comment on the pull request that carries the marker, read page by page until it is found
- * or a page comes back short: a busy pull request has more comments than one page holds, and missing
- * the marked one would post a duplicate. GitHub pages its lists ("Using pagination in the REST API",
- * https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api): its Link header's
- * rel="next" is the page=N+1 asked for here, and a page with fewer than per_page items is the last. The
- * github port hands back only the body, so the pages are counted rather than their links followed.
- */
-async function findSizeComment(
+async function findComment(
   { github, options, log }: Omit<Reporter, 'attempt'>,
   pullNumber: number,
-): Promise<{ id: number } | undefined> {
-  for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
-    const { data } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-      ...options.repo,
-      issue_number: pullNumber,
-      per_page: COMMENTS_PER_PAGE,
-      page,
-    });
-    const comments = Array.isArray(data) ? (data as Array<{ id: number; body?: string }>) : [];
-    const marked = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
-    if (marked) return marked;
-    if (comments.length < COMMENTS_PER_PAGE) return undefined;
-  }
-  log.warning(
-    `Read ${MAX_COMMENT_PAGES} pages of comments on pull request #${pullNumber} (${MAX_COMMENT_PAGES * COMMENTS_PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`,
+): Promise<{ id: number; body?: string } | undefined> {
+  const { hit, truncated } = await readPages<{ id: number; body?: string }>(
+    github,
+    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+    { ...options.repo, issue_number: pullNumber },
+    (comment) => !!comment.body?.includes(COMMENT_MARKER),
   );
-  return undefined;
+  if (truncated)
+    log.warning(
+      `Read ${MAX_PAGES} pages of comments on pull request #${pullNumber} (${MAX_PAGES * PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`,
+    );
+  return hit;
 }
 
-/** The size comment: the one already carrying the marker is updated in place, else one is created. */
-async function upsertSizeComment(
+/**
+ * The comment: the one already carrying the marker is updated in place, else one is created. What
+ * this run reports (the size table, the preview) replaces its part; the other part is kept.
+ */
+async function upsertComment(
   { github, options, log, run }: Reporter,
   pullNumber: number,
-  sizeReport: SizeReport,
+  sizeReport: SizeReport | undefined,
 ): Promise<{ id: number; change: 'created' | 'updated' }> {
   const verdict = options.state === 'success' ? '✅' : '❌';
-  const body = `${renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`;
-  const existing = await findSizeComment({ github, options, log }, pullNumber);
+  const size = sizeReport
+    ? `${renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`
+    : undefined;
+  const preview = options.preview ? previewSection(options.preview, options, run) : undefined;
+  const existing = await findComment({ github, options, log }, pullNumber);
+  const body = composeComment(existing?.body, { size, preview });
   if (existing) {
     await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
       ...options.repo,

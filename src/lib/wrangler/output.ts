@@ -3,20 +3,21 @@ export interface WranglerOutcome {
   versionId?: string;
   workerName?: string;
   urls: string[];
+  /** `versions upload`: the version's preview URL, when Cloudflare generates one. */
+  previewUrl?: string;
+  /** `versions upload --preview-alias`: the alias's preview URL, when Cloudflare generates one. */
+  previewAliasUrl?: string;
   failure?: { code?: number; message: string };
 }
 
 /**
  * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
- * URLs, `command-failed` the error code and message. stdout is the fallback only when the file is
- * missing (`Current Version ID: <uuid>`).
+ * URLs, `command-failed` the error code and message. A `version-upload` entry names its preview URLs
+ * `preview_url` and `preview_alias_url` (wrangler cli.js 303768-303778; both absent when there is no
+ * preview). stdout is the fallback only when the file is missing (see outcomeFromStdout).
  */
 export function parseOutcome(ndjson: string | undefined, stdout: string): WranglerOutcome {
-  if (ndjson === undefined)
-    return {
-      versionId: /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
-      urls: [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]!),
-    };
+  if (ndjson === undefined) return outcomeFromStdout(stdout);
   const outcome: WranglerOutcome = { urls: [] };
   for (const line of ndjson.split('\n')) {
     const entry = parseEntry(line);
@@ -24,8 +25,9 @@ export function parseOutcome(ndjson: string | undefined, stdout: string): Wrangl
       outcome.versionId = (entry.version_id as string | undefined) ?? outcome.versionId;
       outcome.workerName = (entry.worker_name as string | undefined) ?? outcome.workerName;
       const targets = (entry.targets as string[] | undefined) ?? [];
-      const preview = entry.preview_url as string | undefined;
-      outcome.urls = [...targets, ...(preview ? [preview] : [])];
+      outcome.previewUrl = (entry.preview_url as string | undefined) || undefined;
+      outcome.previewAliasUrl = (entry.preview_alias_url as string | undefined) || undefined;
+      outcome.urls = [...targets, ...(outcome.previewUrl ? [outcome.previewUrl] : [])];
     }
     if (entry?.type === 'command-failed')
       outcome.failure = {
@@ -34,6 +36,24 @@ export function parseOutcome(ndjson: string | undefined, stdout: string): Wrangl
       };
   }
   return outcome;
+}
+
+/**
+ * What wrangler printed, when it wrote no output file: `deploy` prints `Current Version ID: <uuid>`
+ * and its targets indented under it; `versions upload` prints, unindented, `Worker Version ID:
+ * <uuid>`, `Version Preview URL: <url>` and `Version Preview Alias URL: <url>` (cli.js 303364,
+ * 303377, 303380; wrangler's own snapshot in workers-sdk src/__tests__/versions/versions.upload.test.ts).
+ */
+function outcomeFromStdout(stdout: string): WranglerOutcome {
+  const previewUrl = /^Version Preview URL: (https:\/\/\S+)/m.exec(stdout)?.[1];
+  const previewAliasUrl = /^Version Preview Alias URL: (https:\/\/\S+)/m.exec(stdout)?.[1];
+  const targets = [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]!);
+  return {
+    versionId: /(?:Current|Worker) Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
+    urls: [...targets, ...(previewUrl ? [previewUrl] : [])],
+    ...(previewUrl ? { previewUrl } : {}),
+    ...(previewAliasUrl ? { previewAliasUrl } : {}),
+  };
 }
 
 /** One ND-JSON line as an object; undefined for a blank or broken line. */

@@ -9,9 +9,10 @@ import { ROOT } from '../../harness/runner.js';
 // Each entry's logic is replaced by one that returns `canned.result`: what is under test here is the
 // thin entry (src/actions/<name>/main.ts), i.e. that it hands every output the logic returns to the
 // runner under the name action.yml declares, writes the summary, and fails the step on `failure`.
-const canned = vi.hoisted(() => ({ result: undefined as unknown, calls: 0 }));
-const fake = async () => {
+const canned = vi.hoisted(() => ({ result: undefined as unknown, calls: 0, args: [] as unknown[] }));
+const fake = async (...args: unknown[]) => {
   canned.calls++;
+  canned.args = args;
   return canned.result;
 };
 vi.mock('../../../src/lib/build/index.js', async (original) => ({ ...(await original()), buildImage: fake }));
@@ -60,9 +61,14 @@ afterEach(() => {
 });
 
 /** Runs an entry's run() in this process as the runner would: inputs in INPUT_*, fresh files. */
-async function runEntry(name: string, inputs: Record<string, string>, result: unknown) {
+async function runEntry(
+  name: string,
+  inputs: Record<string, string>,
+  result: unknown,
+  env: Record<string, string> = {},
+) {
   createFileCommandFiles(dir);
-  process.env = { ...saved, ...files, RUNNER_TEMP: dir, GITHUB_REPOSITORY: 'acme/gateway' };
+  process.env = { ...saved, ...files, RUNNER_TEMP: dir, GITHUB_REPOSITORY: 'acme/gateway', ...env };
   for (const [key, value] of Object.entries(inputs)) process.env[`INPUT_${key.toUpperCase()}`] = value;
   // build-image's entry also logs from its stage-cache report: an extra of its result.
   canned.result = { stageCache: [], ...(result as object) };
@@ -119,5 +125,41 @@ describe.each(ACTIONS)('the %s entry hands its logic’s result to the runner', 
     expect(run.stdout).toContain(`::error::${failure}`);
     expect(Object.keys(run.outputs).sort()).toEqual(declaredOutputs(name));
     expect(run.summary).toContain(`### ${name} ❌`);
+  });
+});
+
+describe('the report entry hands the preview inputs and the pull request to its logic', () => {
+  const event = { GITHUB_EVENT_PATH: join(ROOT, 'test/fixtures/events/pull-request.json') };
+  const result = { outputs: { commentId: '', deploymentId: '', deactivated: 0 }, summary: '', problems: [] };
+  it('a preview: no commit status, the URL, version and note, on the head commit of pull request 42', async () => {
+    await runEntry(
+      'report',
+      {
+        token: 'ghs_canary',
+        state: 'success',
+        'commit-status': 'false',
+        'preview-url': 'https://pr-42-gw.acme.workers.dev',
+        'preview-version': 'v-1',
+        'preview-environment': 'preview/pr-42',
+      },
+      result,
+      event,
+    );
+    expect(canned.args[0]).toMatchObject({
+      sha: 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00',
+      pullNumber: 42,
+      commitStatus: false,
+      preview: { url: 'https://pr-42-gw.acme.workers.dev', versionId: 'v-1', environment: 'preview/pr-42' },
+    });
+  });
+  it('closing: deactivate-environment alone, no state needed', async () => {
+    await runEntry(
+      'report',
+      { token: 'ghs_canary', 'deactivate-environment': 'preview/pr-42' },
+      result,
+      event,
+    );
+    expect(canned.args[0]).toMatchObject({ deactivateEnvironment: 'preview/pr-42', pullNumber: 42 });
+    expect(process.exitCode ?? 0).toBe(0);
   });
 });

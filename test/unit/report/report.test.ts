@@ -97,7 +97,7 @@ describe('reportToGitHub: what it reports', () => {
       options: base,
       comments: [],
       routes: [STATUS],
-      outputs: { commentId: '', deploymentId: '' },
+      outputs: { commentId: '', deploymentId: '', deactivated: 0 },
       rows: ['| commit status | success (slipway) |'],
     },
     {
@@ -105,7 +105,7 @@ describe('reportToGitHub: what it reports', () => {
       options: { ...base, ...pullRequest },
       comments: [UNMARKED],
       routes: [STATUS, LIST_COMMENTS, CREATE_COMMENT],
-      outputs: { commentId: '7001', deploymentId: '' },
+      outputs: { commentId: '7001', deploymentId: '', deactivated: 0 },
       rows: ['| pull request comment | created (7001) |'],
     },
     {
@@ -113,7 +113,7 @@ describe('reportToGitHub: what it reports', () => {
       options: { ...base, ...pullRequest, state: 'failure', description: 'boot test failed' },
       comments: [UNMARKED, MARKED],
       routes: [STATUS, LIST_COMMENTS, UPDATE_COMMENT],
-      outputs: { commentId: '9', deploymentId: '' },
+      outputs: { commentId: '9', deploymentId: '', deactivated: 0 },
       rows: ['| commit status | failure (slipway) |', '| pull request comment | updated (9) |'],
     },
     {
@@ -121,7 +121,7 @@ describe('reportToGitHub: what it reports', () => {
       options: { ...base, ...deployed },
       comments: [],
       routes: [STATUS, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '', deploymentId: '555' },
+      outputs: { commentId: '', deploymentId: '555', deactivated: 0 },
       rows: ['| deployment | production (555): success |'],
     },
   ] satisfies Array<{
@@ -129,7 +129,7 @@ describe('reportToGitHub: what it reports', () => {
     options: ReportOptions;
     comments: Array<{ id: number; body: string }>;
     routes: string[];
-    outputs: { commentId: string; deploymentId: string };
+    outputs: { commentId: string; deploymentId: string; deactivated: number };
     rows: string[];
   }>)('$name', async ({ options, comments, routes, outputs, rows }) => {
     const github = scriptedGitHub(comments);
@@ -314,7 +314,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: STATUS,
       comments: [],
       routes: [STATUS, LIST_COMMENTS, CREATE_COMMENT, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '7001', deploymentId: '555' },
+      outputs: { commentId: '7001', deploymentId: '555', deactivated: 0 },
       problem: statusProblem,
       warning: `Could not set the commit status: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| commit status | not set |',
@@ -323,7 +323,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: LIST_COMMENTS,
       comments: [],
       routes: [STATUS, LIST_COMMENTS, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '', deploymentId: '555' },
+      outputs: { commentId: '', deploymentId: '555', deactivated: 0 },
       problem: commentProblem,
       warning: `Could not update the pull request comment: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| pull request comment | not written |',
@@ -332,7 +332,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: CREATE_COMMENT,
       comments: [],
       routes: [STATUS, LIST_COMMENTS, CREATE_COMMENT, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '', deploymentId: '555' },
+      outputs: { commentId: '', deploymentId: '555', deactivated: 0 },
       problem: commentProblem,
       warning: `Could not update the pull request comment: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| pull request comment | not written |',
@@ -341,7 +341,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: UPDATE_COMMENT,
       comments: [MARKED],
       routes: [STATUS, LIST_COMMENTS, UPDATE_COMMENT, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '', deploymentId: '555' },
+      outputs: { commentId: '', deploymentId: '555', deactivated: 0 },
       problem: commentProblem,
       warning: `Could not update the pull request comment: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| pull request comment | not written |',
@@ -350,7 +350,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: CREATE_DEPLOYMENT,
       comments: [],
       routes: [STATUS, LIST_COMMENTS, CREATE_COMMENT, CREATE_DEPLOYMENT],
-      outputs: { commentId: '7001', deploymentId: '' },
+      outputs: { commentId: '7001', deploymentId: '', deactivated: 0 },
       problem: deploymentProblem,
       warning: `Could not record the GitHub deployment: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| deployment | production: not recorded |',
@@ -360,7 +360,7 @@ describe('reportToGitHub: every call is best effort', () => {
       denied: DEPLOYMENT_STATUS,
       comments: [],
       routes: [STATUS, LIST_COMMENTS, CREATE_COMMENT, CREATE_DEPLOYMENT, DEPLOYMENT_STATUS],
-      outputs: { commentId: '7001', deploymentId: '555' },
+      outputs: { commentId: '7001', deploymentId: '555', deactivated: 0 },
       problem: deploymentProblem,
       warning: `Could not record the GitHub deployment: ${FORBIDDEN} ${FORK_HINT}`,
       row: '| deployment | production (555): status not set |',
@@ -387,7 +387,7 @@ describe('reportToGitHub: every call is best effort', () => {
       Object.fromEntries([STATUS, LIST_COMMENTS, CREATE_DEPLOYMENT].map((route) => [route, denied])),
     );
     const { result, warnings } = await report(full, github);
-    expect(result.outputs).toEqual({ commentId: '', deploymentId: '' });
+    expect(result.outputs).toEqual({ commentId: '', deploymentId: '', deactivated: 0 });
     expect(result.problems).toEqual([statusProblem, commentProblem, deploymentProblem]);
     expect(warnings).toHaveLength(3);
     expect(result.failure).toBeUndefined();

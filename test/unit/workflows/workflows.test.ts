@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import actionSchema from '../../../schemas/action.schema.json' with { type: 'json' };
 import { runComposite } from '../../../tools/local-runner/composite.js';
+import { condition } from '../../../tools/local-runner/expressions.js';
 import { hostedRunner } from '../../../tools/local-runner/hosted.js';
 import { ROOT } from '../../harness/runner.js';
 
@@ -52,7 +53,13 @@ describe('workflows pass actionlint', () => {
   });
   // The job context's workflow_sha and workflow_repository (GitHub's contexts reference; added in
   // 2026, actions/runner#2417) are newer than actionlint 2.0.6's schema: its only false reports.
-  const STALE_SCHEMA = /^property "workflow_(sha|repository)" is not defined in object type \{container:/;
+  // So is a job environment's `deployment: false` ("the job can still access the environment's
+  // secrets and variables, but will not create a GitHub deployment": docs.github.com actions/how-tos/
+  // write-workflows/choose-what-workflows-do/deploy-to-environment), which GitHub's own parser knows
+  // (@actions/workflow-parser's job-environment-mapping: "deployment": "Whether to create a deployment
+  // record for this environment. Defaults to true."); the next describe holds it to that parser.
+  const STALE_SCHEMA =
+    /^(property "workflow_(sha|repository)" is not defined in object type \{container:|unexpected key "deployment" for "environment" section\. expected one of "name", "url")/;
   it.each(WORKFLOWS)('%s', (rel) => {
     const problems = lint(read(rel), rel).filter((e) => !STALE_SCHEMA.test(e.message));
     expect(problems.map((e) => `${rel}:${e.line}: ${e.message}`)).toEqual([]);
@@ -138,7 +145,9 @@ describe('security rules', () => {
           name === 'changes' ||
           (name === 'build' && modes.includes('check')) ||
           (name === 'deploy' && modes.includes('deploy')) ||
-          (name === 'rollback' && modes.includes('rollback'));
+          (name === 'rollback' && modes.includes('rollback')) ||
+          (name === 'preview' && modes.includes('preview')) ||
+          (name === 'preview-close' && modes.includes('preview-close'));
         if (reach) Object.assign(want, job.permissions as Record<string, string>);
       }
       return want;
@@ -148,6 +157,8 @@ describe('security rules', () => {
       ['workflows/deploy.yml', ['deploy']],
       ['workflows/pr-checks.yml', ['check']],
       ['workflows/manual.yml', ['deploy', 'rollback']],
+      ['workflows/pr-preview.yml', ['preview']],
+      ['workflows/preview-close.yml', ['preview-close']],
     ] as const) {
       // The starters grant nothing at the workflow level; the calling job grants what is needed.
       expect(yaml(rel).permissions, `${rel}: workflow-level permissions`).toEqual({});
@@ -264,6 +275,11 @@ describe('guards: an unknown mode or a pull request never reaches a deploy', () 
     ['deploy', 'pull_request', 1],
     ['deploy', 'pull_request_target', 1],
     ['rollback', 'pull_request_review', 1],
+    ['preview', 'pull_request', 0],
+    ['preview-close', 'pull_request', 0],
+    ['preview', 'push', 1],
+    ['preview', 'pull_request_target', 1],
+    ['preview-close', 'workflow_dispatch', 1],
   ] as const)('reusable workflow, mode %j on %s: exit %i', (mode, event, code) => {
     const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', guard.run!], {
       env: { PATH: process.env.PATH, MODE: mode, EVENT: event },
@@ -298,6 +314,116 @@ describe('guards: an unknown mode or a pull request never reaches a deploy', () 
     expect(r.log).toContain(
       'check the mode: ::error::Input "mode" must be deploy or check (check: pull requests, no secrets, a dry-run deploy).',
     );
+  });
+});
+
+describe('pull request previews: the preview and preview-close jobs', () => {
+  type PreviewJob = Job & { if?: string; environment?: unknown; needs?: string };
+  const job = (name: string) => jobs(REUSABLE).find(([n]) => n === name)![1] as PreviewJob;
+  /** The job's `if:` as GitHub evaluates it (a job's `if:` without a status function runs as success() && …). */
+  const runs = (name: string, event: { name: string; action?: string; head?: string; mode?: string }) =>
+    condition(job(name).if, {
+      contexts: {
+        inputs: { mode: event.mode ?? (name === 'preview' ? 'preview' : 'preview-close') },
+        needs: { changes: { outputs: { relevant: 'true' } } },
+        github: {
+          event_name: event.name,
+          repository: 'acme/gateway',
+          event: {
+            action: event.action ?? 'synchronize',
+            pull_request: { number: 7, head: { repo: { full_name: event.head ?? 'acme/gateway' } } },
+          },
+        },
+      },
+      status: { failed: false },
+    });
+
+  it.each([
+    ['preview', { name: 'pull_request' }, true],
+    ['preview', { name: 'pull_request', head: 'octocat/gateway' }, false],
+    ['preview', { name: 'pull_request', action: 'closed' }, false],
+    ['preview', { name: 'pull_request', mode: 'check' }, false],
+    ['preview', { name: 'pull_request_target' }, false],
+    ['preview', { name: 'push' }, false],
+    ['preview-close', { name: 'pull_request', action: 'closed' }, true],
+    ['preview-close', { name: 'pull_request', action: 'closed', head: 'octocat/gateway' }, false],
+    ['preview-close', { name: 'pull_request', action: 'synchronize' }, false],
+    ['preview-close', { name: 'pull_request', action: 'closed', mode: 'preview' }, false],
+  ] as const)('%s on %j: runs %s (a fork never gets a preview, and no error)', (name, event, expected) => {
+    expect(runs(name, event)).toBe(expected);
+  });
+
+  it('least privilege: the preview job writes deployments and the comment; closing writes deployments only', () => {
+    expect(job('preview').permissions).toEqual({
+      contents: 'read',
+      deployments: 'write',
+      'pull-requests': 'write',
+    });
+    expect(job('preview-close').permissions).toEqual({ contents: 'read', deployments: 'write' });
+  });
+
+  it('its own environment (no GitHub deployment of its own: report records the transient one)', () => {
+    expect(job('preview').environment).toEqual({
+      name: '${{ inputs.preview-environment }}',
+      deployment: false,
+    });
+    const call = (yaml(REUSABLE).on as Yaml).workflow_call as {
+      inputs: Record<string, { default?: string }>;
+    };
+    expect(call.inputs['preview-environment']?.default).toBe('preview');
+  });
+
+  it('the secrets reach the deploy step alone; every input and event value goes through with:, never a run: script', () => {
+    const steps = job('preview').steps!;
+    expect(steps.filter((step) => step.run)).toEqual([]);
+    const withSecrets = steps.filter((step) => JSON.stringify(step).includes('secrets.'));
+    expect(withSecrets.map((step) => step.id)).toEqual(['deploy']);
+    const deploy = steps.find((step) => step.id === 'deploy')!;
+    expect(deploy.uses).toBe('./.slipway-kit/actions/deploy');
+    expect(deploy.with).toMatchObject({
+      'preview-alias': 'pr-${{ github.event.pull_request.number }}',
+      'api-token': '${{ secrets.CLOUDFLARE_API_TOKEN }}',
+    });
+    const smoke = steps.find((step) => step.uses === './.slipway-kit/actions/smoke-test') as Step & {
+      if?: string;
+    };
+    expect(smoke.if).toBe("steps.deploy.outputs.preview-alias-url != ''");
+    expect(smoke.with?.url).toBe('${{ steps.deploy.outputs.preview-alias-url }}');
+    const report = steps.find((step) => step.uses === './.slipway-kit/actions/report')!;
+    expect(report.with).toMatchObject({
+      'commit-status': false,
+      'preview-url': '${{ steps.deploy.outputs.preview-alias-url }}',
+      'preview-environment': '${{ inputs.preview-environment }}/pr-${{ github.event.pull_request.number }}',
+    });
+    const close = job('preview-close').steps!.find((step) => step.uses === './.slipway-kit/actions/report')!;
+    expect(close.with).toEqual({
+      token: '${{ github.token }}',
+      'deactivate-environment':
+        '${{ inputs.preview-environment }}/pr-${{ github.event.pull_request.number }}',
+    });
+    expect(JSON.stringify(job('preview-close'))).not.toContain('secrets.');
+  });
+
+  it('the check job stays as it was: no secret, the same permissions', () => {
+    const build = job('build');
+    expect(JSON.stringify(build)).not.toContain('secrets.');
+    expect(build.permissions).toEqual({ contents: 'read', statuses: 'write', 'pull-requests': 'write' });
+  });
+
+  it('the starters: pr-preview passes the secrets in mode preview; preview-close runs on closed, with none', () => {
+    for (const dir of STARTER_DIRS) {
+      const preview = yaml(`${dir}/pr-preview.yml`);
+      const [, caller] = jobs(`${dir}/pr-preview.yml`)[0]!;
+      expect(caller.with?.mode).toBe('preview');
+      expect(Object.keys(caller.secrets ?? {})).toEqual(['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ACCOUNT_ID']);
+      expect(Object.keys(preview.on as Yaml)).toEqual(['pull_request']);
+      const close = yaml(`${dir}/preview-close.yml`);
+      expect(close.on).toEqual({ pull_request: { types: ['closed'] } });
+      const [, closer] = jobs(`${dir}/preview-close.yml`)[0]!;
+      expect(closer.with?.mode).toBe('preview-close');
+      expect(closer.secrets).toBeUndefined();
+      expect(closer.with?.['preview-environment']).toBe(caller.with?.['preview-environment']);
+    }
   });
 });
 
@@ -338,7 +464,7 @@ describe('guards: the kit runs at a full sha, a deploy takes only reviewed code'
     const checkouts = jobs(REUSABLE)
       .filter(([name]) => name !== 'changes')
       .flatMap(([, job]) => (job.steps ?? []).filter((step) => step.uses?.startsWith('actions/checkout@')));
-    expect(checkouts.length).toBe(6);
+    expect(checkouts.length).toBe(9);
     for (const step of checkouts) {
       const kit = step.with?.path === '.slipway-kit';
       expect(step.with?.ref).toBe(

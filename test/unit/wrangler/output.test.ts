@@ -26,6 +26,7 @@ describe("wrangler's machine output", () => {
       versionId: V,
       workerName: 'gw',
       urls: ['https://abc-gw.acme.workers.dev'],
+      previewUrl: 'https://abc-gw.acme.workers.dev',
       failure: { code: 10021, message: 'validation failed' },
     });
   });
@@ -33,6 +34,50 @@ describe("wrangler's machine output", () => {
     const stdout = `Deployed gw triggers (0.01 sec)\n  https://gw.acme.workers.dev\nCurrent Version ID: ${V}\n`;
     expect(parseOutcome(undefined, stdout)).toEqual({ versionId: V, urls: ['https://gw.acme.workers.dev'] });
     expect(parseOutcome('', stdout).versionId).toBeUndefined();
+  });
+
+  // versions upload --preview-alias: the version-upload entry (wrangler cli.js 303768-303778), and the
+  // unindented lines it prints (cli.js 303364, 303377, 303380; wrangler's own snapshot in
+  // workers-sdk packages/wrangler/src/__tests__/versions/versions.upload.test.ts).
+  const PREVIEW = 'https://7582d681-gw.acme.workers.dev';
+  const ALIAS = 'https://pr-7-gw.acme.workers.dev';
+  const upload = (fields: object) =>
+    JSON.stringify({ type: 'version-upload', version: 1, worker_name: 'gw', version_id: V, ...fields });
+  it.each([
+    {
+      name: 'both preview URLs in the entry',
+      nd: upload({ preview_url: PREVIEW, preview_alias_url: ALIAS }),
+      stdout: '',
+      expected: {
+        versionId: V,
+        workerName: 'gw',
+        urls: [PREVIEW],
+        previewUrl: PREVIEW,
+        previewAliasUrl: ALIAS,
+      },
+    },
+    {
+      name: 'no preview (a Durable Object Worker): both absent from the entry',
+      nd: upload({}),
+      stdout: '',
+      expected: { versionId: V, workerName: 'gw', urls: [] },
+    },
+    {
+      name: 'no output file: the unindented lines wrangler printed',
+      nd: undefined,
+      stdout: `Uploaded gw (1.2 sec)\nWorker Version ID: ${V}\nVersion Preview URL: ${PREVIEW}\nVersion Preview Alias URL: ${ALIAS}\n`,
+      expected: { versionId: V, urls: [PREVIEW], previewUrl: PREVIEW, previewAliasUrl: ALIAS },
+    },
+    {
+      name: 'no output file, no preview printed',
+      nd: undefined,
+      stdout: `Uploaded gw (1.2 sec)\nWorker Version ID: ${V}\n`,
+      expected: { versionId: V, urls: [] },
+    },
+  ])('a version upload: $name', ({ nd, stdout, expected }) => {
+    const outcome = parseOutcome(nd, stdout);
+    expect(outcome).toEqual(expected);
+    if (!expected.previewAliasUrl) expect(outcome.previewAliasUrl).toBeUndefined();
   });
   it('reads the live version from deployments status --json, banner or not', () => {
     const doc = `⛅️ wrangler 4.86.0\n{"id":"d1","versions":[{"version_id":"a","percentage":10},{"version_id":"${V}","percentage":90}]}\n`;
