@@ -22,15 +22,15 @@ import { FileTimes } from './test/harness/file-times.js';
  *   them).
  * - hostile-inputs builds nothing; it boots one boot-test container (with its volume) for a second,
  *   so it runs beside neither boot-test nor layer-store.
- * Files that never use the engine (deploy, rollback, emulator, smoke-test, report) and the unit
- * tests fill the second lane beside the long ones. An e2e file not listed here runs alone, last.
+ * Files that never use the engine (deploy, preview, rollback, emulator, smoke-test, report) and the
+ * unit tests fill the second lane beside the long ones. An e2e file not listed here runs alone, last.
  */
 const E2E_GROUPS: string[][] = [
   ['size-budget', 'pipeline', 'reference-system/images'],
   ['reference-system/cloudflare', 'layer-store', 'unit'],
   ['boot-test', 'smoke-test', 'cancel', 'wrangler-range'],
-  ['reference-system/full-image', 'rollback', 'deploy', 'hostile-inputs'],
-  ['reference-system/production', 'emulator-traffic', 'emulator-rollouts'],
+  ['reference-system/full-image', 'rollback', 'deploy', 'preview', 'hostile-inputs'],
+  ['reference-system/production', 'emulator-traffic', 'emulator-rollouts', 'gradual-containers'],
   ['build-image', 'emulator', 'gradual'],
   ['pipeline-cache', 'actions-cache', 'report', 'cli', 'annotations'],
 ];

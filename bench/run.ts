@@ -1,5 +1,6 @@
 import { benchBuildImage, type Figure } from './build-image.js';
 import { benchDeploy } from './deploy.js';
+import { benchGradual } from './gradual.js';
 import { benchPipelineCache } from './pipeline-cache.js';
 import { benchRollback } from './rollback.js';
 import { benchSizeBudget } from './size-budget.js';
@@ -19,6 +20,7 @@ const suites: Array<[string, () => Promise<Figure[]>]> = [
   ['size-budget: a 1 GB image against docker save | gzip', benchSizeBudget],
   ['smoke-test: detection latency and load during an outage', benchSmokeTest],
   ['rollback: time to recover, Worker and image against Worker only', benchRollback],
+  ['gradual: a version that fails under load, immediate against gradual', benchGradual],
 ];
 /** `npm run bench -- deploy` runs only the suites whose title starts so. */
 const only = process.argv[2];

@@ -8,6 +8,7 @@ import {
   replaceRollout,
   type Configuration,
   type CreateRolloutRequest,
+  type InstanceOrder,
   type Pace,
   type Replacement,
   type Rollout,
@@ -47,9 +48,11 @@ export interface Application extends ApplicationInput {
 export interface RolloutOptions {
   stepMs: number;
   graceMs: number;
+  /** Which instances a rollout moves first (rollouts.ts, InstanceOrder). */
+  order: InstanceOrder;
 }
 
-export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = { stepMs: 1000, graceMs: 0 };
+export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = { stepMs: 1000, graceMs: 0, order: 'serving-last' };
 
 /** A fault tied to an image, by exact reference or by a regular expression. */
 export interface ImageFault {
@@ -281,6 +284,7 @@ export class ContainerRuntime {
       current: { configuration: app.configuration, version: app.version },
       targetVersion,
       now,
+      order: this.options.order,
     });
     for (const older of this.rolloutsOf(app)) replaceRollout(older, now);
     this.lastVersion.set(app.id, targetVersion);

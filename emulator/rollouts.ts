@@ -82,6 +82,8 @@ export interface Rollout {
   replaced: number[];
   /** After `previous`: the rollout waits at its step for `next`, even when full_auto. */
   held: boolean;
+  /** Which instances go first (see stepSlots). */
+  order: InstanceOrder;
 }
 
 /** How fast rollouts go: the hold per step and the grace an active instance gets (both ms). */
@@ -169,13 +171,24 @@ export function instancesAt(percentage: number, total: number): number {
 }
 
 /**
- * The instances a step at `percentage` has on the target: from the highest index down, so
- * instance 0 (the one serving the Worker's Durable Object here) goes in the last step.
- * Cloudflare does not say in which order it picks instances; this order is the emulator's.
+ * The order a rollout moves instances in. Cloudflare does not say in which order it picks them;
+ * this is the emulator's, and a test chooses it: `serving-last` (the default) moves instance 0, the
+ * one serving the Worker's Durable Object here, in the last step (the first steps replace idle
+ * instances, as they may on Cloudflare); `serving-first` moves it in the first step (the first step
+ * reaches live traffic, as it does on Cloudflare when the replaced instances are in use).
  */
-export function stepSlots(percentage: number, total: number): number[] {
+export type InstanceOrder = 'serving-last' | 'serving-first';
+
+/** The instances a step at `percentage` has on the target, in the rollout's order. */
+export function stepSlots(
+  percentage: number,
+  total: number,
+  order: InstanceOrder = 'serving-last',
+): number[] {
   const count = instancesAt(percentage, total);
-  return Array.from({ length: count }, (_unused, offset) => total - 1 - offset);
+  return Array.from({ length: count }, (_unused, offset) =>
+    order === 'serving-first' ? offset : total - 1 - offset,
+  );
 }
 
 export interface NewRollout {
@@ -185,6 +198,7 @@ export interface NewRollout {
   current: { configuration: Configuration; version: number };
   targetVersion: number;
   now: number;
+  order?: InstanceOrder;
 }
 
 /** A rollout as created: `pending`, every step pending, nothing replaced yet. */
@@ -195,6 +209,7 @@ export function createRollout({
   current,
   targetVersion,
   now,
+  order = 'serving-last',
 }: NewRollout): Rollout {
   if (request.strategy !== undefined && request.strategy !== 'rolling')
     throw new RolloutRequestError(`strategy ${request.strategy} is not emulated: use "rolling"`);
@@ -216,6 +231,7 @@ export function createRollout({
     currentStep: 0,
     replaced: [],
     held: false,
+    order,
   };
 }
 
@@ -263,7 +279,7 @@ function startStep(rollout: Rollout, stepId: number, at: number): void {
 function dueSlots(rollout: Rollout, slots: Slot[]): Slot[] {
   const step = rollout.steps[rollout.currentStep - 1];
   if (!step) return [];
-  return stepSlots(step.percentage, slots.length)
+  return stepSlots(step.percentage, slots.length, rollout.order)
     .filter((index) => !rollout.replaced.includes(index))
     .map((index) => slots[index]!);
 }
@@ -385,7 +401,9 @@ function previousStep(rollout: Rollout, slots: Slot[], now: number): Replacement
   if (rollout.currentStep < 2)
     throw new RolloutRequestError(`rollout ${rollout.id} is at its first step: use "revert"`);
   const step = rollout.steps[rollout.currentStep - 1]!;
-  const keep = new Set(stepSlots(rollout.steps[rollout.currentStep - 2]!.percentage, slots.length));
+  const keep = new Set(
+    stepSlots(rollout.steps[rollout.currentStep - 2]!.percentage, slots.length, rollout.order),
+  );
   const back = rollout.replaced.filter((index) => !keep.has(index));
   Object.assign(step, { status: 'pending', startedAt: undefined, completedAt: undefined });
   rollout.currentStep -= 1;

@@ -42140,7 +42140,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3216);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3347);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7936);
 
 
 await (0,_shared_runner_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -42150,7 +42150,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3347:
+/***/ 7936:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43687,25 +43687,235 @@ function tidy(createdBy) {
     return instruction.length > 100 ? `${instruction.slice(0, 97)}…` : instruction;
 }
 
-;// CONCATENATED MODULE: ./src/lib/report/index.ts
+;// CONCATENATED MODULE: ./src/lib/report/comment.ts
 
 
+/**
+ * The pull request comment is one (found by size-budget's hidden marker), in two parts written by
+ * different jobs: the size table (the checks job) and the preview (the preview job, between its own
+ * hidden markers). Each run replaces the part it reports and keeps the other as it finds it.
+ */
+const PREVIEW_START = '<!-- slipway:preview -->';
+const PREVIEW_END = '<!-- /slipway:preview -->';
+/** The preview part of a comment body, markers included; undefined when it has none. */
+function previewPartOf(body) {
+    const start = body.indexOf(PREVIEW_START);
+    const end = body.indexOf(PREVIEW_END, start);
+    return start < 0 || end < 0 ? undefined : body.slice(start, end + PREVIEW_END.length);
+}
+/** The comment's new body: this run's parts, and the other part as the existing comment has it. */
+function composeComment(existing, parts) {
+    const kept = existing ?? '';
+    const oldPreview = previewPartOf(kept);
+    const oldSize = (oldPreview ? kept.replace(oldPreview, '') : kept).trim();
+    const size = (parts.size ?? (oldSize || COMMENT_MARKER)).trim();
+    const preview = parts.preview ?? oldPreview;
+    return `${[size, preview].filter(Boolean).join('\n\n')}\n`;
+}
+/**
+ * Why a version has no preview URL when deploy did not say: Cloudflare's rule ("Preview URLs are not
+ * generated for Workers that implement a Durable Object, including Containers and Sandbox Workers",
+ * cf-docs workers/versions-and-deployments/preview-urls.mdx, "Limitations"), or preview URLs off.
+ */
+const NO_PREVIEW_URL = `Cloudflare generates no preview URL for a Worker that implements a Durable Object, including Containers (${markdown_link('Preview URLs, Limitations', 'https://developers.cloudflare.com/workers/versions-and-deployments/preview-urls/#limitations')}), nor when its preview URLs are off. The version was uploaded and serves no traffic; production, and the image its containers run, are untouched.`;
+/** The preview part: its URL and version, or why there is none, and how the run went. */
+function previewSection(preview, outcome, run) {
+    const verdict = outcome.state === 'success' ? '✅' : '❌';
+    const version = preview.versionId ? ` of version \`${preview.versionId}\`` : '';
+    const lines = [PREVIEW_START];
+    if (preview.url)
+        lines.push(`**Preview** ${verdict}${version}: ${markdown_link(preview.url, preview.url)} (no production traffic).`);
+    else if (preview.versionId)
+        lines.push(`**Preview**${version}: no URL. ${markdown_cell(preview.note || NO_PREVIEW_URL)}`);
+    else
+        lines.push(`**Preview** ${verdict}: nothing was uploaded.`);
+    lines.push('', `${verdict} ${outcome.description}${run ? ` (${run})` : ''}`, PREVIEW_END);
+    return lines.join('\n');
+}
 
-
+;// CONCATENATED MODULE: ./src/lib/report/reporter.ts
 /** GitHub refuses descriptions over 140 characters. */
 const MAX_DESCRIPTION = 140;
 function clip(text, limit = MAX_DESCRIPTION) {
     return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
+/**
+ * Pages asked for at most, 100 items each (GitHub's most, "per_page … max 100"): a server that never
+ * ends its list cannot keep the step forever.
+ */
+const PER_PAGE = 100;
+const MAX_PAGES = 50;
+/**
+ * Every item of a GitHub list, page by page until a page comes back short (GitHub pages its lists:
+ * "Using pagination in the REST API", https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api;
+ * the github port hands back only the body, so pages are counted rather than Link headers followed),
+ * or until `found` picks an item. At most MAX_PAGES pages; `truncated` says the list went on.
+ */
+async function readPages(github, route, params, found = () => false) {
+    const items = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+        const { data } = await github(route, { ...params, per_page: PER_PAGE, page });
+        const list = Array.isArray(data) ? data : [];
+        items.push(...list);
+        const hit = list.find(found);
+        if (hit)
+            return { items, hit, truncated: false };
+        if (list.length < PER_PAGE)
+            return { items, truncated: false };
+    }
+    return { items, truncated: true };
+}
+
+;// CONCATENATED MODULE: ./src/lib/report/preview.ts
+
+
+/** The environment a pull request's preview is deployed to: the one given, else `preview/pr-<N>`. */
+function previewEnvironment(preview, pullNumber) {
+    return preview.environment || (pullNumber ? `preview/pr-${pullNumber}` : undefined);
+}
+/**
+ * The preview's deployment: the earlier ones marked inactive (the alias now serves the new version),
+ * then, when there is a URL, a transient deployment and its status linking it. Nothing uploaded:
+ * nothing on Cloudflare changed, so the earlier deployments stand.
+ */
+async function reportPreview(reporter, preview) {
+    const { attempt, options } = reporter;
+    const environment = previewEnvironment(preview, options.pullNumber);
+    const row = (text) => ['preview deployment', `${markdown_cell(environment ?? '–')}: ${text}`];
+    if (!environment)
+        return {
+            id: '',
+            deactivated: 0,
+            rows: [row('not recorded: no pull request, and no preview-environment')],
+        };
+    if (!preview.versionId && !preview.url)
+        return { id: '', deactivated: 0, rows: [row('none: nothing was uploaded, the earlier ones stand')] };
+    const what = 'mark the earlier preview deployments inactive';
+    const replaced = `a newer preview of ${options.sha.slice(0, 7)} replaced it`;
+    const deactivated = (await attempt(what, () => deactivate(reporter, environment, replaced))) ?? 0;
+    const earlier = `${deactivated} earlier marked inactive`;
+    if (!preview.url)
+        return { id: '', deactivated, rows: [row(`none: no preview URL; ${earlier}`)] };
+    const id = await attempt('record the preview deployment', () => createPreview(reporter, preview, environment));
+    if (id === undefined)
+        return { id: '', deactivated, rows: [row(`not recorded; ${earlier}`)] };
+    const state = await attempt('record the preview deployment', () => setPreviewStatus(reporter, preview, environment, id));
+    return { id: String(id), deactivated, rows: [row(`${id} ${state ?? 'status not set'}; ${earlier}`)] };
+}
+/** A closed pull request: every deployment of its preview environment marked inactive, nothing else. */
+async function deactivateOnly(reporter, environment) {
+    const count = await reporter.attempt('mark the preview deployments inactive', () => deactivate(reporter, environment, 'the pull request was closed'));
+    const outcome = count === undefined ? 'not marked inactive' : `${count} marked inactive`;
+    return { count: count ?? 0, row: ['preview deployments', `${markdown_cell(environment)}: ${outcome}`] };
+}
+/**
+ * Marks inactive each deployment of the environment that is not inactive already (its newest status),
+ * leaving those whose payload names another pull request (an environment several share). Returns how
+ * many it marked.
+ */
+async function deactivate(reporter, environment, why) {
+    const { github, options, log } = reporter;
+    const pullNumber = options.pullNumber;
+    const { items } = await readPages(github, 'GET /repos/{owner}/{repo}/deployments', {
+        ...options.repo,
+        environment,
+    });
+    let marked = 0;
+    for (const deployment of items) {
+        const pull = payloadPull(deployment.payload);
+        if (pullNumber && pull !== undefined && pull !== pullNumber)
+            continue;
+        if ((await newestState(reporter, deployment.id)) === 'inactive')
+            continue;
+        await github('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+            ...options.repo,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            description: clip(`Preview inactive: ${why}`),
+        });
+        log.info(`GitHub deployment ${deployment.id} (${environment}): inactive.`);
+        marked++;
+    }
+    return marked;
+}
+/** The pull request a deployment's payload names (the kit's `pullRequest`), if any. */
+function payloadPull(payload) {
+    const doc = typeof payload === 'string' ? parseJson(payload) : payload;
+    const pull = doc?.pullRequest;
+    return typeof pull === 'number' ? pull : undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A deployment's newest status (the highest id: ids only grow), whatever order GitHub lists them in. */
+async function newestState(reporter, deploymentId) {
+    const { items } = await readPages(reporter.github, 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', { ...reporter.options.repo, deployment_id: deploymentId });
+    return items.reduce((newest, status) => (!newest || status.id > newest.id ? status : newest), undefined)?.state;
+}
+/** The transient deployment of the pull request's head commit; its id. */
+async function createPreview(reporter, preview, environment) {
+    const { github, options } = reporter;
+    const { data } = await github('POST /repos/{owner}/{repo}/deployments', {
+        ...options.repo,
+        ref: options.sha,
+        environment,
+        transient_environment: true,
+        production_environment: false,
+        auto_merge: false,
+        required_contexts: [],
+        description: clip(preview.versionId ? `Preview of Worker version ${preview.versionId}` : 'Preview'),
+        payload: {
+            pullRequest: options.pullNumber ?? null,
+            versionId: preview.versionId ?? '',
+            previewUrl: preview.url,
+        },
+    });
+    const id = data.id;
+    // 202 "Merged branch response" has a message and no id: no deployment was made.
+    if (typeof id !== 'number')
+        throw new Error(`GitHub made no deployment: ${String(data.message ?? 'no id')}`);
+    return id;
+}
+/** Its status: success (or failure, when the run failed) with the preview URL and the run's log. */
+async function setPreviewStatus(reporter, preview, environment, deploymentId) {
+    const { github, options, log } = reporter;
+    const state = options.state === 'success' ? 'success' : 'failure';
+    await github('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+        ...options.repo,
+        deployment_id: deploymentId,
+        state,
+        description: clip(options.description),
+        environment_url: preview.url,
+        ...(options.targetUrl ? { log_url: options.targetUrl } : {}),
+    });
+    log.info(`GitHub deployment ${deploymentId} (${environment}): ${state}, ${preview.url}.`);
+    return state;
+}
+
+;// CONCATENATED MODULE: ./src/lib/report/index.ts
+
+
+
+
+
+
+
 /** The size-budget report a run wrote (report-path), when the file exists; it becomes the PR comment. */
 function loadSizeReport(path) {
     return path && (0,external_node_fs_.existsSync)(path) ? report_readReport(path) : undefined;
 }
 /**
  * Reports a run to GitHub: a commit status, the pull request comment (one, found again by its hidden
- * marker and updated in place), and for deploys a GitHub deployment with its environment URL and
- * status. Each call is best effort: a failure is a warning, since the run's own outcome stands; so the
- * result never carries a failure.
+ * marker and updated in place: the size table and the preview, each kept when only the other is
+ * reported), for deploys a GitHub deployment with its environment URL and status, for previews a
+ * transient one (preview.ts); or, alone, a closed preview's deployments marked inactive. Each call is
+ * best effort: a failure is a warning, since the run's own outcome stands; so the result never
+ * carries a failure.
  */
 async function reportToGitHub(options, deps) {
     if (!deps.github)
@@ -43719,10 +43929,23 @@ async function reportToGitHub(options, deps) {
         log: deps.log,
         run: runLink(deps.env, targetUrl),
     };
-    const outputs = { commentId: '', deploymentId: '' };
-    const reported = [await reportStatus(reporter)];
-    const { pullNumber, sizeReport, deployment } = options;
-    if (pullNumber && sizeReport) {
+    const outputs = { commentId: '', deploymentId: '', deactivated: 0 };
+    const reported = [];
+    if (options.deactivateEnvironment) {
+        const done = await deactivateOnly(reporter, options.deactivateEnvironment);
+        Object.assign(outputs, { deactivated: done.count });
+        reported.push(done.row);
+    }
+    else
+        await reportRun(reporter, outputs, reported);
+    return { outputs, summary: lib_report_renderSummary(reported, problems, reporter.run), problems };
+}
+/** A run's report: the status, the comment, the deployment, the preview's deployment. */
+async function reportRun(reporter, outputs, reported) {
+    const { pullNumber, sizeReport, deployment, preview, commitStatus = true } = reporter.options;
+    if (commitStatus)
+        reported.push(await reportStatus(reporter));
+    if (pullNumber && (sizeReport || preview)) {
         const comment = await reportComment(reporter, pullNumber, sizeReport);
         outputs.commentId = comment.id;
         reported.push(comment.row);
@@ -43732,7 +43955,12 @@ async function reportToGitHub(options, deps) {
         outputs.deploymentId = recorded.id;
         reported.push(recorded.row);
     }
-    return { outputs, summary: lib_report_renderSummary(reported, problems, reporter.run), problems };
+    if (preview) {
+        const recorded = await reportPreview(reporter, preview);
+        outputs.deploymentId ||= recorded.id;
+        outputs.deactivated += recorded.deactivated;
+        reported.push(...recorded.rows);
+    }
 }
 async function reportStatus({ github, options, attempt }) {
     const set = await attempt('set the commit status', async () => {
@@ -43749,7 +43977,7 @@ async function reportStatus({ github, options, attempt }) {
     return ['commit status', set ? `${options.state} (${markdown_cell(options.statusContext)})` : 'not set'];
 }
 async function reportComment(reporter, pullNumber, sizeReport) {
-    const comment = await reporter.attempt('update the pull request comment', () => upsertSizeComment(reporter, pullNumber, sizeReport));
+    const comment = await reporter.attempt('update the pull request comment', () => upsertComment(reporter, pullNumber, sizeReport));
     const id = comment ? String(comment.id) : '';
     return { id, row: ['pull request comment', comment ? `${comment.change} (${id})` : 'not written'] };
 }
@@ -43782,44 +44010,29 @@ function bestEffort(log, problems) {
     };
 }
 /**
- * Comments asked for per page: GitHub's most. "List issue comments"
- * (https://docs.github.com/rest/issues/comments#list-issue-comments) takes `per_page` ("The number
- * of results per page (max 100)", default 30) and `page` (default 1), oldest comment first.
+ * The first comment on the pull request that carries the marker, read page by page (100 a page,
+ * "List issue comments", https://docs.github.com/rest/issues/comments#list-issue-comments: `per_page`
+ * "max 100", oldest comment first) until it is found or a page comes back short: a busy pull request
+ * has more comments than one page holds, and missing the marked one would post a duplicate.
  */
-const COMMENTS_PER_PAGE = 100;
-/** Pages read at most (5,000 comments): a server that never ends its list cannot keep the step forever. */
-const MAX_COMMENT_PAGES = 50;
-/**
- * The first comment on the pull request that carries the marker, read page by page until it is found
- * or a page comes back short: a busy pull request has more comments than one page holds, and missing
- * the marked one would post a duplicate. GitHub pages its lists ("Using pagination in the REST API",
- * https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api): its Link header's
- * rel="next" is the page=N+1 asked for here, and a page with fewer than per_page items is the last. The
- * github port hands back only the body, so the pages are counted rather than their links followed.
- */
-async function findSizeComment({ github, options, log }, pullNumber) {
-    for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
-        const { data } = await github('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-            ...options.repo,
-            issue_number: pullNumber,
-            per_page: COMMENTS_PER_PAGE,
-            page,
-        });
-        const comments = Array.isArray(data) ? data : [];
-        const marked = comments.find((comment) => comment.body?.includes(COMMENT_MARKER));
-        if (marked)
-            return marked;
-        if (comments.length < COMMENTS_PER_PAGE)
-            return undefined;
-    }
-    log.warning(`Read ${MAX_COMMENT_PAGES} pages of comments on pull request #${pullNumber} (${MAX_COMMENT_PAGES * COMMENTS_PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`);
-    return undefined;
+async function findComment({ github, options, log }, pullNumber) {
+    const { hit, truncated } = await readPages(github, 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { ...options.repo, issue_number: pullNumber }, (comment) => !!comment.body?.includes(COMMENT_MARKER));
+    if (truncated)
+        log.warning(`Read ${MAX_PAGES} pages of comments on pull request #${pullNumber} (${MAX_PAGES * PER_PAGE}) without finding the size comment; stopped there, so a new one is created.`);
+    return hit;
 }
-/** The size comment: the one already carrying the marker is updated in place, else one is created. */
-async function upsertSizeComment({ github, options, log, run }, pullNumber, sizeReport) {
+/**
+ * The comment: the one already carrying the marker is updated in place, else one is created. What
+ * this run reports (the size table, the preview) replaces its part; the other part is kept.
+ */
+async function upsertComment({ github, options, log, run }, pullNumber, sizeReport) {
     const verdict = options.state === 'success' ? '✅' : '❌';
-    const body = `${report_renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`;
-    const existing = await findSizeComment({ github, options, log }, pullNumber);
+    const size = sizeReport
+        ? `${report_renderComment(sizeReport)}\n${verdict} ${options.description}${run ? ` (${run})` : ''}\n`
+        : undefined;
+    const preview = options.preview ? previewSection(options.preview, options, run) : undefined;
+    const existing = await findComment({ github, options, log }, pullNumber);
+    const body = composeComment(existing?.body, { size, preview });
     if (existing) {
         await github('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
             ...options.repo,
@@ -44043,23 +44256,32 @@ const INPUTS = {
     environmentUrl: 'environment-url',
     versionId: 'version-id',
     rolledBack: 'rolled-back',
+    commitStatus: 'commit-status',
+    previewUrl: 'preview-url',
+    previewVersion: 'preview-version',
+    previewNote: 'preview-note',
+    previewEnvironment: 'preview-environment',
+    deactivateEnvironment: 'deactivate-environment',
 };
 const OUTPUTS = {
     commentId: 'comment-id',
     deploymentId: 'deployment-id',
+    deactivated: 'deactivated',
 };
 function readInputs(raw) {
     // The description is one line for the status, comment and deployment: line breaks are folded.
-    const get = oneLineInputs(raw, [INPUTS.description]);
+    const get = oneLineInputs(raw, [INPUTS.description, INPUTS.previewNote]);
     const token = get(INPUTS.token).trim();
     if (!token)
         throw new errors/* UserError */.yo('Input "token" is empty: pass github.token (with statuses, pull-requests or deployments write).');
+    const deactivateEnvironment = get(INPUTS.deactivateEnvironment).trim() || undefined;
     const state = parseChoice(INPUTS.state, get(INPUTS.state), ['success', 'failure', 'pending', 'error'], undefined);
-    if (!state)
+    if (!state && !deactivateEnvironment)
         throw new errors/* UserError */.yo('Input "state" is required: success, failure, pending or error (e.g. job.status).');
     return {
         token,
-        state,
+        // Deactivating sets no status: the state is not used then.
+        state: state ?? 'success',
         statusContext: get(INPUTS.statusContext).trim() || 'slipway',
         description: foldLines(get(INPUTS.description)) || `Slipway: ${state}`,
         sizeReport: get(INPUTS.sizeReport).trim() || undefined,
@@ -44067,7 +44289,23 @@ function readInputs(raw) {
         environmentUrl: get(INPUTS.environmentUrl).trim() || undefined,
         versionId: get(INPUTS.versionId).trim() || undefined,
         rolledBack: parseBoolean(INPUTS.rolledBack, get(INPUTS.rolledBack), false),
+        commitStatus: parseBoolean(INPUTS.commitStatus, get(INPUTS.commitStatus), true),
+        preview: readPreview(get),
+        deactivateEnvironment,
     };
+}
+/** The preview inputs; undefined when none is set (no preview to report). */
+function readPreview(get) {
+    const url = get(INPUTS.previewUrl).trim();
+    if (url && !/^https?:\/\/[^\s/]+/.test(url))
+        throw new errors/* UserError */.yo(`Input "preview-url" is "${url}": give the preview's URL, such as deploy's preview-alias-url.`);
+    const preview = {
+        url: url || undefined,
+        versionId: get(INPUTS.previewVersion).trim() || undefined,
+        note: foldLines(get(INPUTS.previewNote)) || undefined,
+        environment: get(INPUTS.previewEnvironment).trim() || undefined,
+    };
+    return Object.values(preview).some(Boolean) ? preview : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/actions/report/main.ts
@@ -44112,6 +44350,9 @@ function reportOptions(inputs, context, payload) {
                 rolledBack: inputs.rolledBack,
             }
             : undefined,
+        commitStatus: inputs.commitStatus,
+        preview: inputs.preview,
+        deactivateEnvironment: inputs.deactivateEnvironment,
     };
 }
 
@@ -101269,8 +101510,9 @@ function runnerDeps(extra = {}) {
  * any, as the step's one error line. Outputs and summary are written even when the step fails.
  */
 async function publish(result, names) {
+    // An output the result leaves out (an optional one) is empty, as an output no step set is.
     for (const key of Object.keys(names))
-        lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
+        lib_core/* setOutput */.uH(names[key], String(result.outputs[key] ?? ''));
     // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
     // for it after a deploy went live would roll a good deploy back.
     if (result.summary)

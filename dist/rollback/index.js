@@ -38345,15 +38345,13 @@ function imageIdentity(reference) {
 ;// CONCATENATED MODULE: ./src/lib/wrangler/output.ts
 /**
  * Reads wrangler's machine output: `deploy` and `version-upload` entries carry the version id and
- * URLs, `command-failed` the error code and message. stdout is the fallback only when the file is
- * missing (`Current Version ID: <uuid>`).
+ * URLs, `command-failed` the error code and message. A `version-upload` entry names its preview URLs
+ * `preview_url` and `preview_alias_url` (wrangler cli.js 303768-303778; both absent when there is no
+ * preview). stdout is the fallback only when the file is missing (see outcomeFromStdout).
  */
 function parseOutcome(ndjson, stdout) {
     if (ndjson === undefined)
-        return {
-            versionId: /Current Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
-            urls: [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]),
-        };
+        return outcomeFromStdout(stdout);
     const outcome = { urls: [] };
     for (const line of ndjson.split('\n')) {
         const entry = parseEntry(line);
@@ -38361,8 +38359,9 @@ function parseOutcome(ndjson, stdout) {
             outcome.versionId = entry.version_id ?? outcome.versionId;
             outcome.workerName = entry.worker_name ?? outcome.workerName;
             const targets = entry.targets ?? [];
-            const preview = entry.preview_url;
-            outcome.urls = [...targets, ...(preview ? [preview] : [])];
+            outcome.previewUrl = entry.preview_url || undefined;
+            outcome.previewAliasUrl = entry.preview_alias_url || undefined;
+            outcome.urls = [...targets, ...(outcome.previewUrl ? [outcome.previewUrl] : [])];
         }
         if (entry?.type === 'command-failed')
             outcome.failure = {
@@ -38371,6 +38370,23 @@ function parseOutcome(ndjson, stdout) {
             };
     }
     return outcome;
+}
+/**
+ * What wrangler printed, when it wrote no output file: `deploy` prints `Current Version ID: <uuid>`
+ * and its targets indented under it; `versions upload` prints, unindented, `Worker Version ID:
+ * <uuid>`, `Version Preview URL: <url>` and `Version Preview Alias URL: <url>` (cli.js 303364,
+ * 303377, 303380; wrangler's own snapshot in workers-sdk src/__tests__/versions/versions.upload.test.ts).
+ */
+function outcomeFromStdout(stdout) {
+    const previewUrl = /^Version Preview URL: (https:\/\/\S+)/m.exec(stdout)?.[1];
+    const previewAliasUrl = /^Version Preview Alias URL: (https:\/\/\S+)/m.exec(stdout)?.[1];
+    const targets = [...stdout.matchAll(/^\s+(https:\/\/\S+)/gm)].map((match) => match[1]);
+    return {
+        versionId: /(?:Current|Worker) Version ID: ([0-9a-f-]{36})/.exec(stdout)?.[1],
+        urls: [...targets, ...(previewUrl ? [previewUrl] : [])],
+        ...(previewUrl ? { previewUrl } : {}),
+        ...(previewAliasUrl ? { previewAliasUrl } : {}),
+    };
 }
 /** One ND-JSON line as an object; undefined for a blank or broken line. */
 function parseEntry(line) {
@@ -38993,6 +39009,35 @@ async function rollOutImage(api, app, image, description) {
         target_configuration: { image, ...(app.instance_type ? { instance_type: app.instance_type } : {}) },
     });
     return rolloutView(created);
+}
+/**
+ * Creates a manual rollout of `image` in the given cumulative steps (CreateApplicationRolloutRequest
+ * as wrangler's configRolloutStepsToAPI builds it for a `rollout_step_percentage` array, cli.js
+ * ~153633: steps[].step_size.percentage with "Step i of N - rollout at p% of instances"; kind
+ * full_manual, cli.js ~43255-43270): nothing moves until `next`.
+ */
+async function createManualRollout(api, app, image, steps, description) {
+    const created = await api.call('POST', `containers/applications/${app.id}/rollouts`, {
+        description,
+        strategy: 'rolling',
+        kind: 'full_manual',
+        steps: steps.map((percentage, index) => ({
+            step_size: { percentage },
+            description: `Step ${index + 1} of ${steps.length} - rollout at ${percentage}% of instances`,
+        })),
+        target_configuration: { image, ...(app.instance_type ? { instance_type: app.instance_type } : {}) },
+    });
+    return rolloutView(created);
+}
+/**
+ * `next` on a manual rollout: "The rollout will go forward one step. It will succeed if the current
+ * step is finished" (workers-sdk containers-shared UpdateApplicationRolloutRequest). A refusal is
+ * success false with the reason, as for revert.
+ */
+async function advanceRollout(api, appId, rolloutId) {
+    const answer = await api.call('POST', `containers/applications/${appId}/rollouts/${rolloutId}`, { action: 'next' });
+    if (answer && answer.success === false)
+        throw new Error(`Cloudflare refused to advance rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`);
 }
 /**
  * Reverts a rollout in flight: its replaced instances go back to its current configuration. The
@@ -97055,8 +97100,9 @@ function runnerDeps(extra = {}) {
  * any, as the step's one error line. Outputs and summary are written even when the step fails.
  */
 async function publish(result, names) {
+    // An output the result leaves out (an optional one) is empty, as an output no step set is.
     for (const key of Object.keys(names))
-        lib_core/* setOutput */.uH(names[key], String(result.outputs[key]));
+        lib_core/* setOutput */.uH(names[key], String(result.outputs[key] ?? ''));
     // A job summary that cannot be written (no GITHUB_STEP_SUMMARY) costs a warning: failing the step
     // for it after a deploy went live would roll a good deploy back.
     if (result.summary)

@@ -172,6 +172,8 @@ function registerContainerAdminRoutes(router: Router, { containers }: Emulated):
     const body = readJson<Partial<RolloutOptions>>(call);
     for (const key of ['stepMs', 'graceMs'] as const)
       if (typeof body[key] === 'number' && body[key] >= 0) containers.options[key] = body[key];
+    if (body.order === 'serving-first' || body.order === 'serving-last')
+      containers.options.order = body.order;
     send(call.res, 200, containers.options);
   });
   router.admin('GET', '/__admin/containers', async (call) => {

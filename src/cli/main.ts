@@ -11,10 +11,11 @@ const USAGE = `Usage: slipway <command> [options]
 
 Commands:
   rehearse [--dir .] [--service name] [--config f] [--env name] [--with input=value]
-           [--break=image|worker]
+           [--break=image|worker] [--strategy=immediate|gradual]
                                   run the whole pipeline on this project against the local engine,
                                   the Cloudflare emulator and real wrangler: v1, v2, and with
                                   --break a v3 that fails in production and is rolled back
+                                  (gradual: v2 and v3 go out in gated steps of 10, 50, 100%)
   doctor [--registry host:port]   check the engine (docker, else podman), its builder, Node,
                                   wrangler and a registry; say how to install what is missing
   deploy [--dir .] [--config f] [--env name] [--image ref] [--message text] [--secrets-file f]

@@ -34,6 +34,8 @@ export type Break = 'image' | 'worker';
 export interface RehearsalOptions {
   project: RehearsalProject;
   breakIt?: Break;
+  /** gradual: v2 and v3 go out in steps (10, 50, 100) gated on health, a bad v3 restored by deploy itself. */
+  strategy?: 'immediate' | 'gradual';
   /** Where the full log goes. */
   logFile: string;
   /** Colour and live progress (a terminal without NO_COLOR). */
@@ -68,16 +70,20 @@ export async function rehearseCommand(args: string[], out: (text: string) => voi
       env: { type: 'string' },
       with: { type: 'string', multiple: true },
       break: { type: 'string' },
+      strategy: { type: 'string' },
     },
   });
   const breakIt = parseBreak(values.break);
+  if (values.strategy && values.strategy !== 'immediate' && values.strategy !== 'gradual')
+    throw new UserError(`--strategy=${values.strategy}: use --strategy=immediate or --strategy=gradual.`);
+  const strategy = values.strategy as RehearsalOptions['strategy'];
   const project = findProject({ ...values, with: values.with ?? [] }, rootInputs(ROOT));
   const logDir = join(resolve(values.dir), '.slipway');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, 'rehearsal.log');
   writeFileSync(logFile, '');
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-  return rehearse({ project, breakIt, logFile, color, out });
+  return rehearse({ project, breakIt, strategy, logFile, color, out });
 }
 
 async function startServices(o: RehearsalOptions): Promise<Services> {
@@ -133,6 +139,9 @@ function versionInputs(o: RehearsalOptions, s: Services, n: number, imageOf: num
     message: `rehearsal v${n}`,
     ...(expectImage ? { 'expect-image': expectImage } : {}),
     'smoke-timeout': broken ? '5s' : (project.inputs['smoke-timeout'] ?? '60s'),
+    ...(o.strategy === 'gradual'
+      ? { strategy: 'gradual', 'gradual-steps': '10,50,100', 'step-wait': '2s' }
+      : {}),
   };
 }
 
@@ -264,7 +273,9 @@ export async function rehearse(o: RehearsalOptions): Promise<number> {
       await breakV3(o, s, good);
       const v3 = await runVersion(o, s, 3, true, o.breakIt === 'image' ? 3 : 2);
       if (v3.code === 0) throw new Error('v3 was broken but the pipeline passed');
-      if (v3.outputs['rolled-back'] !== 'true') throw new Error('v3 failed but was not rolled back');
+      // Immediate: the pipeline's rollback step undoes the deploy. Gradual: deploy restores production itself.
+      if (o.strategy !== 'gradual' && v3.outputs['rolled-back'] !== 'true')
+        throw new Error('v3 failed but was not rolled back');
     }
     const verdict = await verifyProduction(o.project, s.url, good, served(o, s));
     o.out(`\n${verdict.ok ? '✓' : '✗'} ${verdict.line}`);

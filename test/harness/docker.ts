@@ -10,8 +10,16 @@ export const DOCKER =
 export const DEBIAN_IMAGE = process.env.SLIPWAY_DEBIAN_IMAGE || 'slipway/debian:bookworm';
 export const REGISTRY = '127.0.0.1:5000';
 
-export function docker(args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
-  const r = spawnSync(DOCKER, args, { input: opts.input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function docker(
+  args: string[],
+  opts: { input?: string; allowFail?: boolean; env?: Record<string, string> } = {},
+): string {
+  const r = spawnSync(DOCKER, args, {
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...opts.env },
+  });
   if (r.status !== 0 && !opts.allowFail) {
     throw new Error(
       `${DOCKER} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`,

@@ -13,20 +13,27 @@ export const REFERENCE_WORKER = 'loa-gateway-rehearsal';
  */
 export function buildReferenceImage(repository: string, version: string): string {
   const tag = `${repository}:${version}`;
-  docker([
-    'build',
-    '--network',
-    'host',
-    '--build-arg',
-    'NODE_IMAGE=slipway/node:20',
-    '--build-arg',
-    `IMAGE_VERSION=${version}`,
-    '-t',
-    tag,
-    '-f',
-    join(ROOT, 'deploy/Dockerfile.core'),
-    join(ROOT, 'deploy'),
-  ]);
+  docker(
+    [
+      'build',
+      '--network',
+      'host',
+      '--build-arg',
+      'NODE_IMAGE=slipway/node:20',
+      '--build-arg',
+      `IMAGE_VERSION=${version}`,
+      '-t',
+      tag,
+      '-f',
+      join(ROOT, 'deploy/Dockerfile.core'),
+      join(ROOT, 'deploy'),
+    ],
+    {
+      // BuildKit: the classic builder resolves COPY --from through untagged intermediate images, which
+      // another file's `docker image prune` on the shared engine can remove mid-build.
+      env: { DOCKER_BUILDKIT: '1' },
+    },
+  );
   return tag;
 }
 

@@ -109,6 +109,49 @@ export async function rollOutImage(
 }
 
 /**
+ * Creates a manual rollout of `image` in the given cumulative steps (CreateApplicationRolloutRequest
+ * as wrangler's configRolloutStepsToAPI builds it for a `rollout_step_percentage` array, cli.js
+ * ~153633: steps[].step_size.percentage with "Step i of N - rollout at p% of instances"; kind
+ * full_manual, cli.js ~43255-43270): nothing moves until `next`.
+ */
+export async function createManualRollout(
+  api: CloudflareApi,
+  app: { id: string; instance_type?: string },
+  image: string,
+  steps: number[],
+  description: string,
+): Promise<RolloutView> {
+  const created = await api.call<ApiRollout>('POST', `containers/applications/${app.id}/rollouts`, {
+    description,
+    strategy: 'rolling',
+    kind: 'full_manual',
+    steps: steps.map((percentage, index) => ({
+      step_size: { percentage },
+      description: `Step ${index + 1} of ${steps.length} - rollout at ${percentage}% of instances`,
+    })),
+    target_configuration: { image, ...(app.instance_type ? { instance_type: app.instance_type } : {}) },
+  });
+  return rolloutView(created);
+}
+
+/**
+ * `next` on a manual rollout: "The rollout will go forward one step. It will succeed if the current
+ * step is finished" (workers-sdk containers-shared UpdateApplicationRolloutRequest). A refusal is
+ * success false with the reason, as for revert.
+ */
+export async function advanceRollout(api: CloudflareApi, appId: string, rolloutId: string): Promise<void> {
+  const answer = await api.call<{ success?: boolean; message?: string } | null>(
+    'POST',
+    `containers/applications/${appId}/rollouts/${rolloutId}`,
+    { action: 'next' },
+  );
+  if (answer && answer.success === false)
+    throw new Error(
+      `Cloudflare refused to advance rollout ${rolloutId}: ${answer.message ?? 'no reason given'}`,
+    );
+}
+
+/**
  * Reverts a rollout in flight: its replaced instances go back to its current configuration. The
  * answer is UpdateRolloutResponse {success, message, rollout}: a refused action is success false
  * with the reason in message (workers-sdk containers-shared UpdateRolloutResponse), not an HTTP error.

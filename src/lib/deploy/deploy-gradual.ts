@@ -6,6 +6,7 @@ import type { DeployOptions, DeployResult } from './deploy.js';
 import { describeSplit, gradualRelease, type GradualOptions } from './gradual.js';
 import { NOTHING_LIVE, readProduction, sameDeployment, type ProductionState } from './production.js';
 import { deploySummary } from './summary.js';
+import { imageSteps } from './gradual-images.js';
 
 /** What deploy hands a gradual release: wrangler with its docker env, the session, the target. */
 export interface GradualDeploy {
@@ -19,34 +20,46 @@ export interface GradualDeploy {
   api: CloudflareApi;
   deps: Deps;
   before: ProductionState;
+  /** The image the deploy ships (the image input, pushed), if any. */
+  image?: string;
 }
 
 /**
  * Why this deploy cannot go out gradually, or undefined. A Durable Object migration cannot be
  * uploaded as a version ("Versions of Worker bundles containing new Durable Object migrations cannot
  * be uploaded", cf-docs gradual-deployments.mdx, Migrations). A deployment holds two versions at
- * most, so a split already in place must finish first. A new container image is not rolled out by
- * `versions upload` ("Container configuration changes … will only take effect after running
- * wrangler deploy", wrangler cli.js ~303229): gradual image rollouts are not built yet.
+ * most, so a split already in place must finish first. A new container image rolls out in the same
+ * steps, and a rollout's steps are "Min 10% and Max 100%" (the Containers API's
+ * steps[].step_size.percentage; wrangler's own check, cli.js ~31136).
  */
 export function gradualRefusal(
   before: ProductionState,
   irreversible: string | undefined,
+  steps: number[],
   image?: string,
 ): string | undefined {
   if (irreversible)
     return `strategy gradual cannot ship this deploy: ${irreversible}; deploy it with strategy immediate`;
   if (before.versions.length > 1)
     return `production is already split (${describeSplit(before.versions)}): finish or roll back that deployment before a gradual deploy`;
-  if (image && before.applications.length)
-    return 'strategy gradual does not roll out a new container image yet (versions upload leaves containers alone): use strategy immediate for this deploy';
+  if (newImage(before, image) && steps.some((step) => step < 10))
+    return `gradual-steps ${steps.join(',')} has a step under 10%, which a container rollout cannot take: give steps from 10 (e.g. 10,50,100)`;
   return undefined;
+}
+
+/** The image input, when it is not what the bound applications already run. */
+function newImage(before: ProductionState, image?: string): string | undefined {
+  return image && before.applications.some((app) => app.image !== image) ? image : undefined;
 }
 
 /** The gradual release, and the deploy's result from it: outputs, timeline, production read back. */
 export async function gradualDeploy(run: GradualDeploy): Promise<DeployResult> {
   const { options, deps, before } = run;
   const uploadArgs = withoutRollout(run.args.slice(1));
+  const image = newImage(before, run.image);
+  const images = image
+    ? imageSteps(run.api, before.applications, image, options.gradual.steps, options.rolloutTimeoutMs, deps)
+    : undefined;
   const outcome = await gradualRelease(
     {
       options: options.gradual,
@@ -57,6 +70,7 @@ export async function gradualDeploy(run: GradualDeploy): Promise<DeployResult> {
       deps,
       before: before.versions,
       message: options.message,
+      images,
     },
     uploadArgs,
   );

@@ -8,6 +8,7 @@ import type { VersionProof } from '../health/mode.js';
 import { smokeTest } from '../smoke/index.js';
 import { versionErrors } from './analytics.js';
 import { judgeErrors, sameSplit, splitSpecs, stepSplit } from './gradual-plan.js';
+import type { ImageSteps } from './gradual-images.js';
 
 /**
  * `strategy: gradual` for the Worker: upload the version (it serves nothing), probe it at 0% with
@@ -65,6 +66,8 @@ export interface Release {
   deps: Deps;
   before: VersionShare[];
   message?: string;
+  /** The container images rolled out in the same steps, when the deploy ships a new one. */
+  images?: ImageSteps;
 }
 
 /** Runs the release: upload, probe at 0%, steps; restores the recorded deployment on any failure. */
@@ -107,21 +110,31 @@ async function stepThrough(run: Run): Promise<string | undefined> {
     record('probe', probe, run.versionId, health.note, '–', health.pass ? 'probed' : 'aborted'),
   );
   if (!health.pass) return `the new version failed its probe at 0% (${health.note})`;
-  for (const percentage of run.options.steps) {
-    const failed = await oneStep(run, percentage);
+  const started = await run.images?.start();
+  if (started) return started;
+  for (const [index, percentage] of run.options.steps.entries()) {
+    const failed = await oneStep(run, percentage, index + 1);
     if (failed) return failed;
   }
   return undefined;
 }
 
-/** One step: deploy the split; at 100 that is the promotion; below, bake, then judge. */
-async function oneStep(run: Run, percentage: number): Promise<string | undefined> {
+/**
+ * One step: the images first (when the deploy ships one), then the Worker's split; at 100 that is
+ * the promotion; below, bake, then judge.
+ */
+async function oneStep(run: Run, percentage: number, index: number): Promise<string | undefined> {
   const split = stepSplit(run.versionId, run.before, percentage);
   const started = run.deps.now();
+  const moved = await run.images?.step(index);
+  if (moved) {
+    run.timeline.push(record(`${percentage}%`, run.before, run.versionId, moved, '–', 'aborted', run.images));
+    return `aborted at ${percentage}%: ${moved}`;
+  }
   const failed = await deploySplit(run, split, `step ${percentage}%`);
   if (failed) return failed;
   if (percentage === 100) {
-    run.timeline.push(record('100%', split, run.versionId, '–', '–', 'promoted'));
+    run.timeline.push(record('100%', split, run.versionId, '–', '–', 'promoted', run.images));
     return undefined;
   }
   run.deps.log.info(`Step ${percentage}%: baking for ${run.options.stepWaitMs / 1000}s.`);
@@ -131,8 +144,9 @@ async function oneStep(run: Run, percentage: number): Promise<string | undefined
   const health = await gateHealth(run, `step ${percentage}%`);
   const errors = health.pass ? await gateErrors(run, started) : { pass: true, note: 'not measured' };
   const pass = health.pass && errors.pass;
+  const decision = pass ? 'advanced' : 'aborted';
   run.timeline.push(
-    record(`${percentage}%`, split, run.versionId, health.note, errors.note, pass ? 'advanced' : 'aborted'),
+    record(`${percentage}%`, split, run.versionId, health.note, errors.note, decision, run.images),
   );
   if (pass) return undefined;
   return `aborted at ${percentage}%: ${health.pass ? `error rate ${errors.note}` : `health ${health.note}`}`;
@@ -145,9 +159,11 @@ function record(
   health: string,
   errors: string,
   decision: StepRecord['decision'],
+  images?: ImageSteps,
 ): StepRecord {
   const share = split.find((entry) => entry.version_id === versionId)?.percentage ?? 0;
-  return { step, traffic: `${share}% new, ${100 - share}% old`, health, errors, decision };
+  const traffic = `${share}% new, ${100 - share}% old${images ? `; ${images.standing()}` : ''}`;
+  return { step, traffic, health, errors, decision };
 }
 
 /** `wrangler versions deploy <id>@<p>% … -y`, then the deployment read back: the words when it differs. */
@@ -195,7 +211,7 @@ async function gateHealth(run: Run, what: string): Promise<{ pass: boolean; note
   );
   const n = result.outputs.attempts;
   return result.failure
-    ? { pass: false, note: result.failure }
+    ? { pass: false, note: result.failure.replace(/\.$/, '') }
     : { pass: true, note: `healthy (${n} attempt${n === 1 ? '' : 's'})` };
 }
 
@@ -216,17 +232,23 @@ async function gateErrors(run: Run, since: Date): Promise<{ pass: boolean; note:
   }
 }
 
-/** Puts the recorded deployment back exactly and reads it back. */
+/**
+ * Puts the recorded deployment back exactly and reads it back; then the images. Down in the reverse
+ * order of up: the Worker first (the old Worker runs on either image), then the images.
+ */
 async function restore(run: Run, why: string): Promise<{ live: VersionShare[]; failure: string }> {
   run.deps.log.warning(`Gradual deploy ${why}: restoring ${describeSplit(run.before)}.`);
-  const failed = await deploySplit(run, run.before, 'restore');
+  const workerFailed = await deploySplit(run, run.before, 'restore');
+  const imagesFailed = await run.images?.restore(`gradual deploy ${why}`);
+  const failed = [workerFailed, imagesFailed].filter(Boolean).join('; ');
   const live = await run.session.deployment().catch(() => []);
   run.timeline.push(
     record('restore', run.before, run.versionId, '–', '–', failed ? 'not restored' : 'restored'),
   );
+  const images = run.images ? ' and its images' : '';
   const state = failed
     ? `production was NOT restored (${failed}); it serves ${describeSplit(live)}: roll back by hand`
-    : `production restored to the recorded deployment (${describeSplit(run.before)})`;
+    : `production restored to the recorded deployment (${describeSplit(run.before)})${images}`;
   return { live, failure: `Gradual deploy of ${run.versionId} ${why}; ${state}.` };
 }
 

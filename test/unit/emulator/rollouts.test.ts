@@ -109,6 +109,10 @@ describe('instancesAt and stepSlots', () => {
   it('replaces from the highest index down, so instance 0 goes last', () => {
     expect(stepSlots(10, 20)).toEqual([19, 18]);
     expect(stepSlots(100, 3)).toEqual([2, 1, 0]);
+    // serving-first: instance 0 (the one serving the Durable Object here) goes in the first step.
+    expect(stepSlots(10, 3, 'serving-first')).toEqual([0]);
+    expect(stepSlots(50, 3, 'serving-first')).toEqual([0, 1]);
+    expect(stepSlots(10, 3, 'serving-last')).toEqual([2]);
   });
 });
 
