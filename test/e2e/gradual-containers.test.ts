@@ -148,5 +148,20 @@ describe('deploy strategy gradual with Containers, end to end against the emulat
     expect(r.outputs).toMatchObject({ deployed: 'false', 'production-changed': 'false' });
   });
 
+  it('an image built for arm64 only is refused in one line before anything is pushed', async () => {
+    // FROM scratch with a COPY runs nothing, so BuildKit builds it for arm64 without emulation.
+    writeFileSync(join(dir, 'Dockerfile.arm64'), 'FROM scratch\nCOPY app/server.mjs /server.mjs\n');
+    const args = ['build', '--platform', 'linux/arm64', '-f', join(dir, 'Dockerfile.arm64')];
+    docker([...args, '-t', `${REPO}:arm64`, dir], { env: { DOCKER_BUILDKIT: '1' } });
+    const before = emu.workers.list()[WORKER]!.version;
+    const r = await deploy({ image: `${REPO}:arm64`, message: 'arm64' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(errorLines(r)).toEqual([
+      `Input "image" is ${REPO}:arm64, built for linux/arm64: Cloudflare Containers run linux/amd64 only. Build it for amd64 (docker buildx build --platform linux/amd64, or build-image on an amd64 runner).`,
+    ]);
+    expect(r.stdout).not.toContain('wrangler containers push');
+    expect(emu.workers.list()[WORKER]!.version).toBe(before);
+  });
+
   const r2version = () => emu.workers.list()[WORKER]!.version!;
 });

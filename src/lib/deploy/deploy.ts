@@ -437,19 +437,33 @@ function deployFailure(result: WranglerRunResult, state: string): string {
  * the same reference, a changed one a new reference, so the container application rolls out exactly
  * when the image changed). Returns the pushed reference.
  */
+/**
+ * Cloudflare Containers run linux/amd64 only: wrangler's own push refuses anything else, but only
+ * after a build and a login ("Unsupported platform: Image platform (…) does not match the expected
+ * platform (linux/amd64)", checkImagePlatform in wrangler-dist/cli.js ~139625; its build's
+ * "Please use \"linux/amd64\" instead", ~139584). Refused here first, in one line that says how to fix it.
+ */
+export function refuseForeignPlatform(image: string, platform: string): void {
+  if (!platform || platform === 'linux/amd64') return;
+  throw new UserError(
+    `Input "image" is ${image}, built for ${platform}: Cloudflare Containers run linux/amd64 only. Build it for amd64 (docker buildx build --platform linux/amd64, or build-image on an amd64 runner).`,
+  );
+}
+
 async function pushImage(image: string, deploying: DeploySession): Promise<string> {
   const { deps, dockerBin } = deploying;
-  const inspect = await deps.run(dockerBin, ['image', 'inspect', '--format', '{{.Id}}', image], {
-    silent: true,
-  });
+  const inspect = await deps.run(
+    dockerBin,
+    ['image', 'inspect', '--format', '{{.Id}} {{.Os}}/{{.Architecture}}', image],
+    { silent: true },
+  );
   if (inspect.code !== 0)
     throw new UserError(
       `Input "image" is "${image}", which is neither a local image (${lastLine(inspect.stderr) || 'not found'}) nor a registry reference (host/name:tag).`,
     );
-  const id = inspect.stdout
-    .trim()
-    .replace(/^sha256:/, '')
-    .slice(0, 12);
+  const [fullId = '', platform = ''] = inspect.stdout.trim().split(' ');
+  refuseForeignPlatform(image, platform);
+  const id = fullId.replace(/^sha256:/, '').slice(0, 12);
   const tagged = `${image.replace(/[:@][^/]*$/, '')}:slipway-${id}`;
   const tag = await deps.run(dockerBin, ['tag', image, tagged], { silent: true });
   if (tag.code !== 0) throw new UserError(`Could not tag ${image} as ${tagged}: ${lastLine(tag.stderr)}`);

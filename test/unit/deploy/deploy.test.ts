@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploy, type DeployOptions, type DeployOutputs } from '../../../src/lib/deploy/deploy.js';
+import {
+  deploy,
+  refuseForeignPlatform,
+  type DeployOptions,
+  type DeployOutputs,
+} from '../../../src/lib/deploy/deploy.js';
 import type { Rule } from '../../harness/fakes.js';
 import {
   answer,
@@ -621,5 +626,19 @@ describe('deploy summary: links to the Worker in the dashboard and to the image 
     );
     expect(result.outputs.workerName).toBe('');
     expect(result.summary).not.toContain('dash.cloudflare.com');
+  });
+});
+
+describe('refuseForeignPlatform: Cloudflare Containers run linux/amd64 only', () => {
+  it.each([
+    ['linux/amd64', undefined],
+    ['', undefined],
+    ['linux/arm64', 'built for linux/arm64: Cloudflare Containers run linux/amd64 only'],
+    ['linux/arm', 'built for linux/arm: Cloudflare Containers run linux/amd64 only'],
+    ['windows/amd64', 'built for windows/amd64: Cloudflare Containers run linux/amd64 only'],
+  ])('%j → %s', (platform, message) => {
+    const refuse = () => refuseForeignPlatform('app:1', platform);
+    if (message) expect(refuse).toThrow(message);
+    else expect(refuse).not.toThrow();
   });
 });
