@@ -12,9 +12,12 @@ import { FileTimes } from './test/harness/file-times.js';
  * disturbs what the other checks:
  * - full-image and build-image empty the engine's whole build cache (a fresh runner): each runs
  *   beside files that never touch the engine, and after every file that builds, so a fixture's
- *   layers are built once and the other files' builds of it are cache hits. pipeline-cache and
- *   actions-cache empty it too, before every run; they run side by side because neither checks
- *   anything that another file's emptying could make pass (it only ever makes a build colder).
+ *   layers are built once and the other files' builds of it are cache hits. pipeline-cache,
+ *   actions-cache and registry-cache empty it too, before every run; they run side by side because
+ *   none checks anything that another file's emptying could make pass (it only ever makes a build
+ *   colder), and each builds layers of its own (actions-cache and registry-cache build the
+ *   slow-builder fixture with different build args, registry-cache into a registry repository of
+ *   its own), so neither's cold build is warmed by the other's.
  * - pipeline and cloudflare both serve the gateway container on port 18789 and check wrangler's
  *   registry login; boot-test checks that no boot-test container is left (pipeline boots one) and
  *   how fast a failing boot fails, so it runs beside light files only; layer-store checks that no
@@ -32,7 +35,7 @@ const E2E_GROUPS: string[][] = [
   ['reference-system/full-image', 'rollback', 'deploy', 'preview', 'hostile-inputs'],
   ['reference-system/production', 'emulator-traffic', 'emulator-rollouts', 'gradual-containers'],
   ['build-image', 'emulator', 'gradual'],
-  ['pipeline-cache', 'actions-cache', 'report', 'cli', 'annotations'],
+  ['pipeline-cache', 'actions-cache', 'registry-cache', 'report', 'cli', 'annotations'],
 ];
 const LANES = Math.min(2, availableParallelism());
 const e2eFile = (name: string) => `test/e2e/${name}.test.ts`;

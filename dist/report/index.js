@@ -43102,10 +43102,21 @@ async function measureOne(bin, container, layer, record, opts) {
 ;// CONCATENATED MODULE: ./src/lib/core/cache.ts
 
 
-const STORE_CHOICES = (/* unused pure expression or super */ null && (['auto', 'actions', 'local']));
+const STORE_CHOICES = ['auto', 'actions', 'local'];
 /** Which store a choice means in this job: `actions` may be asked for where the service is missing. */
 function cache_storeKind(choice, cache) {
     return choice === 'actions' || (choice === 'auto' && cache) ? 'actions' : 'local';
+}
+const STAGE_STORE_CHOICES = [...STORE_CHOICES, 'registry'];
+/**
+ * Which stage store a choice means: auto is the registry when `cache-registry` is set, else the
+ * Actions cache on a runner that has it, else the local directory. `registry` without a registry is
+ * the caller's input error (build-image's planBuild says so before anything runs).
+ */
+function stageStoreKind(choice, cache, registry) {
+    if (choice === 'registry' || (choice === 'auto' && registry))
+        return 'registry';
+    return cache_storeKind(choice, cache);
 }
 /** Default local store: $XDG_CACHE_HOME/slipway/stages, else ~/.cache/slipway/stages. */
 function defaultCacheDir(env) {
@@ -101707,6 +101718,16 @@ const WRANGLER = [/^(CLOUDFLARE|WRANGLER|CF)_/, /^NODE_(OPTIONS|ENV)$/, /^MINIFL
 /** npm's configuration (npm "config": npm_config_* and NPM_CONFIG_*). */
 const NPM = [/^npm_config_/i, /^NODE_(OPTIONS|ENV)$/];
 const GIT = [/^GIT_(CONFIG_|SSH|ASKPASS$|TERMINAL_PROMPT$)/];
+/**
+ * A docker credential helper the docker config names (build-image's registry stage store asks it
+ * for a login): the engine's settings, and what the helpers read: secretservice D-Bus, pass its
+ * store and gpg (docker/docker-credential-helpers), ecr-login AWS_*, gcr GOOGLE_/CLOUDSDK_*, the
+ * Azure helper AZURE_*.
+ */
+const CREDENTIAL_HELPER = [
+    /^(DBUS_SESSION_BUS_ADDRESS|PASSWORD_STORE_DIR|GNUPGHOME)$/,
+    /^(AWS|GOOGLE|CLOUDSDK|AZURE)_/,
+];
 /** The allow-list for a command, by its name: wrangler runs the engine too (container images). */
 function allowedFor(command) {
     const tool = command.split('/').pop() ?? command;
@@ -101718,6 +101739,8 @@ function allowedFor(command) {
         return [...COMMON, ...NPM];
     if (tool === 'git')
         return [...COMMON, ...GIT];
+    if (tool.startsWith('docker-credential-'))
+        return [...COMMON, ...ENGINE, ...CREDENTIAL_HELPER];
     return COMMON;
 }
 /** Names the kit must never hand on, even when an allow-list pattern would take them. */

@@ -96765,6 +96765,16 @@ const WRANGLER = [/^(CLOUDFLARE|WRANGLER|CF)_/, /^NODE_(OPTIONS|ENV)$/, /^MINIFL
 /** npm's configuration (npm "config": npm_config_* and NPM_CONFIG_*). */
 const NPM = [/^npm_config_/i, /^NODE_(OPTIONS|ENV)$/];
 const GIT = [/^GIT_(CONFIG_|SSH|ASKPASS$|TERMINAL_PROMPT$)/];
+/**
+ * A docker credential helper the docker config names (build-image's registry stage store asks it
+ * for a login): the engine's settings, and what the helpers read: secretservice D-Bus, pass its
+ * store and gpg (docker/docker-credential-helpers), ecr-login AWS_*, gcr GOOGLE_/CLOUDSDK_*, the
+ * Azure helper AZURE_*.
+ */
+const CREDENTIAL_HELPER = [
+    /^(DBUS_SESSION_BUS_ADDRESS|PASSWORD_STORE_DIR|GNUPGHOME)$/,
+    /^(AWS|GOOGLE|CLOUDSDK|AZURE)_/,
+];
 /** The allow-list for a command, by its name: wrangler runs the engine too (container images). */
 function allowedFor(command) {
     const tool = command.split('/').pop() ?? command;
@@ -96776,6 +96786,8 @@ function allowedFor(command) {
         return [...COMMON, ...NPM];
     if (tool === 'git')
         return [...COMMON, ...GIT];
+    if (tool.startsWith('docker-credential-'))
+        return [...COMMON, ...ENGINE, ...CREDENTIAL_HELPER];
     return COMMON;
 }
 /** Names the kit must never hand on, even when an allow-list pattern would take them. */

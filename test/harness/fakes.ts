@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Runner, RunOptions, RunResult } from '../../src/lib/core/exec.js';
-import type { CacheService, Deps, Log } from '../../src/lib/core/io.js';
+import type { CacheService, Deps, FetchResponse, Log } from '../../src/lib/core/io.js';
 
 /** One scripted answer: the first rule whose `match` fits a command line answers it. */
 export interface Rule {
@@ -132,7 +132,7 @@ export function scriptedFetch(
   const fetcher = (async (url, init) => {
     let body: unknown = init.body;
     try {
-      body = init.body === undefined ? undefined : JSON.parse(init.body);
+      body = typeof init.body === 'string' ? JSON.parse(init.body) : init.body;
     } catch {
       // not JSON: kept as sent
     }
@@ -156,7 +156,13 @@ export function scriptedFetch(
     used.set(rule, (used.get(rule) ?? 0) + 1);
     const answer = typeof rule.result === 'function' ? await rule.result(call) : (rule.result ?? {});
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? null);
-    return { status: answer.status ?? 200, text: async () => text };
+    const response: FetchResponse = {
+      status: answer.status ?? 200,
+      headers: new Headers(),
+      text: async () => text,
+      body: null,
+    };
+    return response;
   }) as NonNullable<Deps['fetch']> & { calls: FetchCall[]; unanswered: string[] };
   fetcher.calls = calls;
   fetcher.unanswered = unanswered;

@@ -1,5 +1,5 @@
 import { CACHE_MODES, type BuildImageOptions, type BuildOutputs } from '../../lib/build/index.js';
-import { defaultCacheDir, STORE_CHOICES } from '../../lib/core/cache.js';
+import { defaultCacheDir, STAGE_STORE_CHOICES } from '../../lib/core/cache.js';
 import {
   oneLineInputs,
   parseBoolean,
@@ -25,6 +25,8 @@ export const INPUTS = {
   cache: 'cache',
   cacheStore: 'cache-store',
   cacheDir: 'cache-dir',
+  cacheRegistry: 'cache-registry',
+  cacheRegistryToken: 'cache-registry-token',
   network: 'network',
 } as const;
 
@@ -62,8 +64,10 @@ export function readInputs(raw: (name: string) => string, env: Record<string, st
     platforms: parseList(get(INPUTS.platforms), { commas: true }),
     labels: parseKeyValues(INPUTS.labels, get(INPUTS.labels)),
     cache: parseChoice(INPUTS.cache, get(INPUTS.cache), CACHE_MODES, 'auto'),
-    cacheStore: parseChoice(INPUTS.cacheStore, get(INPUTS.cacheStore), STORE_CHOICES, 'auto'),
+    cacheStore: parseChoice(INPUTS.cacheStore, get(INPUTS.cacheStore), STAGE_STORE_CHOICES, 'auto'),
     cacheDir: get(INPUTS.cacheDir) || defaultCacheDir(env),
+    cacheRegistry: get(INPUTS.cacheRegistry),
+    cacheRegistryToken: get(INPUTS.cacheRegistryToken),
     network: get(INPUTS.network) || undefined,
   };
 }

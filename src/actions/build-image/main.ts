@@ -5,6 +5,7 @@ import { OUTPUTS, readInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
   const inputs = readInputs((name) => core.getInput(name), process.env);
+  if (inputs.cacheRegistryToken) core.setSecret(inputs.cacheRegistryToken);
   const result = await buildImage({ ...inputs, run: runContext() }, runnerDeps(cancellable('build-image')));
   await publish(result, OUTPUTS);
   if (result.failure) return;

@@ -62,6 +62,8 @@ interface BuildJob {
   stages: StageCacheResult;
   /** The BuildKit secrets as [id, 0600 file in tmp]. */
   secretFiles: Array<[string, string]>;
+  /** The stage store, once the cached stages are prepared. */
+  store?: StageStore;
 }
 
 /** How a build ended: its output, and the image ID and digest once known. */
@@ -79,6 +81,7 @@ interface BuildEnd {
  */
 export async function buildImage(options: BuildImageOptions, deps: Deps): Promise<BuildImageResult> {
   const started = performance.now();
+  if (options.cacheRegistryToken) deps.log.secret(options.cacheRegistryToken);
   const now = deps.now();
   const plan = planBuild(options, now);
   const engine = await detectEngine(deps.run, deps.env);
@@ -163,11 +166,14 @@ async function prepareStages(job: BuildJob): Promise<{ buildFile: string; failur
     return { buildFile: plan.file };
   }
   if (!plan.cachedStages.length) return { buildFile: plan.file };
-  const store = chooseStore(options.cacheStore, options.cacheDir, deps.cache, deps.env);
+  const store = stageStore(job);
+  job.store = store;
   try {
-    await deps.log.group(`Stage cache (${store.location})`, () =>
-      prepareCachedStages(stageCacheParams(job, store), job.stages),
-    );
+    await deps.log.group(`Stage cache (${store.location})`, async () => {
+      if (store.readOnly)
+        deps.log.info(`Stage cache: ${store.location} is read, never written: ${store.readOnly}.`);
+      return prepareCachedStages(stageCacheParams(job, store), job.stages);
+    });
   } catch (err) {
     if (!(err instanceof StageBuildError)) throw err;
     return { buildFile: plan.file, failure: `${err.message} (the build output above has the details).` };
@@ -176,6 +182,23 @@ async function prepareStages(job: BuildJob): Promise<{ buildFile: string; failur
   const buildFile = join(job.tmp, 'Dockerfile');
   writeFileSync(buildFile, replaceStages(plan.dockerfile, job.stages.replacements));
   return { buildFile };
+}
+
+/** Pull request events: the registry store reads, never writes (a branch cannot poison the default branch's cache). */
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
+export const PULL_REQUEST_READ_ONLY = 'pull requests read the registry cache and never write it';
+
+/** The stage store of the build: cache-store and cache-registry decide (chooseStore). */
+function stageStore(job: BuildJob): StageStore {
+  const { options, deps, plan } = job;
+  const registry = plan.registry && {
+    repository: plan.registry,
+    token: options.cacheRegistryToken || undefined,
+    readOnly: PULL_REQUEST_EVENTS.has(options.run.eventName) ? PULL_REQUEST_READ_ONLY : undefined,
+    dir: join(job.tmp, 'registry'),
+    deps,
+  };
+  return chooseStore(options.cacheStore, options.cacheDir, deps.cache, deps.env, registry);
 }
 
 function stageCacheParams(job: BuildJob, store: StageStore): StageCacheParams {
@@ -274,6 +297,9 @@ function finish(job: BuildJob, end: BuildEnd): BuildImageResult {
     steps,
     engine: job.engine,
     stageCache: job.stages.reports,
+    ...(job.store
+      ? { stageStore: { kind: job.store.kind, location: job.store.location, readOnly: job.store.readOnly } }
+      : {}),
     pushed: job.options.push,
     owner: job.options.run.owner,
     failure: end.failure,

@@ -1,13 +1,14 @@
 import { RUNTIME_VARIABLES } from '../core/exec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { StoreChoice } from '../core/cache.js';
+import type { StageStoreChoice } from '../core/cache.js';
 import { UserError } from '../core/errors.js';
 import type { Env } from '../core/io.js';
 import type { CacheSpec } from '../engine/build-command.js';
 import type { Engine } from '../engine/engine.js';
 import { parseDirectives, validateDirectives, type CacheDirective } from './directives.js';
 import { parseDockerfile, reachableStages, targetStage, type Dockerfile, type Stage } from './dockerfile.js';
+import { parseCacheRegistry, type RegistryRepository } from './registry-ref.js';
 import { fullReferences, ociLabels, planTags, validateImageName, type RunContext } from './tags.js';
 
 /** Checking the inputs and working out what to build, before anything is built. */
@@ -29,8 +30,12 @@ export interface BuildImageOptions {
   platforms: string[];
   labels: Array<[string, string]>;
   cache: CacheMode;
-  cacheStore: StoreChoice;
+  cacheStore: StageStoreChoice;
   cacheDir: string;
+  /** The registry repository of the registry stage store (`cache-registry`); empty: none. */
+  cacheRegistry?: string;
+  /** A registry token (`cache-registry-token`), instead of the runner's docker login. */
+  cacheRegistryToken?: string;
   network?: string;
   run: RunContext;
 }
@@ -55,6 +60,8 @@ export interface BuildPlan {
   /** Full references to tag, most specific first. */
   references: string[];
   labels: Array<[string, string]>;
+  /** The registry of the stage store, when `cache-registry` is set. */
+  registry?: RegistryRepository;
 }
 
 /**
@@ -73,7 +80,9 @@ export function planBuild(options: BuildImageOptions, now: Date): BuildPlan {
   const image = validateImageName(options.image);
   const tags = planTags(options.run);
   const reachable = new Set(reachableStages(dockerfile, target).map((stage) => stage.index));
+  const registry = stageRegistry(options);
   return {
+    ...(registry ? { registry } : {}),
     context,
     file,
     dockerfile,
@@ -85,6 +94,18 @@ export function planBuild(options: BuildImageOptions, now: Date): BuildPlan {
     references: fullReferences(image, tags.tags, options.extraTags),
     labels: imageLabels(options, tags.version, now),
   };
+}
+
+/** `cache-registry`, checked; `cache-store: registry` without it is one line. */
+function stageRegistry(options: BuildImageOptions): RegistryRepository | undefined {
+  if (!options.cacheRegistry) {
+    if (options.cacheStore === 'registry')
+      throw new UserError(
+        'cache-store: registry needs "cache-registry": set it to a repository of your registry, e.g. ghcr.io/acme/slipway-cache.',
+      );
+    return undefined;
+  }
+  return parseCacheRegistry('cache-registry', options.cacheRegistry);
 }
 
 /** The context directory and the Dockerfile, both resolved and known to exist. */

@@ -9,7 +9,7 @@ import type { Runner } from '../core/exec.js';
 import type { Log } from '../core/io.js';
 import type { CacheDirective } from './directives.js';
 import { stageKey, type KeyContext } from './key.js';
-import type { StageStore } from './store.js';
+import { CorruptEntryError, type StageStore } from './store.js';
 import { secondsSince } from './output.js';
 
 export interface StageReport {
@@ -22,6 +22,12 @@ export interface StageReport {
   bytes: number;
   seconds: number;
   note?: string;
+  /** false: built but not stored (a store fault, or a read-only store on a pull request). */
+  stored?: boolean;
+  /** The registry store: bytes pulled on a hit, pushed on a miss, and the entry's manifest digest. */
+  pulled?: number;
+  pushed?: number;
+  manifest?: string;
 }
 
 /** A failed build of a cached stage (a real build failure, not a cache fault). */
@@ -149,13 +155,21 @@ async function restoreStage(params: StageCacheParams, work: StageWork): Promise<
   }
 }
 
-/** The stored archive for the stage, or undefined on a miss or a store fault (which warns). */
+/**
+ * The stored archive for the stage, or undefined on a miss, a store fault or an entry that fails its
+ * check (each of which warns).
+ */
 async function readStore(params: StageCacheParams, work: StageWork): Promise<string | undefined> {
+  const { store, log } = params;
   try {
-    return await params.store.restore(work.key);
+    const archive = await store.restore(work.key);
+    Object.assign(work.report, store.transfer?.(work.key));
+    return archive;
   } catch (err) {
-    params.log.warning(
-      `Stage cache: could not read ${params.store.location} for ${work.name} (${describeError(err)}); building it uncached.`,
+    log.warning(
+      err instanceof CorruptEntryError
+        ? `Stage cache entry for ${work.name} from ${store.location} does not match its digest (${err.message}): building the stage.`
+        : `Stage cache: could not read ${store.location} for ${work.name} (${describeError(err)}); building it uncached.`,
     );
     return undefined;
   }
@@ -208,14 +222,24 @@ async function exportStage(
   }
 }
 
-/** Saves the archive in the store; a fault is noted and warned about, never fatal. */
+/**
+ * Saves the archive in the store; a fault is noted and warned about, never fatal. A read-only store
+ * (a pull request's registry) is not written, and the log and the report say why.
+ */
 async function storeStage(params: StageCacheParams, work: StageWork, archive: string): Promise<void> {
+  const { store, log } = params;
+  if (store.readOnly) {
+    Object.assign(work.report, { stored: false, note: store.readOnly });
+    log.info(`Stage cache: ${work.name} is not pushed to ${store.location}: ${store.readOnly}.`);
+    return;
+  }
   try {
-    await params.store.save(work.key, archive);
+    await store.save(work.key, archive, work.name);
+    Object.assign(work.report, { stored: true }, store.transfer?.(work.key));
   } catch (err) {
-    work.report.note = `not stored: ${describeError(err)}`;
-    params.log.warning(
-      `Stage cache: could not store ${work.name} in ${params.store.location} (${describeError(err)}); the build goes on.`,
+    Object.assign(work.report, { stored: false, note: describeError(err) });
+    log.warning(
+      `Stage cache: could not store ${work.name} in ${store.location} (${describeError(err)}); the build goes on.`,
     );
   }
 }

@@ -9,24 +9,42 @@ import {
   utimesSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { NO_CACHE_SERVICE, storeKind, type StoreChoice } from '../core/cache.js';
+import { NO_CACHE_SERVICE, stageStoreKind, type StageStoreChoice } from '../core/cache.js';
 import type { CacheService, Env } from '../core/io.js';
 import { tempRoot } from '../core/temp.js';
+import { RegistryStore, type RegistryStoreOptions } from './registry-store.js';
 
 /**
  * Where stage artifacts live between builds. An entry is one archive file per key. Callers treat
  * every fault as a warning: a store never fails a build.
  */
 export interface StageStore {
-  readonly kind: 'local' | 'actions';
+  readonly kind: 'local' | 'actions' | 'registry';
   /** Where the store is, for messages. */
   readonly location: string;
-  /** The archive for a key, or undefined on a miss. */
+  /** Set when this run only reads the store (a pull request and the registry store): why. */
+  readonly readOnly?: string;
+  /** The archive for a key, or undefined on a miss. Throws CorruptEntryError for an entry that fails its check. */
   restore(key: string): Promise<string | undefined>;
-  /** Stores an archive under a key; an existing entry for the key is kept. */
-  save(key: string, archive: string): Promise<void>;
+  /** Stores an archive under a key (of the named stage); an existing entry for the key is kept. */
+  save(key: string, archive: string, stage?: string): Promise<void>;
   /** Drops an entry found corrupt (best effort). */
   evict(key: string): Promise<void>;
+  /** What moved for a key in this run, for stores across a network (the registry). */
+  transfer?(key: string): StoreTransfer | undefined;
+}
+
+/** Bytes moved for one entry and the manifest that names it (the registry store). */
+export interface StoreTransfer {
+  pulled?: number;
+  pushed?: number;
+  /** The digest of the entry's manifest. */
+  manifest?: string;
+}
+
+/** An entry whose content is not what it claims (a digest mismatch): refused, and the stage is built. */
+export class CorruptEntryError extends Error {
+  override readonly name = 'CorruptEntryError';
 }
 
 /**
@@ -126,23 +144,38 @@ export class ActionsStore implements StageStore {
   async evict(): Promise<void> {}
 }
 
-/** auto: the Actions cache on a runner that has it, a local directory elsewhere. */
+/**
+ * auto: the registry when `cache-registry` is set, else the Actions cache on a runner that has it,
+ * else a local directory.
+ */
 export function chooseStore(
-  choice: StoreChoice,
+  choice: StageStoreChoice,
   cacheDir: string,
   cache: CacheService | undefined,
   env: Env,
+  registry?: RegistryStoreOptions,
 ): StageStore {
-  if (storeKind(choice, cache) === 'local') return new LocalStore(cacheDir);
-  return cache ? new ActionsStore(cache, env) : new UnavailableStore();
+  const kind = stageStoreKind(choice, cache, registry?.repository.reference);
+  if (kind === 'registry')
+    return registry ? new RegistryStore(registry) : new UnavailableStore('registry', NO_REGISTRY);
+  if (kind === 'local') return new LocalStore(cacheDir);
+  return cache ? new ActionsStore(cache, env) : new UnavailableStore('actions', NO_CACHE_SERVICE);
 }
 
-/** cache-store: actions in a job without the cache service: every call is a fault, said plainly. */
+/** Why a registry store cannot work without one (build-image refuses that input before this). */
+const NO_REGISTRY = 'cache-store: registry needs "cache-registry"';
+
+/** A store asked for where it cannot work (cache-store: actions without the cache service): every call is a fault, said plainly. */
 class UnavailableStore implements StageStore {
-  readonly kind = 'actions';
-  readonly location = 'GitHub Actions cache';
+  readonly location: string;
+  constructor(
+    readonly kind: 'actions' | 'registry',
+    private readonly reason: string,
+  ) {
+    this.location = kind === 'actions' ? 'GitHub Actions cache' : 'the registry';
+  }
   private fail(): never {
-    throw new Error(NO_CACHE_SERVICE);
+    throw new Error(this.reason);
   }
   async restore(): Promise<string | undefined> {
     this.fail();

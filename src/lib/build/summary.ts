@@ -19,11 +19,20 @@ export interface BuildReport {
   durationSeconds: number;
   engine: Engine;
   stageCache: StageReport[];
+  /** The stage store the cached stages used, when there were any. */
+  stageStore?: StageStoreReport;
   pushed: boolean;
   /** The repository's owner: a ghcr.io image of theirs links to its package page. */
   owner?: GitHubOwner;
   /** Why the build failed, when it did. */
   failure?: string;
+}
+
+/** Which stage store a build used: its kind, where it is, and why it was only read (a pull request). */
+export interface StageStoreReport {
+  kind: 'local' | 'actions' | 'registry';
+  location: string;
+  readOnly?: string;
 }
 
 const STAGE_RESULT: Record<StageReport['result'], string> = {
@@ -45,7 +54,7 @@ export function buildSummary(report: BuildReport): string {
     ...(report.failure ? [`**Failed:** ${report.failure}`, ''] : []),
     facts(factRows(report, built)),
     '',
-    ...stageCacheSection(report.stageCache),
+    ...stageCacheSection(report.stageCache, report.stageStore),
     ...(built
       ? section(
           'Tags',
@@ -75,14 +84,43 @@ function factRows(report: BuildReport, built: boolean): Array<[string, string]> 
   ];
 }
 
-function stageCacheSection(stages: StageReport[]): string[] {
+/**
+ * The stage cache: which store (and, on a pull request, that the registry was only read), then per
+ * stage its result, key, artifact size and time; with the registry store, the bytes pulled or pushed
+ * and the entry's manifest digest.
+ */
+function stageCacheSection(stages: StageReport[], store: StageStoreReport | undefined): string[] {
   if (!stages.length) return [];
+  const registry = store?.kind === 'registry';
   const rows = stages.map((stage) => [
     `\`${stage.stage}\``,
-    STAGE_RESULT[stage.result] + (stage.note ? `: ${cell(stage.note)}` : ''),
+    stageResult(stage),
     `\`${stage.key}\``,
     formatBytes(stage.bytes),
+    ...(registry ? [registryCell(stage)] : []),
     formatSeconds(stage.seconds),
   ]);
-  return section('Stage cache', table(['Stage', 'Result', 'Key', 'Artifact', 'Time'], rows), rows.length);
+  const head = ['Stage', 'Result', 'Key', 'Artifact', ...(registry ? ['Registry'] : []), 'Time'];
+  const where = store
+    ? `Store: ${cell(store.location)}${store.readOnly ? ` (read only: ${cell(store.readOnly)})` : ''}.\n\n`
+    : '';
+  return section('Stage cache', where + table(head, rows), rows.length);
+}
+
+function stageResult(stage: StageReport): string {
+  const result =
+    stage.result === 'miss' && stage.stored === false ? '⬜ miss (not stored)' : STAGE_RESULT[stage.result];
+  return result + (stage.note ? `: ${cell(stage.note)}` : '');
+}
+
+/** Pulled or pushed bytes and the manifest digest of a registry entry, – when nothing moved. */
+function registryCell(stage: StageReport): string {
+  const moved =
+    stage.pulled !== undefined
+      ? `pulled ${formatBytes(stage.pulled)}`
+      : stage.pushed !== undefined
+        ? `pushed ${formatBytes(stage.pushed)}`
+        : '';
+  const manifest = stage.manifest ? `\`${stage.manifest}\`` : '';
+  return [moved, manifest].filter(Boolean).join(', ') || '–';
 }

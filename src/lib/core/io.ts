@@ -51,14 +51,32 @@ export interface OwnedContainer {
  */
 export type GitHubRequest = (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }>;
 
+/** What a request through the Fetch port may carry. */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  /** JSON or form text (the Cloudflare API), or bytes (a registry blob). */
+  body?: string | Uint8Array;
+  /** manual: a 3xx comes back as it is, so the caller decides which headers follow it (a registry). */
+  redirect?: 'follow' | 'manual';
+  signal?: AbortSignal;
+}
+
+/** What the callers read of a response. */
+export interface FetchResponse {
+  status: number;
+  /** Case-insensitive, as the platform's Headers: Location, Docker-Content-Digest, WWW-Authenticate. */
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  /** The body as bytes while they arrive (a registry blob, hashed as it is written); null when none. */
+  body: AsyncIterable<Uint8Array> | null;
+}
+
 /**
- * One HTTP request: the platform's fetch on the runner, a scripted fake in unit tests. Only what the
- * Cloudflare API client needs of a response.
+ * One HTTP request: the platform's fetch on the runner, a scripted fake or a local server in unit
+ * tests. What the Cloudflare API client and the registry stage store need of it.
  */
-export type Fetch = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-) => Promise<{ status: number; text(): Promise<string> }>;
+export type Fetch = (url: string, init: FetchInit) => Promise<FetchResponse>;
 
 /** What every action's logic is given. */
 export interface Deps {
@@ -81,7 +99,10 @@ export interface Deps {
   onCancel?: (what: string, cleanup: () => void | Promise<void>) => () => void;
   /** The GitHub API, for the actions that report to it. */
   github?: GitHubRequest;
-  /** HTTP, for the Cloudflare API calls wrangler has no command for (container rollouts). */
+  /**
+   * HTTP: the Cloudflare API calls wrangler has no command for (container rollouts), the registry
+   * stage store (the distribution API).
+   */
   fetch?: Fetch;
   /** Waits (polling a rollout); a fake clock in unit tests. */
   sleep?: (ms: number) => Promise<void>;

@@ -52,7 +52,25 @@ describe('build-image action.yml and its entry agree', () => {
       cacheDir: '/home/u/.cache/slipway/stages',
       platforms: [],
       buildArgs: [],
+      cacheRegistry: '',
+      cacheRegistryToken: '',
     });
+  });
+  it('cache-store takes registry; cache-registry and its token are read, a token with a line break refused unseen', () => {
+    const values: Record<string, string> = {
+      'cache-store': 'registry',
+      'cache-registry': 'ghcr.io/acme/slipway-cache',
+      'cache-registry-token': 'ghp_canary',
+    };
+    expect(readInputs((name) => values[name] ?? '', {})).toMatchObject({
+      cacheStore: 'registry',
+      cacheRegistry: 'ghcr.io/acme/slipway-cache',
+      cacheRegistryToken: 'ghp_canary',
+    });
+    const broken = () =>
+      readInputs((name) => (name === 'cache-registry-token' ? 'ghp_x\nghp_canary' : ''), {});
+    expect(broken).toThrow('Input "cache-registry-token" has a line break or a control character');
+    expect(broken).not.toThrow(/ghp_/);
   });
 });
 

@@ -23,6 +23,8 @@ const STEP_ENV: Record<string, string> = {
   WRANGLER_LOG: 'debug',
   npm_config_registry: 'https://registry.example',
   GIT_SSH_COMMAND: 'ssh -i key',
+  DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1001/bus',
+  AWS_REGION: 'eu-west-1',
 };
 
 describe('childEnv: an allow-list per tool', () => {
@@ -45,12 +47,13 @@ describe('childEnv: an allow-list per tool', () => {
     ['/work/node_modules/.bin/wrangler', [...common, ...engine, 'CLOUDFLARE_API_BASE_URL', 'WRANGLER_LOG']],
     ['npm', [...common, 'npm_config_registry']],
     ['git', [...common, 'GIT_SSH_COMMAND']],
+    ['docker-credential-ecr-login', [...common, ...engine, 'AWS_REGION', 'DBUS_SESSION_BUS_ADDRESS']],
     ['tar', common],
   ])('%s gets %j', (command, names) => {
     expect(envFor(command)).toEqual([...names].sort());
   });
 
-  it.each(['docker', 'wrangler', 'npm', 'tar'])(
+  it.each(['docker', 'wrangler', 'npm', 'tar', 'docker-credential-pass'])(
     '%s never gets inputs, state, the runtime or OIDC tokens, a job-level secret or the GitHub token',
     (command) => {
       const names = envFor(command);

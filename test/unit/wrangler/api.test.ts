@@ -7,11 +7,12 @@ type Answer = { status: number; body: string } | Error;
 /** A fetch answering in turn (the last answer for every later call), recording each request. */
 function scripted(...answers: Answer[]) {
   const calls: Array<{ url: string; method: string; headers: Record<string, string>; body?: string }> = [];
+  const noBody = { headers: new Headers(), body: null };
   const fetch: Fetch = async (url, init) => {
-    calls.push({ url, ...init });
+    calls.push({ url, ...init, body: init.body as string | undefined });
     const answer = answers[Math.min(calls.length - 1, answers.length - 1)]!;
     if (answer instanceof Error) throw answer;
-    return { status: answer.status, text: async () => answer.body };
+    return { status: answer.status, text: async () => answer.body, ...noBody };
   };
   return { fetch, calls };
 }
