@@ -38471,6 +38471,10 @@ var external_node_path_ = __nccwpck_require__(6760);
 function debugLogging(env) {
     return env.RUNNER_DEBUG === '1';
 }
+/** deps.sleep, or real time when the caller gave none (polling, backoff, a gradual step's bake). */
+function sleeper(deps) {
+    return deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+}
 
 ;// CONCATENATED MODULE: ./src/lib/core/temp.ts
 
@@ -38862,6 +38866,7 @@ async function readDeployment(run, common) {
 
 ;// CONCATENATED MODULE: ./src/lib/wrangler/api.ts
 
+
 /** A Cloudflare API error: the envelope's first error code and message, and the HTTP status. */
 class api_CloudflareApiError extends Error {
     status;
@@ -38895,7 +38900,7 @@ function cloudflareApi(connection, deps) {
         authorization: `Bearer ${connection.apiToken}`,
         'content-type': 'application/json',
     };
-    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    const sleep = sleeper(deps);
     const retried = async (attemptOnce) => {
         for (let attempt = 1;; attempt++) {
             const outcome = await attemptOnce();
@@ -39203,6 +39208,7 @@ function logState(log, label, state) {
 ;// CONCATENATED MODULE: ./src/lib/deploy/rollout.ts
 
 
+
 /** How often a rollout is read while it progresses. */
 const ROLLOUT_POLL_MS = 1000;
 /**
@@ -39215,7 +39221,7 @@ const ROLLOUT_POLL_MS = 1000;
 async function waitForRollout(api, target, timeoutMs, deps, 
 /** completed for a rollout to the image; reverted for a rollout being reverted. */
 until = 'completed') {
-    const sleep = deps.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    const sleep = sleeper(deps);
     const started = deps.now().getTime();
     let said = '';
     for (;;) {

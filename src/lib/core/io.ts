@@ -108,6 +108,11 @@ export interface Deps {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** deps.sleep, or real time when the caller gave none (polling, backoff, a gradual step's bake). */
+export function sleeper(deps: Pick<Deps, 'sleep'>): (ms: number) => Promise<void> {
+  return deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+}
+
 /** An output's value before the runner turns it into a string. */
 export type OutputValue = string | number | boolean;
 

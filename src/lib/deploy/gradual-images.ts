@@ -1,4 +1,4 @@
-import type { Deps } from '../core/io.js';
+import { sleeper, type Deps } from '../core/io.js';
 import type { CloudflareApi } from '../wrangler/api.js';
 import { advanceRollout, createManualRollout, getRollout, type RolloutView } from './containers.js';
 import type { ApplicationRecord } from './production.js';
@@ -106,7 +106,7 @@ async function waitForStep(
   timeoutMs: number,
   deps: Pick<Deps, 'log' | 'now' | 'sleep'>,
 ): Promise<string | undefined> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  const sleep = sleeper(deps);
   const started = deps.now().getTime();
   for (;;) {
     const rollout = (entry.last = await getRollout(api, entry.app.id, entry.rolloutId!));

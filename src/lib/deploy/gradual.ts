@@ -1,4 +1,4 @@
-import type { Deps } from '../core/io.js';
+import { sleeper, type Deps } from '../core/io.js';
 import { cutBytes, type VersionShare } from '../wrangler/output.js';
 import type { CloudflareApi } from '../wrangler/api.js';
 import type { WranglerRunResult } from '../wrangler/cli.js';
@@ -138,9 +138,7 @@ async function oneStep(run: Run, percentage: number, index: number): Promise<str
     return undefined;
   }
   run.deps.log.info(`Step ${percentage}%: baking for ${run.options.stepWaitMs / 1000}s.`);
-  await (run.deps.sleep ?? ((ms: number) => new Promise((done) => setTimeout(done, ms))))(
-    run.options.stepWaitMs,
-  );
+  await sleeper(run.deps)(run.options.stepWaitMs);
   const health = await gateHealth(run, `step ${percentage}%`);
   const errors = health.pass ? await gateErrors(run, started) : { pass: true, note: 'not measured' };
   const pass = health.pass && errors.pass;

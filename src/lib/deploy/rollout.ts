@@ -1,4 +1,4 @@
-import type { Deps } from '../core/io.js';
+import { sleeper, type Deps } from '../core/io.js';
 import { imageIdentity } from '../core/text.js';
 import type { CloudflareApi } from '../wrangler/api.js';
 import { getRollout, listInstances, type RolloutView } from './containers.js';
@@ -32,7 +32,7 @@ export async function waitForRollout(
   /** completed for a rollout to the image; reverted for a rollout being reverted. */
   until: 'completed' | 'reverted' = 'completed',
 ): Promise<RolloutOutcome> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  const sleep = sleeper(deps);
   const started = deps.now().getTime();
   let said = '';
   for (;;) {

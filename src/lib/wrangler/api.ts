@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { Deps, Env, Fetch } from '../core/io.js';
+import { sleeper, type Deps, type Env, type Fetch } from '../core/io.js';
 
 /** A Cloudflare API error: the envelope's first error code and message, and the HTTP status. */
 export class CloudflareApiError extends Error {
@@ -57,7 +57,7 @@ export function cloudflareApi(
     authorization: `Bearer ${connection.apiToken}`,
     'content-type': 'application/json',
   };
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  const sleep = sleeper(deps);
   const retried = async <T>(attemptOnce: () => Promise<Outcome<T>>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const outcome = await attemptOnce();
